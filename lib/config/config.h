@@ -1,0 +1,123 @@
+/*
+ * Static configuration (libconfig format): loading, validation, and the
+ * decision whether a changed file may be applied at run time.
+ *
+ * Loading never half-succeeds: either every setting is valid and *out is
+ * filled, or an error "FILE:LINE: message" is written to err and *out is
+ * left empty. See docs/configuration.md for every setting.
+ */
+#ifndef SLUICE_CONFIG_CONFIG_H
+#define SLUICE_CONFIG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "packet/addr.h"
+
+#define SL_MAX_PORTS 8
+#define SL_MAX_PORT_ADDRS 8
+#define SL_MAX_VIPS 4096
+#define SL_MAX_DIPS_PER_VIP 4096
+#define SL_NAME_LEN 32
+#define SL_DEVICE_LEN 128
+
+#define SL_ROLE_MUX 0x1
+#define SL_ROLE_HOST 0x2
+
+struct sl_prefix {
+	union sl_addr addr;
+	uint8_t family;
+	uint8_t len;
+};
+
+#define SL_MAX_STATIC_NEIGH 64
+
+/* A neighbour whose MAC is configured, never resolved (benchmarks, labs). */
+struct sl_static_neigh {
+	union sl_addr addr;
+	uint8_t family;
+	uint8_t mac[6];
+};
+
+struct sl_port_cfg {
+	char name[SL_NAME_LEN];       /* operator's name, e.g. "fabric" */
+	char device[SL_DEVICE_LEN];   /* DPDK device name: "net_tap0", "0000:01:00.0" */
+	uint16_t queues;              /* rx/tx queue pairs, default: one per worker */
+	uint16_t mtu;                 /* default 1500 */
+	struct sl_prefix addrs[SL_MAX_PORT_ADDRS];
+	unsigned nb_addrs;
+	union sl_addr gateway4, gateway6; /* zero when absent */
+	struct sl_static_neigh neigh[SL_MAX_STATIC_NEIGH];
+	unsigned nb_neigh;
+};
+
+struct sl_dip_cfg {
+	union sl_addr addr;
+	uint16_t port;      /* host order; may differ from the VIP port */
+	union sl_addr host; /* host agent address (same family as the VIP) */
+	uint32_t weight;    /* 1..65535, default 100 */
+	unsigned line;      /* source line, for messages */
+};
+
+struct sl_vip_cfg {
+	union sl_addr addr;
+	uint8_t family;     /* SL_AF_INET or SL_AF_INET6; DIPs and hosts share it */
+	uint8_t proto;      /* SL_PROTO_TCP or SL_PROTO_UDP */
+	uint16_t port;      /* host order */
+	struct sl_dip_cfg *dips;
+	unsigned nb_dips;
+	unsigned line;
+};
+
+struct sl_config {
+	char path[4096];
+	unsigned roles;             /* SL_ROLE_* bits, at least one */
+
+	/* workers */
+	uint16_t burst;             /* 1..64, default 32 */
+	uint32_t idle_sleep_us;     /* 0 = busy poll; default 0 */
+
+	struct sl_port_cfg ports[SL_MAX_PORTS];
+	unsigned nb_ports;
+
+	/* mux */
+	uint32_t maglev_size;       /* prime, default 65537 */
+	uint64_t hash_seed;         /* shared by all muxes; default fixed constant */
+	uint32_t flow_capacity;     /* per worker, default 262144 */
+	uint32_t flow_idle_ms;      /* default 300 s */
+	union sl_addr tunnel_src4, tunnel_src6; /* zero: first address of the egress port */
+
+	/* host agent */
+	union sl_addr host_addr4, host_addr6; /* at least one with the host role */
+	int uplink_port;            /* index in ports[]; faces the routers */
+	int backend_port;           /* index in ports[]; faces the local DIPs */
+	uint32_t conn_capacity;     /* per worker, default 262144 */
+	uint32_t conn_idle_ms;      /* default 300 s */
+
+	struct sl_vip_cfg *vips;
+	unsigned nb_vips;
+};
+
+/* Load and validate. Returns 0, or -1 with "FILE:LINE: message" in err. */
+int sl_config_load(const char *path, struct sl_config *out, char *err, size_t errlen);
+
+/* Same, from a string (tests); name is used in messages. */
+int sl_config_load_string(const char *text, const char *name, struct sl_config *out, char *err,
+			  size_t errlen);
+
+void sl_config_free(struct sl_config *c);
+
+/*
+ * May `next` replace `cur` without a restart? VIPs, DIPs, weights,
+ * timeouts and the idle sleep may change; roles, ports, port addresses,
+ * host addresses, table capacities, Maglev size and hash seed may not.
+ * Returns true, or false with the first difference named in err.
+ */
+bool sl_config_reloadable(const struct sl_config *cur, const struct sl_config *next, char *err,
+			  size_t errlen);
+
+/* Index of the port named `name`, or -1. */
+int sl_config_port_index(const struct sl_config *c, const char *name);
+
+#endif

@@ -1,0 +1,87 @@
+/*
+ * The one list of data-path counters and drop reasons.
+ *
+ * Every counter, every drop reason, their names in telemetry and their
+ * descriptions in docs/counters.md come from these two X-macro lists, so
+ * stats, telemetry and documentation cannot drift apart.
+ *
+ *   X(ENUM_SUFFIX, telemetry_name, "what it counts")
+ */
+#ifndef SLUICE_STATS_COUNTERS_H
+#define SLUICE_STATS_COUNTERS_H
+
+#include <stdint.h>
+
+#define SL_COUNTERS(X) \
+	X(RX_PACKETS,     rx_packets,     "frames received from all ports") \
+	X(TX_PACKETS,     tx_packets,     "frames handed to a port for transmit") \
+	X(TX_FULL,        tx_full,        "frames the transmit queue refused (freed)") \
+	X(IDLE_POLLS,     idle_polls,     "receive polls that returned no frame") \
+	X(MUX_FLOW_HIT,   mux_flow_hit,   "mux: packets of a known flow") \
+	X(MUX_FLOW_NEW,   mux_flow_new,   "mux: new flows given a DIP by Maglev") \
+	X(MUX_FLOW_FULL,  mux_flow_full,  "mux: new flows forwarded without state because the flow table was full") \
+	X(MUX_ENCAP,      mux_encap,      "mux: packets encapsulated towards a host agent") \
+	X(HOST_DECAP,     host_decap,     "host: tunnelled packets decapsulated") \
+	X(HOST_CONN_NEW,  host_conn_new,  "host: new connections given a local DIP") \
+	X(HOST_CONN_FULL, host_conn_full, "host: new connections translated without state because the table was full") \
+	X(HOST_TO_DIP,    host_to_dip,    "host: packets translated VIP to DIP and delivered") \
+	X(HOST_REPLY,     host_reply,     "host: replies translated DIP to VIP and sent to the client (DSR)") \
+	X(EXCEPTION,      exception,      "frames passed to the control thread (ARP, ND, ICMP to own address)") \
+	X(FROM_CONTROL,   from_control,   "frames sent on behalf of the control thread") \
+	X(FLOW_EXPIRED,   flow_expired,   "flow and connection entries removed after their idle timeout")
+
+#define SL_DROPS(X) \
+	X(TRUNCATED,       truncated,       "frame shorter than the headers it announces") \
+	X(NON_IP,          non_ip,          "ethertype neither IPv4, IPv6 nor ARP") \
+	X(BAD_VERSION,     bad_version,     "IP version field does not match the ethertype") \
+	X(BAD_IHL,         bad_ihl,         "IPv4 header length below 20 bytes") \
+	X(BAD_LENGTH,      bad_length,      "IP length field larger than the frame or smaller than the header") \
+	X(BAD_IP_CHECKSUM, bad_ip_checksum, "IPv4 header checksum wrong") \
+	X(BAD_L4_CHECKSUM, bad_l4_checksum, "TCP or UDP checksum wrong (checked by the host agent before translation)") \
+	X(BAD_EXT_HEADER,  bad_ext_header,  "IPv6 extension header chain malformed or too long") \
+	X(FRAGMENT,        fragment,        "IP fragment addressed to a VIP (not supported)") \
+	X(TTL_EXCEEDED,    ttl_exceeded,    "TTL or hop limit would reach zero") \
+	X(UNKNOWN_VIP,     unknown_vip,     "destination address is not a VIP served here") \
+	X(UNKNOWN_PORT,    unknown_port,    "VIP address known but not this protocol and port") \
+	X(UNSUPPORTED_L4,  unsupported_l4,  "protocol other than TCP or UDP addressed to a VIP") \
+	X(NOT_FOR_US,      not_for_us,      "IP packet for none of our addresses, VIPs or connections") \
+	X(NO_BACKEND,      no_backend,      "VIP has no usable DIP") \
+	X(NO_NEIGHBOUR,    no_neighbour,    "next hop MAC not resolved yet (resolution requested)") \
+	X(NO_CONNECTION,   no_connection,   "host: packet from a local DIP that matches no connection") \
+	X(BAD_TUNNEL,      bad_tunnel,      "host: tunnelled packet whose inner packet is malformed or of the wrong family") \
+	X(NO_HEADROOM,     no_headroom,     "frame lacks the headroom needed for encapsulation") \
+	X(TOO_BIG,         too_big,         "encapsulated frame would exceed the port MTU") \
+	X(EXCEPTION_FULL,  exception_full,  "control-thread ring full; frame dropped") \
+	X(NO_ROLE,         no_role,         "traffic for a role this instance does not run")
+
+enum sl_counter {
+#define SL_X_ENUM(e, n, d) SL_C_##e,
+	SL_COUNTERS(SL_X_ENUM)
+#undef SL_X_ENUM
+	SL_C_MAX
+};
+
+/* SL_DROP_NONE (0) means "not dropped": parsers return it on success. */
+enum sl_drop {
+	SL_DROP_NONE = 0,
+#define SL_X_ENUM(e, n, d) SL_DROP_##e,
+	SL_DROPS(SL_X_ENUM)
+#undef SL_X_ENUM
+	SL_DROP_MAX
+};
+
+/* Per-lcore block: written only by its own lcore, read by anyone. */
+struct sl_stats {
+	uint64_t c[SL_C_MAX];
+	uint64_t drop[SL_DROP_MAX];
+} __attribute__((aligned(64)));
+
+const char *sl_counter_name(enum sl_counter c);
+const char *sl_counter_help(enum sl_counter c);
+const char *sl_drop_name(enum sl_drop d);
+const char *sl_drop_help(enum sl_drop d);
+
+/* Sum n per-lcore blocks into out. */
+void sl_stats_sum(const struct sl_stats *blocks, unsigned n, struct sl_stats *out);
+
+#endif
