@@ -1,1 +1,312 @@
-/* to be written */
+/*
+ * The control thread: one libuv loop that answers ARP/ND/ICMP passed up by
+ * the workers, resolves the next hops the data path needs, reloads the
+ * configuration, and publishes new immutable snapshots by RCU.
+ * It is the only writer of sl_app.snapshot.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uv.h>
+
+#include <rte_cycles.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include "sluice.h"
+
+#define POLL_MS 1
+#define NEIGH_REFRESH_MS 30000
+#define EXCEPTION_BUDGET 256
+
+static uv_loop_t loop;
+static uv_timer_t poll_timer;
+static uv_signal_t sig_hup, sig_int, sig_term;
+static uv_async_t reload_async, stop_async;
+static pthread_t control_thread;
+
+/* A reload asked for from another thread (telemetry) waits here. */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t done_cv;
+	bool pending, done;
+	int rc;
+	char msg[512];
+} reload_req = { .lock = PTHREAD_MUTEX_INITIALIZER, .done_cv = PTHREAD_COND_INITIALIZER };
+
+static uint32_t now_ms(void)
+{
+	return (uint32_t)(rte_rdtsc() / (rte_get_tsc_hz() / 1000));
+}
+
+/* Swap in a snapshot with the given new parts (NULL = keep), wait for every
+ * worker to pass a quiescent state, then free what was replaced. */
+static int publish(struct sl_app *app, struct sl_tables *tables, struct sl_neigh_table *neigh)
+{
+	struct sl_snapshot *old = app->snapshot;
+	struct sl_snapshot *next = malloc(sizeof(*next));
+	if (next == NULL)
+		return -1;
+	next->tables = tables ? tables : old->tables;
+	next->neigh = neigh ? neigh : old->neigh;
+	__atomic_store_n(&app->snapshot, next, __ATOMIC_RELEASE);
+	rte_rcu_qsbr_synchronize(app->qsbr, RTE_QSBR_THRID_INVALID);
+	if (tables != NULL)
+		sl_tables_free((struct sl_tables *)old->tables);
+	if (neigh != NULL)
+		sl_neigh_table_free((struct sl_neigh_table *)old->neigh);
+	free(old);
+	return 0;
+}
+
+static int republish_neighbours(struct sl_app *app)
+{
+	struct sl_neigh_table *t = sl_neigh_table_build(app->neigh);
+	if (t == NULL)
+		return -1;
+	return publish(app, NULL, t);
+}
+
+static void want_next_hop(struct sl_app *app, int family, const union sl_addr *dst)
+{
+	union sl_addr nh;
+	sl_route_lookup(app->snapshot->neigh, family, dst, &nh);
+	if (!sl_addr_is_zero(&nh))
+		sl_neigh_want(app->neigh, family, &nh);
+}
+
+/* Everything the data path will need a MAC for, known from the configuration. */
+static void want_configured_next_hops(struct sl_app *app, const struct sl_config *cfg)
+{
+	for (unsigned p = 0; p < cfg->nb_ports; p++) {
+		if (!sl_addr_is_zero(&cfg->ports[p].gateway4))
+			sl_neigh_want(app->neigh, SL_AF_INET, &cfg->ports[p].gateway4);
+		if (!sl_addr_is_zero(&cfg->ports[p].gateway6))
+			sl_neigh_want(app->neigh, SL_AF_INET6, &cfg->ports[p].gateway6);
+	}
+	for (unsigned v = 0; v < cfg->nb_vips; v++) {
+		const struct sl_vip_cfg *vc = &cfg->vips[v];
+		for (unsigned d = 0; d < vc->nb_dips; d++) {
+			if (cfg->roles & SL_ROLE_MUX)
+				want_next_hop(app, vc->family, &vc->dips[d].host);
+			if (cfg->roles & SL_ROLE_HOST)
+				want_next_hop(app, vc->family, &vc->dips[d].addr);
+		}
+	}
+}
+
+/* Hand a frame to worker 0, which owns a transmit queue on every port. */
+static void send_frame(struct sl_app *app, uint16_t cfg_port, const uint8_t *frame, uint32_t len)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(app->pool);
+	if (m == NULL)
+		return;
+	uint8_t *p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)len);
+	if (p == NULL || rte_ring_enqueue(app->lcore[0]->from_control, m) != 0) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	memcpy(p, frame, len);
+	m->port = cfg_port;
+}
+
+static bool handle_exceptions(struct sl_app *app, uint32_t now)
+{
+	struct rte_mbuf *m[EXCEPTION_BUDGET];
+	uint8_t out[SL_FRAME_MAX];
+	bool changed = false;
+	unsigned n = rte_ring_dequeue_burst(app->to_control, (void **)m, EXCEPTION_BUDGET, NULL);
+	for (unsigned i = 0; i < n; i++) {
+		bool c = false;
+		uint32_t len = sl_neigh_input(app->neigh, m[i]->port, rte_pktmbuf_mtod(m[i], uint8_t *),
+					      rte_pktmbuf_data_len(m[i]), out, &c, now);
+		if (len > 0)
+			send_frame(app, m[i]->port, out, len);
+		changed |= c;
+	}
+	rte_pktmbuf_free_bulk(m, n);
+	return changed;
+}
+
+static void collect_wants(struct sl_app *app)
+{
+	struct sl_neigh_want want;
+	for (unsigned i = 0; i < app->nb_workers; i++)
+		while (rte_ring_dequeue_elem(app->lcore[i]->w.wants, &want, sizeof(want)) == 0)
+			sl_neigh_want(app->neigh, (int)want.family, &want.addr);
+}
+
+static void send_solicitations(struct sl_app *app, uint32_t now)
+{
+	uint8_t out[SL_FRAME_MAX];
+	uint16_t port;
+	uint32_t len;
+	for (unsigned budget = 64; budget > 0; budget--) {
+		len = sl_neigh_solicit(app->neigh, out, &port, now, NEIGH_REFRESH_MS);
+		if (len == 0)
+			break;
+		send_frame(app, port, out, len);
+	}
+}
+
+static void on_poll(uv_timer_t *t)
+{
+	struct sl_app *app = t->data;
+	uint32_t now = now_ms();
+	bool changed = handle_exceptions(app, now);
+	collect_wants(app);
+	send_solicitations(app, now);
+	if (changed && republish_neighbours(app) < 0)
+		sl_log("cannot build the neighbour table (out of memory); keeping the old one");
+}
+
+static int reload(struct sl_app *app, char *msg, size_t msglen)
+{
+	struct sl_config next;
+	const struct sl_config *cur = &app->snapshot->tables->cfg;
+	if (sl_config_load(app->config_path, &next, msg, msglen) != 0)
+		return -1;
+	if (!sl_config_reloadable(cur, &next, msg, msglen)) {
+		sl_config_free(&next);
+		return -1;
+	}
+	struct sl_tables *t = sl_tables_build(&next, (const uint8_t (*)[6])app->macs, app->generation + 1,
+					      msg, msglen);
+	if (t == NULL || publish(app, t, NULL) != 0) {
+		sl_tables_free(t);
+		return -1;
+	}
+	app->generation++;
+	app->nb_vips = t->cfg.nb_vips;
+	want_configured_next_hops(app, &t->cfg);
+	snprintf(msg, msglen, "configuration applied (generation %llu, %u VIPs)",
+		 (unsigned long long)app->generation, t->cfg.nb_vips);
+	return 0;
+}
+
+static void log_reload(struct sl_app *app)
+{
+	char msg[512];
+	if (reload(app, msg, sizeof(msg)) == 0)
+		sl_log("reload: %s", msg);
+	else
+		sl_log("reload rejected, still running generation %llu: %s",
+		       (unsigned long long)app->generation, msg);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+	struct sl_app *app = h->data;
+	if (signum == SIGHUP) {
+		log_reload(app);
+		return;
+	}
+	sl_log("signal %d: stopping", signum);
+	app->quit = true;
+	uv_stop(&loop);
+}
+
+static void on_reload_async(uv_async_t *h)
+{
+	struct sl_app *app = h->data;
+	pthread_mutex_lock(&reload_req.lock);
+	if (reload_req.pending) {
+		reload_req.rc = reload(app, reload_req.msg, sizeof(reload_req.msg));
+		sl_log("reload (telemetry): %s%s", reload_req.rc == 0 ? "" : "rejected: ", reload_req.msg);
+		reload_req.pending = false;
+		reload_req.done = true;
+		pthread_cond_broadcast(&reload_req.done_cv);
+	}
+	pthread_mutex_unlock(&reload_req.lock);
+}
+
+static void on_stop_async(uv_async_t *h)
+{
+	(void)h;
+	uv_stop(&loop);
+}
+
+int sl_control_request_reload(struct sl_app *app, char *msg, size_t msglen)
+{
+	(void)app;
+	pthread_mutex_lock(&reload_req.lock);
+	while (reload_req.pending) /* one at a time */
+		pthread_cond_wait(&reload_req.done_cv, &reload_req.lock);
+	reload_req.pending = true;
+	reload_req.done = false;
+	uv_async_send(&reload_async);
+	while (!reload_req.done)
+		pthread_cond_wait(&reload_req.done_cv, &reload_req.lock);
+	int rc = reload_req.rc;
+	snprintf(msg, msglen, "%s", reload_req.msg);
+	reload_req.done = false;
+	pthread_cond_broadcast(&reload_req.done_cv);
+	pthread_mutex_unlock(&reload_req.lock);
+	return rc;
+}
+
+int sl_control_init(struct sl_app *app, struct sl_config *cfg, char *err, size_t errlen)
+{
+	struct sl_tables *t = sl_tables_build(cfg, (const uint8_t (*)[6])app->macs, 1, err, errlen);
+	if (t == NULL)
+		return -1;
+	app->generation = 1;
+	app->roles = t->cfg.roles;
+	app->nb_vips = t->cfg.nb_vips;
+	app->neigh = sl_neigh_cache_create(&t->local);
+	struct sl_neigh_table *nt = app->neigh ? sl_neigh_table_build(app->neigh) : NULL;
+	app->snapshot = malloc(sizeof(*app->snapshot));
+	if (nt == NULL || app->snapshot == NULL) {
+		snprintf(err, errlen, "out of memory building the neighbour table");
+		sl_tables_free(t);
+		return -1;
+	}
+	app->snapshot->tables = t;
+	app->snapshot->neigh = nt;
+	want_configured_next_hops(app, &t->cfg);
+	return 0;
+}
+
+static void init_signal(uv_signal_t *h, struct sl_app *app, int signum)
+{
+	uv_signal_init(&loop, h);
+	h->data = app;
+	uv_signal_start(h, on_signal, signum);
+}
+
+static void *control_main(void *arg)
+{
+	struct sl_app *app = arg;
+	uv_run(&loop, UV_RUN_DEFAULT);
+	app->quit = true;
+	return NULL;
+}
+
+int sl_control_start(struct sl_app *app)
+{
+	uv_loop_init(&loop);
+	uv_timer_init(&loop, &poll_timer);
+	poll_timer.data = app;
+	uv_timer_start(&poll_timer, on_poll, 0, POLL_MS);
+	init_signal(&sig_hup, app, SIGHUP);
+	init_signal(&sig_int, app, SIGINT);
+	init_signal(&sig_term, app, SIGTERM);
+	uv_async_init(&loop, &reload_async, on_reload_async);
+	reload_async.data = app;
+	uv_async_init(&loop, &stop_async, on_stop_async);
+	return rte_ctrl_thread_create(&control_thread, "sl-control", NULL, control_main, app);
+}
+
+void sl_control_stop(struct sl_app *app)
+{
+	(void)app;
+	uv_async_send(&stop_async);
+	pthread_join(control_thread, NULL);
+}

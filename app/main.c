@@ -1,1 +1,258 @@
-/* to be written */
+/*
+ * sluice [EAL options] -- -c CONFIG [--check-config] [--mbufs N]
+ *
+ * Start-up order matters: the configuration is loaded and validated
+ * before the EAL probes any device, so a bad file never touches a port.
+ */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_eal.h>
+#include <rte_version.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+
+#include "flow/flow.h"
+#include "sluice.h"
+
+struct sl_app sl_app;
+
+void sl_log(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("sluice: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	fflush(stderr);
+	va_end(ap);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: sluice [EAL options] -- -c CONFIG [options]\n"
+		   "  -c, --config FILE    configuration file (libconfig syntax; see docs/configuration.md)\n"
+		   "  -t, --check-config   validate the configuration and exit (no EAL, no ports)\n"
+		   "      --mbufs N        packet buffers in the pool (default: enough for queues, min 16384)\n"
+		   "  -V, --version        print the version and exit\n"
+		   "  -h, --help           this text\n"
+		   "Signals: SIGHUP reloads the configuration; SIGINT/SIGTERM stop.\n"
+		   "Telemetry: /sluice/stats, /sluice/info, /sluice/reload on the DPDK telemetry socket.\n");
+}
+
+enum { OPT_MBUFS = 256 };
+
+/* Parse the application's own options (after "--"). Returns 1 to exit 0, -1 on error. */
+static int parse_app_args(int argc, char **argv, bool *check_only)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 't' },
+		{ "mbufs", required_argument, NULL, OPT_MBUFS },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:tVh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			snprintf(sl_app.config_path, sizeof(sl_app.config_path), "%s", optarg);
+			break;
+		case 't':
+			*check_only = true;
+			break;
+		case OPT_MBUFS:
+			sl_app.nb_mbufs = (unsigned)strtoul(optarg, NULL, 0);
+			break;
+		case 'V':
+			printf("sluice %s (DPDK %s)\n", SLUICE_VERSION, rte_version());
+			return 1;
+		case 'h':
+			usage(stdout);
+			return 1;
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind < argc || sl_app.config_path[0] == '\0') {
+		fprintf(stderr, "sluice: %s\n", optind < argc ? "unexpected argument" : "no configuration file (-c FILE)");
+		usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+/* Split argv at "--": EAL gets the part before, we get the part after. */
+static int split_args(int argc, char **argv, int *eal_argc)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--") == 0) {
+			*eal_argc = i;
+			return i;
+		}
+	*eal_argc = argc;
+	return argc - 1;
+}
+
+static int die(const char *what)
+{
+	sl_log("%s", what);
+	return EXIT_FAILURE;
+}
+
+static int create_pool(unsigned nb_ports)
+{
+	unsigned need = nb_ports * (sl_app.nb_workers * 2048u + 2048u) + 4096u;
+	if (sl_app.nb_mbufs == 0)
+		sl_app.nb_mbufs = need < 16384 ? 16384 : need;
+	sl_app.pool = rte_pktmbuf_pool_create("sl_mbufs", sl_app.nb_mbufs, 256, 0,
+					      RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+	return sl_app.pool ? 0 : -1;
+}
+
+static int open_ports(const struct sl_config *cfg, char *err, size_t errlen)
+{
+	for (unsigned p = 0; p < cfg->nb_ports; p++) {
+		if (sl_port_open(&cfg->ports[p], sl_app.nb_workers, sl_app.pool, &sl_app.ports[p], err, errlen) < 0)
+			return -1;
+		memcpy(sl_app.macs[p], sl_app.ports[p].mac, 6);
+		sl_app.nb_ports = p + 1;
+		sl_log("port '%s' = %s (port %u, %s), %u rx / %u tx queues, MAC %02x:%02x:%02x:%02x:%02x:%02x",
+		       cfg->ports[p].name, cfg->ports[p].device, sl_app.ports[p].port_id, sl_app.ports[p].driver,
+		       sl_app.ports[p].nb_rxq, sl_app.ports[p].nb_txq, sl_app.macs[p][0], sl_app.macs[p][1],
+		       sl_app.macs[p][2], sl_app.macs[p][3], sl_app.macs[p][4], sl_app.macs[p][5]);
+	}
+	return 0;
+}
+
+static struct sl_flow_table *flow_table(const char *name, uint32_t capacity)
+{
+	struct sl_flow_params p = { .name = name, .capacity = capacity, .nb_shards = sl_app.nb_workers,
+				    .qsbr = sl_app.qsbr, .socket_id = (int)rte_socket_id() };
+	return sl_flow_create(&p);
+}
+
+static int create_shared_state(const struct sl_config *cfg)
+{
+	size_t sz = rte_rcu_qsbr_get_memsize(sl_app.nb_workers);
+	sl_app.qsbr = rte_zmalloc("sl_qsbr", sz, RTE_CACHE_LINE_SIZE);
+	if (sl_app.qsbr == NULL || rte_rcu_qsbr_init(sl_app.qsbr, sl_app.nb_workers) != 0)
+		return -1;
+	if ((cfg->roles & SL_ROLE_MUX) && (sl_app.mux_flows = flow_table("sl_mux_flows", cfg->flow_capacity)) == NULL)
+		return -1;
+	if ((cfg->roles & SL_ROLE_HOST) && (sl_app.host_conns = flow_table("sl_host_conns", cfg->conn_capacity)) == NULL)
+		return -1;
+	sl_app.to_control = rte_ring_create("sl_to_control", 4096, (int)rte_socket_id(), RING_F_SC_DEQ);
+	return sl_app.to_control ? 0 : -1;
+}
+
+/* Worker i polls receive queue i of every port that has that many. */
+static int create_lcore(unsigned idx, unsigned lcore_id)
+{
+	char name[32];
+	struct sl_lcore *lc = rte_zmalloc("sl_lcore", sizeof(*lc), RTE_CACHE_LINE_SIZE);
+	if (lc == NULL)
+		return -1;
+	lc->lcore_id = lcore_id;
+	lc->w.id = idx;
+	lc->w.mux_flows = sl_app.mux_flows;
+	lc->w.host_conns = sl_app.host_conns;
+	lc->w.to_control = sl_app.to_control;
+	snprintf(name, sizeof(name), "sl_want%u", idx);
+	lc->w.wants = rte_ring_create_elem(name, sizeof(struct sl_neigh_want), 256, (int)rte_socket_id(),
+					   RING_F_SP_ENQ | RING_F_SC_DEQ);
+	snprintf(name, sizeof(name), "sl_fromctl%u", idx);
+	lc->from_control = rte_ring_create(name, 1024, (int)rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+	if (lc->w.wants == NULL || lc->from_control == NULL)
+		return -1;
+	for (uint16_t p = 0; p < sl_app.nb_ports; p++)
+		if (idx < sl_app.ports[p].nb_rxq)
+			lc->rx[lc->nb_rx++] = (typeof(lc->rx[0])){ .cfg_port = p, .queue = (uint16_t)idx };
+	sl_app.lcore[idx] = lc;
+	return 0;
+}
+
+/* Workers are the worker lcores; with only the main lcore, it works alone. */
+static void choose_workers(unsigned *lcores)
+{
+	unsigned id;
+	sl_app.nb_workers = 0;
+	RTE_LCORE_FOREACH_WORKER(id)
+		lcores[sl_app.nb_workers++] = id;
+	if (sl_app.nb_workers == 0)
+		lcores[sl_app.nb_workers++] = rte_get_main_lcore();
+}
+
+static void run_workers(const unsigned *lcores)
+{
+	unsigned main_idx = UINT32_MAX;
+	for (unsigned i = 0; i < sl_app.nb_workers; i++) {
+		if (lcores[i] == rte_get_main_lcore())
+			main_idx = i;
+		else
+			rte_eal_remote_launch(sl_lcore_main, sl_app.lcore[i], lcores[i]);
+	}
+	if (main_idx != UINT32_MAX)
+		sl_lcore_main(sl_app.lcore[main_idx]);
+	rte_eal_mp_wait_lcore();
+}
+
+int main(int argc, char **argv)
+{
+	struct sl_config cfg;
+	char err[1024];
+	bool check_only = false;
+	int eal_argc;
+	int app_first = split_args(argc, argv, &eal_argc);
+
+	argv[app_first] = argv[0]; /* getopt wants a program name in front */
+	int rc = parse_app_args(argc - app_first, argv + app_first, &check_only);
+	if (rc != 0)
+		return rc > 0 ? EXIT_SUCCESS : 2;
+	if (sl_config_load(sl_app.config_path, &cfg, err, sizeof(err)) != 0)
+		return die(err);
+	if (check_only) {
+		printf("%s: OK (%u ports, %u VIPs)\n", sl_app.config_path, cfg.nb_ports, cfg.nb_vips);
+		sl_config_free(&cfg);
+		return EXIT_SUCCESS;
+	}
+
+	if (rte_eal_init(eal_argc, argv) < 0)
+		return die("EAL initialisation failed (see messages above)");
+	unsigned lcores[RTE_MAX_LCORE];
+	choose_workers(lcores);
+	if (create_pool(cfg.nb_ports) < 0)
+		return die("cannot create the packet buffer pool (raise -m or lower --mbufs)");
+	if (open_ports(&cfg, err, sizeof(err)) < 0)
+		return die(err);
+	if (create_shared_state(&cfg) < 0)
+		return die("cannot allocate flow tables, rings or RCU state (raise -m or lower capacities)");
+	for (unsigned i = 0; i < sl_app.nb_workers; i++)
+		if (create_lcore(i, lcores[i]) < 0)
+			return die("cannot allocate per-worker state");
+	if (sl_control_init(&sl_app, &cfg, err, sizeof(err)) < 0)
+		return die(err);
+	sl_telemetry_register();
+	if (sl_control_start(&sl_app) != 0)
+		return die("cannot start the control thread");
+	sl_log("ready: %u workers, %u ports, roles %s, %u VIPs (config %s)", sl_app.nb_workers, sl_app.nb_ports,
+	       sl_app.roles == (SL_ROLE_MUX | SL_ROLE_HOST) ? "mux+host" : sl_app.roles == SL_ROLE_MUX ? "mux" : "host",
+	       sl_app.nb_vips, sl_app.config_path);
+	run_workers(lcores);
+	sl_control_stop(&sl_app);
+	for (unsigned p = 0; p < sl_app.nb_ports; p++)
+		sl_port_close(&sl_app.ports[p]);
+	rte_eal_cleanup();
+	sl_log("stopped");
+	return EXIT_SUCCESS;
+}

@@ -1,1 +1,403 @@
-/* to be written */
+#include <arpa/inet.h>
+
+#include <rte_mbuf.h>
+#include <rte_prefetch.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include "dataplane/worker.h"
+
+/* What classification decided for one frame. */
+enum verdict {
+	V_DROP,
+	V_MUX,        /* to a VIP: flow table / Maglev, then encap */
+	V_TUNNEL,     /* IP-in-IP to our host address: decap, then to a DIP */
+	V_REPLY,      /* from a local DIP: back to the client as the VIP */
+	V_EXCEPTION,  /* ARP, ND, ICMP to us: the control thread answers */
+};
+
+struct pkt_state {
+	struct sl_pkt_info pi;
+	struct sl_flow_key key;
+	uint32_t hash;
+	uint32_t vip;
+	enum verdict verdict;
+	enum sl_drop drop;
+};
+
+static inline void count(struct sl_worker *w, enum sl_counter c)
+{
+	w->stats.c[c]++;
+}
+
+static inline void drop(struct sl_worker *w, struct rte_mbuf *m, enum sl_drop why)
+{
+	w->stats.drop[why]++;
+	w->to_free[w->nb_free++] = m;
+}
+
+static inline void transmit(struct sl_worker *w, struct rte_mbuf *m, uint16_t port)
+{
+	w->tx[port][w->nb_tx[port]++] = m;
+}
+
+static void want_neighbour(struct sl_worker *w, int family, const union sl_addr *nh)
+{
+	struct sl_neigh_want want = { .family = (uint32_t)family, .addr = *nh };
+	if (w->wants != NULL)
+		rte_ring_enqueue_elem(w->wants, &want, sizeof(want)); /* full: control is already busy resolving */
+}
+
+static void to_control(struct sl_worker *w, struct rte_mbuf *m, uint16_t in_port)
+{
+	m->port = in_port;
+	if (w->to_control == NULL || rte_ring_enqueue(w->to_control, m) != 0) {
+		drop(w, m, SL_DROP_EXCEPTION_FULL);
+		return;
+	}
+	count(w, SL_C_EXCEPTION);
+}
+
+static bool mac_is_ours(const struct rte_mbuf *m, const uint8_t mac[6])
+{
+	const uint8_t *dst = rte_pktmbuf_mtod(m, const uint8_t *);
+	return (dst[0] & 1) || memcmp(dst, mac, 6) == 0; /* multicast/broadcast, or us */
+}
+
+static bool is_tunnel_proto(uint8_t proto)
+{
+	return proto == SL_PROTO_IPIP || proto == SL_PROTO_IPV6;
+}
+
+static bool is_v6_multicast(const struct sl_pkt_info *pi)
+{
+	return pi->family == SL_AF_INET6 && pi->dst.v6[0] == 0xff;
+}
+
+/* Why a packet that matched nothing is dropped: the most specific reason. */
+static enum sl_drop unmatched_reason(const struct sl_snapshot *s, const struct sl_pkt_info *pi)
+{
+	const struct sl_mux_tables *mux = s->tables->mux;
+	if (mux == NULL)
+		return SL_DROP_NOT_FOR_US;
+	if (!sl_vip_addr_known(mux->index, pi->family, &pi->dst))
+		return SL_DROP_UNKNOWN_VIP;
+	if (pi->flags & SL_PKT_FRAGMENT)
+		return SL_DROP_FRAGMENT;
+	if (pi->proto != SL_PROTO_TCP && pi->proto != SL_PROTO_UDP)
+		return SL_DROP_UNSUPPORTED_L4;
+	if (!(pi->flags & SL_PKT_HAS_PORTS))
+		return SL_DROP_TRUNCATED;
+	return SL_DROP_UNKNOWN_PORT;
+}
+
+static bool find_vip(const struct sl_snapshot *s, struct pkt_state *st)
+{
+	const struct sl_pkt_info *pi = &st->pi;
+	if (s->tables->mux == NULL || (pi->flags & (SL_PKT_FRAGMENT | SL_PKT_HAS_PORTS)) != SL_PKT_HAS_PORTS)
+		return false;
+	st->vip = sl_vip_find(s->tables->mux->index, pi->family, pi->proto, &pi->dst, htons(pi->dport));
+	return st->vip != SL_VIP_NONE;
+}
+
+static enum verdict classify(const struct sl_snapshot *s, uint16_t in_port, struct pkt_state *st)
+{
+	const struct sl_tables *t = s->tables;
+	const struct sl_pkt_info *pi = &st->pi;
+	uint16_t owner;
+
+	if (pi->family == SL_AF_NONE)
+		return V_EXCEPTION; /* ARP: the parser lets nothing else through */
+	if (t->host != NULL && is_tunnel_proto(pi->proto) && sl_host_is_endpoint(t->host, pi->family, &pi->dst))
+		return V_TUNNEL;
+	if (find_vip(s, st))
+		return V_MUX;
+	if (sl_local_owns(&t->local, pi->family, &pi->dst, &owner) || is_v6_multicast(pi)) {
+		bool icmp = pi->proto == SL_PROTO_ICMP || pi->proto == SL_PROTO_ICMPV6;
+		if (icmp && !(pi->flags & SL_PKT_FRAGMENT))
+			return V_EXCEPTION;
+		st->drop = SL_DROP_NOT_FOR_US;
+		return V_DROP;
+	}
+	if (t->host != NULL && in_port == t->backend_port)
+		return V_REPLY;
+	st->drop = unmatched_reason(s, pi);
+	return V_DROP;
+}
+
+/* Prepend an Ethernet header for egress eg and queue the frame. */
+static void send_ip(struct sl_worker *w, struct rte_mbuf *m, const struct sl_egress *eg, int family)
+{
+	uint8_t *eth = (uint8_t *)rte_pktmbuf_prepend(m, SL_ETH_HLEN);
+	if (eth == NULL) {
+		drop(w, m, SL_DROP_NO_HEADROOM);
+		return;
+	}
+	sl_pkt_write_eth(eth, eg->dst_mac, eg->src_mac,
+			 family == SL_AF_INET ? SL_ETHERTYPE_IPV4 : SL_ETHERTYPE_IPV6);
+	transmit(w, m, eg->port);
+}
+
+static const struct sl_egress *route(struct sl_worker *w, const struct sl_snapshot *s, int family,
+				     const union sl_addr *dst)
+{
+	union sl_addr nh;
+	const struct sl_egress *eg = sl_route_lookup(s->neigh, family, dst, &nh);
+	if (eg == NULL)
+		want_neighbour(w, family, &nh);
+	return eg;
+}
+
+/* Keep only the IP packet: drop the L2 header and any Ethernet padding,
+ * and make pi's offsets relative to the IP header. */
+static void strip_to_ip(struct rte_mbuf *m, struct sl_pkt_info *pi, uint16_t ip_off)
+{
+	rte_pktmbuf_adj(m, ip_off);
+	if (rte_pktmbuf_pkt_len(m) > pi->l3_len)
+		rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - pi->l3_len));
+	pi->l4_off = (uint16_t)(pi->l4_off - pi->l3_off);
+	pi->l3_off = 0;
+}
+
+/* Translate, decrement TTL, route and queue an IP-only packet (host agent, both directions). */
+static void forward_translated(struct sl_worker *w, const struct sl_snapshot *s, struct rte_mbuf *m,
+			       struct sl_pkt_info *pi, const struct sl_flow_value *to, bool to_dip)
+{
+	uint8_t *ip = rte_pktmbuf_mtod(m, uint8_t *);
+	enum sl_drop why = sl_pkt_dec_ttl(ip, pi);
+	if (why != SL_DROP_NONE) {
+		drop(w, m, why);
+		return;
+	}
+	if (to_dip)
+		sl_pkt_nat_dst(ip, pi, &to->addr, to->port);
+	else
+		sl_pkt_nat_src(ip, pi, &to->addr, to->port);
+	const struct sl_egress *eg = route(w, s, pi->family, &pi->dst);
+	if (eg == NULL) {
+		drop(w, m, SL_DROP_NO_NEIGHBOUR);
+		return;
+	}
+	count(w, to_dip ? SL_C_HOST_TO_DIP : SL_C_HOST_REPLY);
+	send_ip(w, m, eg, pi->family);
+}
+
+/* New connection on the host agent: pick a local DIP, remember both directions. */
+static const struct sl_flow_value *host_new_conn(struct sl_worker *w, const struct sl_snapshot *s,
+						 const struct sl_pkt_info *pi, const struct sl_flow_key *k,
+						 uint32_t hash, struct sl_flow_value *stateless,
+						 enum sl_drop *why)
+{
+	const struct sl_host_tables *h = s->tables->host;
+	uint32_t vip = sl_vip_find(h->index, pi->family, pi->proto, &pi->dst, htons(pi->dport));
+	const struct sl_host_dip *dip = vip == SL_VIP_NONE ? NULL : sl_host_pick(h, vip, k);
+	if (dip == NULL) {
+		*why = vip == SL_VIP_NONE ? SL_DROP_UNKNOWN_VIP : SL_DROP_NO_BACKEND;
+		return NULL;
+	}
+	*stateless = (struct sl_flow_value){ .addr = dip->addr, .port = dip->port, .id = vip };
+	struct sl_flow_key rk;
+	sl_host_reverse_key(k, &dip->addr, dip->port, &rk);
+	struct sl_flow_value back = { .addr = pi->dst, .port = pi->dport, .id = vip };
+	const struct sl_flow_value *v = sl_flow_insert(w->host_conns, w->id, k, hash, stateless, w->now_ms);
+	if (v == NULL || sl_flow_insert(w->host_conns, w->id, &rk, sl_flow_hash(&rk), &back, w->now_ms) == NULL) {
+		count(w, SL_C_HOST_CONN_FULL);
+		return stateless;
+	}
+	count(w, SL_C_HOST_CONN_NEW);
+	return v;
+}
+
+/* A client packet for a VIP whose DIP is on this host (m holds the IP packet only). */
+static void host_deliver(struct sl_worker *w, const struct sl_snapshot *s, struct rte_mbuf *m,
+			 struct sl_pkt_info *pi)
+{
+	if (!sl_pkt_l4_checksum_ok(rte_pktmbuf_mtod(m, const uint8_t *), pi)) {
+		drop(w, m, SL_DROP_BAD_L4_CHECKSUM);
+		return;
+	}
+	struct sl_flow_key k;
+	sl_flow_key_of(pi, &k);
+	uint32_t hash = sl_flow_hash(&k);
+	const struct sl_flow_value *v = sl_flow_lookup_any(w->host_conns, w->id, &k, hash, w->now_ms);
+	struct sl_flow_value stateless;
+	enum sl_drop why = SL_DROP_NONE;
+	if (v == NULL)
+		v = host_new_conn(w, s, pi, &k, hash, &stateless, &why);
+	if (v == NULL) {
+		drop(w, m, why);
+		return;
+	}
+	forward_translated(w, s, m, pi, v, true);
+}
+
+static void host_tunnel(struct sl_worker *w, const struct sl_snapshot *s, struct rte_mbuf *m,
+			struct pkt_state *st)
+{
+	const struct sl_pkt_info *outer = &st->pi;
+	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint32_t inner_len = (uint32_t)outer->l3_off + outer->l3_len - outer->l4_off;
+	int family = outer->proto == SL_PROTO_IPIP ? SL_AF_INET : SL_AF_INET6;
+	struct sl_pkt_info inner;
+
+	if (outer->flags & SL_PKT_FRAGMENT) {
+		drop(w, m, SL_DROP_FRAGMENT);
+		return;
+	}
+	if (sl_pkt_parse_ip(frame + outer->l4_off, inner_len, family, &inner) != SL_DROP_NONE ||
+	    !(inner.flags & SL_PKT_HAS_PORTS) || (inner.flags & SL_PKT_FRAGMENT)) {
+		drop(w, m, SL_DROP_BAD_TUNNEL);
+		return;
+	}
+	count(w, SL_C_HOST_DECAP);
+	rte_pktmbuf_adj(m, outer->l4_off);
+	if (rte_pktmbuf_pkt_len(m) > inner.l3_len)
+		rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - inner.l3_len));
+	host_deliver(w, s, m, &inner);
+}
+
+static void host_reply(struct sl_worker *w, const struct sl_snapshot *s, struct rte_mbuf *m,
+		       struct pkt_state *st)
+{
+	struct sl_pkt_info *pi = &st->pi;
+	if ((pi->flags & SL_PKT_FRAGMENT) || !(pi->flags & SL_PKT_HAS_PORTS)) {
+		drop(w, m, SL_DROP_NO_CONNECTION);
+		return;
+	}
+	struct sl_flow_key k;
+	sl_flow_key_of(pi, &k);
+	const struct sl_flow_value *v = sl_flow_lookup_any(w->host_conns, w->id, &k, sl_flow_hash(&k), w->now_ms);
+	if (v == NULL) {
+		drop(w, m, SL_DROP_NO_CONNECTION);
+		return;
+	}
+	strip_to_ip(m, pi, pi->l3_off);
+	forward_translated(w, s, m, pi, v, false);
+}
+
+static const union sl_addr *tunnel_source(const struct sl_snapshot *s, int family, uint16_t port)
+{
+	const struct sl_mux_tables *mux = s->tables->mux;
+	const union sl_addr *cfg_src = family == SL_AF_INET ? &mux->tunnel_src4 : &mux->tunnel_src6;
+	if (!sl_addr_is_zero(cfg_src))
+		return cfg_src;
+	const struct sl_local_port *lp = &s->tables->local.port[port];
+	for (unsigned i = 0; i < lp->nb_addrs; i++)
+		if (lp->family[i] == family)
+			return &lp->addr[i];
+	return NULL;
+}
+
+/* The mux's DIP host for this packet: the flow's, or a new Maglev choice. */
+static const union sl_addr *mux_host(struct sl_worker *w, const struct sl_snapshot *s,
+				     struct pkt_state *st, const struct sl_flow_value *hit)
+{
+	if (hit != NULL) {
+		count(w, SL_C_MUX_FLOW_HIT);
+		return &hit->addr;
+	}
+	const struct sl_mux_dip *dip = sl_mux_pick(s->tables->mux, st->vip, &st->key);
+	if (dip == NULL)
+		return NULL;
+	struct sl_flow_value v = { .addr = dip->host, .port = dip->port, .id = st->vip };
+	const struct sl_flow_value *stored = sl_flow_insert(w->mux_flows, w->id, &st->key, st->hash, &v, w->now_ms);
+	count(w, stored != NULL ? SL_C_MUX_FLOW_NEW : SL_C_MUX_FLOW_FULL);
+	return &dip->host;
+}
+
+static void mux_forward(struct sl_worker *w, const struct sl_snapshot *s, struct rte_mbuf *m,
+			struct pkt_state *st, const struct sl_flow_value *hit)
+{
+	const union sl_addr *host = mux_host(w, s, st, hit);
+	if (host == NULL) {
+		drop(w, m, SL_DROP_NO_BACKEND);
+		return;
+	}
+	const struct sl_host_tables *h = s->tables->host;
+	if (h != NULL && sl_host_is_endpoint(h, st->pi.family, host)) {
+		/* The DIP's host agent is this instance: skip the wire. */
+		strip_to_ip(m, &st->pi, st->pi.l3_off);
+		host_deliver(w, s, m, &st->pi);
+		return;
+	}
+	const struct sl_egress *eg = route(w, s, st->pi.family, host);
+	const union sl_addr *src = eg ? tunnel_source(s, st->pi.family, eg->port) : NULL;
+	if (eg == NULL || src == NULL) {
+		drop(w, m, SL_DROP_NO_NEIGHBOUR);
+		return;
+	}
+	enum sl_drop why = sl_mux_encap(m, &st->pi, src, host, eg->dst_mac, eg->src_mac,
+					s->tables->mtu[eg->port], st->hash);
+	if (why != SL_DROP_NONE) {
+		drop(w, m, why);
+		return;
+	}
+	count(w, SL_C_MUX_ENCAP);
+	transmit(w, m, eg->port);
+}
+
+static void parse_and_classify(const struct sl_snapshot *s, uint16_t in_port, struct rte_mbuf *m,
+			       struct pkt_state *st)
+{
+	st->verdict = V_DROP;
+	if (!mac_is_ours(m, s->tables->local.port[in_port].mac)) {
+		st->drop = SL_DROP_OTHER_MAC;
+		return;
+	}
+	st->drop = sl_pkt_parse(rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m), &st->pi);
+	if (st->drop != SL_DROP_NONE)
+		return;
+	st->verdict = classify(s, in_port, st);
+	if (st->verdict == V_MUX) {
+		sl_flow_key_of(&st->pi, &st->key);
+		st->hash = sl_flow_hash(&st->key);
+	}
+}
+
+void sl_worker_burst(struct sl_worker *w, const struct sl_snapshot *s, uint16_t in_port,
+		     struct rte_mbuf **pkts, uint16_t n)
+{
+	struct pkt_state st[SL_BURST_MAX];
+	const struct sl_flow_key *keys[SL_BURST_MAX];
+	uint32_t hashes[SL_BURST_MAX];
+	const struct sl_flow_value *hits[SL_BURST_MAX];
+	unsigned nb_mux = 0;
+
+	w->stats.c[SL_C_RX_PACKETS] += n;
+	for (uint16_t i = 0; i < n; i++) {
+		if (i + 1 < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+		parse_and_classify(s, in_port, pkts[i], &st[i]);
+		if (st[i].verdict == V_MUX) {
+			keys[nb_mux] = &st[i].key;
+			hashes[nb_mux++] = st[i].hash;
+		}
+	}
+	if (nb_mux > 0)
+		sl_flow_lookup_burst(w->mux_flows, w->id, keys, hashes, nb_mux, hits, w->now_ms);
+	unsigned next_mux = 0;
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		switch (st[i].verdict) {
+		case V_MUX:
+			mux_forward(w, s, m, &st[i], hits[next_mux++]);
+			break;
+		case V_TUNNEL:
+			host_tunnel(w, s, m, &st[i]);
+			break;
+		case V_REPLY:
+			host_reply(w, s, m, &st[i]);
+			break;
+		case V_EXCEPTION:
+			to_control(w, m, in_port);
+			break;
+		case V_DROP:
+			drop(w, m, st[i].drop);
+			break;
+		}
+	}
+	if (w->nb_free > 0) {
+		rte_pktmbuf_free_bulk(w->to_free, w->nb_free);
+		w->nb_free = 0;
+	}
+}

@@ -1,1 +1,140 @@
-/* to be written */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_mbuf.h>
+
+#include "mux/mux.h"
+
+/* What makes a DIP the same DIP on every mux: address, port and host.
+ * Maglev permutations hash these bytes, so config order does not matter. */
+struct dip_identity {
+	union sl_addr addr;
+	union sl_addr host;
+	uint16_t port;
+	uint8_t pad[6];
+};
+
+static int build_vip(struct sl_mux_vip *mv, const struct sl_vip_cfg *vc, uint32_t size, uint64_t seed)
+{
+	uint32_t n = vc->nb_dips;
+	mv->nb_dips = n;
+	mv->dips = calloc(n ? n : 1, sizeof(*mv->dips));
+	struct dip_identity *ids = calloc(n ? n : 1, sizeof(*ids));
+	struct sl_maglev_backend *b = calloc(n ? n : 1, sizeof(*b));
+	int rc = -1;
+	if (mv->dips == NULL || ids == NULL || b == NULL)
+		goto out;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct sl_dip_cfg *d = &vc->dips[i];
+		mv->dips[i] = (struct sl_mux_dip){ .addr = d->addr, .host = d->host, .port = d->port };
+		ids[i] = (struct dip_identity){ .addr = d->addr, .host = d->host, .port = d->port };
+		b[i] = (struct sl_maglev_backend){ .key = &ids[i], .key_len = sizeof(ids[i]),
+						   .weight = d->weight };
+	}
+	mv->maglev = sl_maglev_build(b, n, size, seed);
+	rc = mv->maglev == NULL ? -1 : 0;
+out:
+	free(ids);
+	free(b);
+	return rc;
+}
+
+struct sl_mux_tables *sl_mux_tables_build(const struct sl_config *cfg, char *err, size_t errlen)
+{
+	struct sl_mux_tables *t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		goto nomem;
+	t->seed = cfg->hash_seed;
+	t->tunnel_src4 = cfg->tunnel_src4;
+	t->tunnel_src6 = cfg->tunnel_src6;
+	t->index = sl_vip_index_build(cfg);
+	t->vip = calloc(cfg->nb_vips ? cfg->nb_vips : 1, sizeof(*t->vip));
+	if (t->index == NULL || t->vip == NULL)
+		goto nomem;
+	for (uint32_t v = 0; v < cfg->nb_vips; v++) {
+		t->nb_vips = v + 1;
+		if (build_vip(&t->vip[v], &cfg->vips[v], cfg->maglev_size, cfg->hash_seed) < 0) {
+			snprintf(err, errlen, "%s:%u: cannot build the Maglev table of this VIP: %s",
+				 cfg->path, cfg->vips[v].line, strerror(errno));
+			sl_mux_tables_free(t);
+			return NULL;
+		}
+	}
+	return t;
+nomem:
+	snprintf(err, errlen, "out of memory building mux tables");
+	sl_mux_tables_free(t);
+	return NULL;
+}
+
+void sl_mux_tables_free(struct sl_mux_tables *t)
+{
+	if (t == NULL)
+		return;
+	for (uint32_t v = 0; v < t->nb_vips; v++) {
+		free(t->vip[v].maglev);
+		free(t->vip[v].dips);
+	}
+	free(t->vip);
+	sl_vip_index_free(t->index);
+	free(t);
+}
+
+void sl_flow_key_of(const struct sl_pkt_info *pi, struct sl_flow_key *k)
+{
+	*k = (struct sl_flow_key){
+		.src = pi->src,
+		.dst = pi->dst,
+		.sport = htons(pi->sport),
+		.dport = htons(pi->dport),
+		.proto = pi->proto,
+		.family = pi->family,
+	};
+}
+
+const struct sl_mux_dip *sl_mux_pick(const struct sl_mux_tables *t, uint32_t vip,
+				     const struct sl_flow_key *k)
+{
+	const struct sl_mux_vip *mv = &t->vip[vip];
+	if (mv->nb_dips == 0)
+		return NULL;
+	uint32_t slot = sl_maglev_lookup(mv->maglev, (uint32_t)sl_hash64(k, sizeof(*k), t->seed));
+	return slot == SL_MAGLEV_NO_BACKEND ? NULL : &mv->dips[slot];
+}
+
+enum sl_drop sl_mux_encap(struct rte_mbuf *m, const struct sl_pkt_info *pi, const union sl_addr *src,
+			  const union sl_addr *dst, const uint8_t dst_mac[6], const uint8_t src_mac[6],
+			  uint16_t mtu, uint32_t flow_hash)
+{
+	const bool v4 = pi->family == SL_AF_INET;
+	const uint16_t outer_len = v4 ? SL_IPV4_HLEN : SL_IPV6_HLEN;
+	const uint16_t inner_len = pi->l3_len;
+
+	if ((uint32_t)inner_len + outer_len > mtu)
+		return SL_DROP_TOO_BIG;
+	if (rte_pktmbuf_headroom(m) + pi->l3_off < SL_ETH_HLEN + outer_len)
+		return SL_DROP_NO_HEADROOM; /* not with the default 128-byte headroom */
+	/* Drop the old L2 header and any Ethernet padding: the new frame is
+	 * Ethernet + outer IP + the inner IP packet exactly. */
+	rte_pktmbuf_adj(m, pi->l3_off);
+	if (rte_pktmbuf_pkt_len(m) > inner_len)
+		rte_pktmbuf_trim(m, rte_pktmbuf_pkt_len(m) - inner_len);
+	uint8_t *inner = rte_pktmbuf_mtod(m, uint8_t *);
+	uint8_t tos = v4 ? inner[1] : (uint8_t)((inner[0] << 4) | (inner[1] >> 4));
+	uint8_t *frame = (uint8_t *)rte_pktmbuf_prepend(m, SL_ETH_HLEN + outer_len);
+	uint8_t *outer = frame + SL_ETH_HLEN;
+	if (v4) {
+		sl_pkt_write_eth(frame, dst_mac, src_mac, SL_ETHERTYPE_IPV4);
+		sl_pkt_write_outer_ipv4(outer, src->v4, dst->v4, inner_len, tos, 64, SL_PROTO_IPIP);
+	} else {
+		sl_pkt_write_eth(frame, dst_mac, src_mac, SL_ETHERTYPE_IPV6);
+		sl_pkt_write_outer_ipv6(outer, src->v6, dst->v6, inner_len, tos,
+					flow_hash, 64, SL_PROTO_IPV6);
+	}
+	m->l2_len = SL_ETH_HLEN;
+	m->l3_len = outer_len;
+	return SL_DROP_NONE;
+}

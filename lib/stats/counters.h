@@ -31,6 +31,7 @@
 	X(FLOW_EXPIRED,   flow_expired,   "flow and connection entries removed after their idle timeout")
 
 #define SL_DROPS(X) \
+	X(OTHER_MAC,       other_mac,       "unicast frame for another station's MAC (flooded on a shared segment)") \
 	X(TRUNCATED,       truncated,       "frame shorter than the headers it announces") \
 	X(NON_IP,          non_ip,          "ethertype neither IPv4, IPv6 nor ARP") \
 	X(BAD_VERSION,     bad_version,     "IP version field does not match the ethertype") \

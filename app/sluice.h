@@ -1,0 +1,73 @@
+/* State of one running instance, shared by start-up, the lcore loops,
+ * the control thread and telemetry. */
+#ifndef SLUICE_APP_SLUICE_H
+#define SLUICE_APP_SLUICE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_lcore.h>
+
+#include "config/config.h"
+#include "dataplane/snapshot.h"
+#include "dataplane/worker.h"
+#include "neigh/neigh.h"
+#include "port/port.h"
+
+#define SLUICE_VERSION "0.1.0"
+
+struct rte_mempool;
+struct rte_rcu_qsbr;
+struct rte_ring;
+
+/* One worker lcore: the data-path worker plus what its loop polls. */
+struct sl_lcore {
+	struct sl_worker w;
+	unsigned lcore_id;
+	struct rte_ring *from_control; /* frames the control thread wants sent (SP/SC) */
+	uint16_t nb_rx;                /* receive queues this lcore polls */
+	struct {
+		uint16_t cfg_port;
+		uint16_t queue;
+	} rx[SL_MAX_PORTS];
+} __rte_cache_aligned;
+
+struct sl_app {
+	char config_path[4096];
+	unsigned nb_mbufs;
+	unsigned nb_workers;
+	struct sl_lcore *lcore[RTE_MAX_LCORE]; /* by worker index */
+	unsigned nb_ports;
+	struct sl_port ports[SL_MAX_PORTS];    /* by config port index */
+	uint8_t macs[SL_MAX_PORTS][6];
+	struct rte_mempool *pool;
+	struct rte_rcu_qsbr *qsbr;
+	struct sl_flow_table *mux_flows;
+	struct sl_flow_table *host_conns;
+	struct rte_ring *to_control;
+	struct sl_neigh_cache *neigh;
+	struct sl_snapshot *snapshot;          /* RCU-published; workers load it per iteration */
+	uint64_t generation;
+	unsigned roles;                        /* copies for telemetry, which must not */
+	unsigned nb_vips;                      /* touch tables a reload may free */
+	volatile bool quit;
+};
+
+extern struct sl_app sl_app;
+
+void sl_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* lcore.c */
+int sl_lcore_main(void *arg);
+
+/* control.c */
+int sl_control_init(struct sl_app *app, struct sl_config *cfg, char *err, size_t errlen);
+int sl_control_start(struct sl_app *app);
+void sl_control_stop(struct sl_app *app);
+/* Reload the configuration file; thread-safe (runs on the control thread). */
+int sl_control_request_reload(struct sl_app *app, char *msg, size_t msglen);
+
+/* telemetry.c */
+void sl_telemetry_register(void);
+
+#endif

@@ -1,0 +1,83 @@
+/* DPDK telemetry commands: the counters (names from lib/stats/counters.h),
+ * instance information, and reload. Read with dpdk-telemetry.py or any
+ * client of /var/run/dpdk/<prefix>/dpdk_telemetry.v2. */
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_telemetry.h>
+
+#include "flow/flow.h"
+#include "sluice.h"
+
+static void sum_stats(struct sl_stats *total)
+{
+	static struct sl_stats blocks[RTE_MAX_LCORE];
+	for (unsigned i = 0; i < sl_app.nb_workers; i++)
+		blocks[i] = sl_app.lcore[i]->w.stats; /* racy copy of monotonic counters: fine for reporting */
+	sl_stats_sum(blocks, sl_app.nb_workers, total);
+}
+
+static uint64_t flow_total(struct sl_flow_table *t)
+{
+	uint64_t n = 0;
+	for (unsigned i = 0; t != NULL && i < sl_app.nb_workers; i++)
+		n += sl_flow_count(t, i);
+	return n;
+}
+
+static int cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct sl_stats total;
+	char name[64];
+	(void)cmd;
+	(void)params;
+	sum_stats(&total);
+	rte_tel_data_start_dict(d);
+	for (unsigned c = 0; c < SL_C_MAX; c++)
+		rte_tel_data_add_dict_u64(d, sl_counter_name(c), total.c[c]);
+	for (unsigned r = 1; r < SL_DROP_MAX; r++) {
+		snprintf(name, sizeof(name), "drop_%s", sl_drop_name(r));
+		rte_tel_data_add_dict_u64(d, name, total.drop[r]);
+	}
+	rte_tel_data_add_dict_u64(d, "mux_flows", flow_total(sl_app.mux_flows));
+	rte_tel_data_add_dict_u64(d, "host_conns", flow_total(sl_app.host_conns));
+	rte_tel_data_add_dict_u64(d, "workers", sl_app.nb_workers);
+	return 0;
+}
+
+static int cmd_info(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd;
+	(void)params;
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "version", SLUICE_VERSION);
+	rte_tel_data_add_dict_string(d, "config", sl_app.config_path);
+	rte_tel_data_add_dict_u64(d, "generation", sl_app.generation);
+	rte_tel_data_add_dict_u64(d, "workers", sl_app.nb_workers);
+	rte_tel_data_add_dict_u64(d, "ports", sl_app.nb_ports);
+	rte_tel_data_add_dict_u64(d, "vips", sl_app.nb_vips);
+	rte_tel_data_add_dict_string(d, "roles", sl_app.roles == (SL_ROLE_MUX | SL_ROLE_HOST) ? "mux,host"
+				     : sl_app.roles == SL_ROLE_MUX ? "mux" : "host");
+	return 0;
+}
+
+static int cmd_reload(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	char msg[512];
+	(void)cmd;
+	(void)params;
+	int rc = sl_control_request_reload(&sl_app, msg, sizeof(msg));
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "result", rc == 0 ? "ok" : "error");
+	rte_tel_data_add_dict_string(d, "message", msg);
+	return 0;
+}
+
+void sl_telemetry_register(void)
+{
+	rte_telemetry_register_cmd("/sluice/stats", cmd_stats,
+				   "Data-path counters and drops by reason, summed over workers. No parameters.");
+	rte_telemetry_register_cmd("/sluice/info", cmd_info, "Instance version, roles, configuration generation.");
+	rte_telemetry_register_cmd("/sluice/reload", cmd_reload,
+				   "Re-read the configuration file; applies it whole or rejects it whole.");
+}

@@ -1,0 +1,35 @@
+/*
+ * Port back-end: bring up one configured port (NIC or vdev) with one
+ * receive queue per polling worker, one transmit queue per worker, RSS
+ * when there are several receive queues, and the configured MTU.
+ */
+#ifndef SLUICE_DRIVERS_PORT_H
+#define SLUICE_DRIVERS_PORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config.h"
+
+struct rte_mempool;
+
+struct sl_port {
+	uint16_t port_id;   /* DPDK port id */
+	uint16_t nb_rxq;
+	uint16_t nb_txq;
+	uint8_t mac[6];
+	char driver[64];
+};
+
+/*
+ * Find pc->device among the probed DPDK ports, configure and start it.
+ * nb_workers transmit queues are required (each worker owns one);
+ * receive queues default to one per worker. Returns 0, or -1 with a
+ * message naming the port in err.
+ */
+int sl_port_open(const struct sl_port_cfg *pc, unsigned nb_workers, struct rte_mempool *mp,
+		 struct sl_port *out, char *err, size_t errlen);
+
+void sl_port_close(const struct sl_port *p);
+
+#endif

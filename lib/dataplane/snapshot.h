@@ -1,0 +1,49 @@
+/*
+ * The one thing the control plane hands the data plane: an immutable
+ * snapshot, published by an RCU pointer swap. It has two independently
+ * replaceable parts, because they change at different rates:
+ *   - tables: everything derived from a configuration (VIPs, Maglev,
+ *     local DIPs, own addresses); replaced on reload;
+ *   - neigh: resolved next hops; replaced when ARP/ND learns something.
+ * Workers read one snapshot per burst and never wait; the control thread
+ * frees a replaced part after a grace period.
+ */
+#ifndef SLUICE_DATAPLANE_SNAPSHOT_H
+#define SLUICE_DATAPLANE_SNAPSHOT_H
+
+#include <stdint.h>
+
+#include "config/config.h"
+#include "host/host.h"
+#include "mux/mux.h"
+#include "neigh/neigh.h"
+
+struct sl_tables {
+	struct sl_config cfg;          /* owned copy */
+	struct sl_mux_tables *mux;     /* NULL without the mux role */
+	struct sl_host_tables *host;   /* NULL without the host role */
+	struct sl_local local;         /* own MACs and addresses, by config port index */
+	uint16_t mtu[SL_MAX_PORTS];
+	int backend_port;              /* config port index, -1 without the host role */
+	uint64_t generation;
+};
+
+struct sl_snapshot {
+	const struct sl_tables *tables;
+	const struct sl_neigh_table *neigh;
+};
+
+/* Describe our ports for the neighbour code: MACs (by config port index),
+ * addresses, connected prefixes, gateways and static neighbours. */
+void sl_local_from_config(const struct sl_config *cfg, const uint8_t (*macs)[6],
+			  struct sl_local *out);
+
+/*
+ * Build tables from cfg; takes ownership of cfg's allocations (cfg is
+ * emptied). Returns NULL with a message in err; cfg is then freed.
+ */
+struct sl_tables *sl_tables_build(struct sl_config *cfg, const uint8_t (*macs)[6],
+				  uint64_t generation, char *err, size_t errlen);
+void sl_tables_free(struct sl_tables *t);
+
+#endif

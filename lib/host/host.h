@@ -1,0 +1,64 @@
+/*
+ * Host agent: decapsulated VIP traffic -> a local DIP (VIP:port ->
+ * DIP:port), and the DIP's replies -> VIP:port straight to the client
+ * (direct server return).
+ *
+ * Tables are immutable, built from the configuration by the control
+ * thread. Per-connection translation state lives in the worker's flow
+ * table: a forward entry (client -> VIP) holding the DIP, and a reverse
+ * entry (DIP -> client) holding the VIP, so both directions keep working
+ * for established connections when the DIP set changes.
+ */
+#ifndef SLUICE_HOST_HOST_H
+#define SLUICE_HOST_HOST_H
+
+#include <stdint.h>
+
+#include "config/config.h"
+#include "flow/flow.h"
+#include "maglev/maglev.h"
+#include "packet/packet.h"
+#include "vip/vip.h"
+
+/* Local DIPs are few per VIP; a small prime table keeps weights honoured. */
+#define SL_HOST_MAGLEV_SIZE 1021u
+
+struct sl_host_dip {
+	union sl_addr addr;
+	uint16_t port; /* host order */
+};
+
+struct sl_host_vip {
+	struct sl_maglev *maglev; /* NULL when no DIP of this VIP is local */
+	struct sl_host_dip *dips;
+	uint32_t nb_dips;
+};
+
+struct sl_host_tables {
+	struct sl_vip_index *index;
+	struct sl_host_vip *vip; /* by VIP number (config order) */
+	uint32_t nb_vips;
+	uint64_t seed;
+	union sl_addr addr4, addr6; /* tunnel endpoint addresses (zero when absent) */
+};
+
+struct sl_host_tables *sl_host_tables_build(const struct sl_config *cfg, char *err, size_t errlen);
+void sl_host_tables_free(struct sl_host_tables *t);
+
+/* True when a tunnel to dst (of family) ends here. */
+static inline bool sl_host_is_endpoint(const struct sl_host_tables *t, int family,
+				       const union sl_addr *dst)
+{
+	return sl_addr_eq(family == SL_AF_INET ? &t->addr4 : &t->addr6, dst) &&
+	       !sl_addr_is_zero(dst);
+}
+
+/* Local DIP for a new connection (forward key k), or NULL when none. */
+const struct sl_host_dip *sl_host_pick(const struct sl_host_tables *t, uint32_t vip,
+				       const struct sl_flow_key *k);
+
+/* Key under which the DIP's replies to the connection `fwd` arrive. */
+void sl_host_reverse_key(const struct sl_flow_key *fwd, const union sl_addr *dip_addr,
+			 uint16_t dip_port, struct sl_flow_key *rev);
+
+#endif
