@@ -1,1 +1,537 @@
-int main(void) { return 0; }
+/*
+ * The worker's burst logic on real mbufs, without ports: frames built
+ * here go in, and the frames queued for transmit, the exception ring and
+ * the counters are checked.
+ */
+#include <arpa/inet.h>
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_eal.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include "dataplane/snapshot.h"
+#include "dataplane/worker.h"
+#include "packet/packet.h"
+
+static struct rte_mempool *pool;
+static struct rte_rcu_qsbr *qsbr;
+
+static const uint8_t MAC_FABRIC[6] = { 0x02, 0, 0, 0, 0, 0x10 };
+static const uint8_t MAC_BACKEND[6] = { 0x02, 0, 0, 0, 0, 0x11 };
+static const uint8_t MAC_H1[6] = { 0x02, 0, 0, 0, 0, 0x21 };
+static const uint8_t MAC_H2[6] = { 0x02, 0, 0, 0, 0, 0x22 };
+static const uint8_t MAC_GW[6] = { 0x02, 0, 0, 0, 0, 0x01 };
+static const uint8_t MAC_DIP[6] = { 0x02, 0, 0, 0, 1, 0x02 };
+
+#define VIPS(dips4) \
+	"vips = ( { address = \"203.0.113.10\"; protocol = \"tcp\"; port = 80; dips = ( " dips4 " ); }," \
+	"  { address = \"2001:db8:100::10\"; protocol = \"tcp\"; port = 80;" \
+	"    dips = ( { address = \"2001:db8:11::2\"; port = 8080; host = \"2001:db8:2::21\"; } ); }," \
+	"  { address = \"203.0.113.20\"; protocol = \"udp\"; port = 53; dips = (); }," \
+	"  { address = \"203.0.113.30\"; protocol = \"tcp\"; port = 80;" \
+	"    dips = ( { address = \"198.18.3.2\"; port = 80; host = \"192.0.2.23\"; } ); } );"
+
+#define DIP1 "{ address = \"198.18.1.2\"; port = 8080; host = \"192.0.2.21\"; }"
+#define DIP2 "{ address = \"198.18.2.2\"; port = 8080; host = \"192.0.2.22\"; }"
+
+#define MUX_CFG(dips4) \
+	"sluice: { roles = [ \"mux\" ];" \
+	" ports = ( { name = \"fabric\"; device = \"net_null0\";" \
+	"   addresses = [ \"192.0.2.10/24\", \"2001:db8:2::10/64\" ]; gateway = \"192.0.2.1\"; gateway6 = \"2001:db8:2::1\";" \
+	"   neighbours = ( { address = \"192.0.2.21\"; mac = \"02:00:00:00:00:21\"; }," \
+	"                  { address = \"192.0.2.22\"; mac = \"02:00:00:00:00:22\"; }," \
+	"                  { address = \"2001:db8:2::21\"; mac = \"02:00:00:00:00:21\"; } ); } );" \
+	" mux: { maglev_size = 65537; };" VIPS(dips4) "};"
+
+#define HOST_CFG \
+	"sluice: { roles = [ \"host\" ];" \
+	" ports = ( { name = \"fabric\"; device = \"net_null0\";" \
+	"   addresses = [ \"192.0.2.21/24\", \"2001:db8:2::21/64\" ]; gateway = \"192.0.2.1\"; gateway6 = \"2001:db8:2::1\";" \
+	"   neighbours = ( { address = \"192.0.2.1\"; mac = \"02:00:00:00:00:01\"; }," \
+	"                  { address = \"2001:db8:2::1\"; mac = \"02:00:00:00:00:01\"; } ); }," \
+	"  { name = \"backend\"; device = \"net_null1\"; addresses = [ \"198.18.1.1/24\", \"2001:db8:11::1/64\" ];" \
+	"   neighbours = ( { address = \"198.18.1.2\"; mac = \"02:00:00:00:01:02\"; }," \
+	"                  { address = \"2001:db8:11::2\"; mac = \"02:00:00:00:01:02\"; } ); } );" \
+	" host: { address = \"192.0.2.21\"; address6 = \"2001:db8:2::21\"; uplink = \"fabric\"; backend = \"backend\"; };" \
+	VIPS(DIP1 ", " DIP2) "};"
+
+enum { FABRIC = 0, BACKEND = 1 };
+
+struct fixture {
+	struct sl_tables *tables;
+	struct sl_neigh_cache *cache;
+	struct sl_neigh_table *neigh;
+	struct sl_snapshot snap;
+	struct sl_worker *w;
+};
+
+static struct sl_tables *tables_from(const char *text)
+{
+	static const uint8_t macs[2][6] = { { 0x02, 0, 0, 0, 0, 0x10 }, { 0x02, 0, 0, 0, 0, 0x11 } };
+	struct sl_config cfg;
+	char err[512];
+	ck_assert_msg(sl_config_load_string(text, "test.cfg", &cfg, err, sizeof(err)) == 0, "%s", err);
+	struct sl_tables *t = sl_tables_build(&cfg, macs, 1, err, sizeof(err));
+	ck_assert_msg(t != NULL, "%s", err);
+	return t;
+}
+
+static struct sl_flow_table *flow_table(const char *name)
+{
+	struct sl_flow_params p = { .name = name, .capacity = 1024, .nb_shards = 1, .qsbr = qsbr };
+	struct sl_flow_table *t = sl_flow_create(&p);
+	ck_assert_ptr_nonnull(t);
+	return t;
+}
+
+static void fixture_init(struct fixture *f, const char *cfg_text)
+{
+	static unsigned seq;
+	char name[32];
+	memset(f, 0, sizeof(*f));
+	f->tables = tables_from(cfg_text);
+	f->cache = sl_neigh_cache_create(&f->tables->local);
+	f->neigh = sl_neigh_table_build(f->cache);
+	f->snap = (struct sl_snapshot){ .tables = f->tables, .neigh = f->neigh };
+	f->w = rte_zmalloc("w", sizeof(*f->w), 64);
+	ck_assert_ptr_nonnull(f->w);
+	snprintf(name, sizeof(name), "flows%u", seq);
+	if (f->tables->mux)
+		f->w->mux_flows = flow_table(name);
+	snprintf(name, sizeof(name), "conns%u", seq);
+	if (f->tables->host)
+		f->w->host_conns = flow_table(name);
+	snprintf(name, sizeof(name), "exc%u", seq);
+	f->w->to_control = rte_ring_create(name, 64, 0, RING_F_SC_DEQ);
+	snprintf(name, sizeof(name), "want%u", seq++);
+	f->w->wants = rte_ring_create_elem(name, sizeof(struct sl_neigh_want), 64, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	f->w->now_ms = 1000;
+}
+
+static void fixture_free(struct fixture *f)
+{
+	for (unsigned p = 0; p < SL_MAX_PORTS; p++)
+		rte_pktmbuf_free_bulk(f->w->tx[p], f->w->nb_tx[p]);
+	struct rte_mbuf *m;
+	while (rte_ring_dequeue(f->w->to_control, (void **)&m) == 0)
+		rte_pktmbuf_free(m);
+	rte_ring_free(f->w->to_control);
+	rte_ring_free(f->w->wants);
+	sl_flow_free(f->w->mux_flows);
+	sl_flow_free(f->w->host_conns);
+	rte_free(f->w);
+	sl_neigh_table_free(f->neigh);
+	sl_neigh_cache_free(f->cache);
+	sl_tables_free(f->tables);
+}
+
+/* ---- frame building ---- */
+
+struct flow {
+	int family;
+	const char *src, *dst;
+	uint16_t sport, dport;
+	uint8_t proto;
+};
+
+static uint16_t l4_checksum(const uint8_t *ip, int family, uint8_t proto, const uint8_t *l4, uint16_t l4_len)
+{
+	uint32_t sum = 0;
+	if (family == SL_AF_INET)
+		sum = sl_csum_partial(ip + 12, 8, 0);
+	else
+		sum = sl_csum_partial(ip + 8, 32, 0);
+	uint8_t tail[4] = { 0, proto, (uint8_t)(l4_len >> 8), (uint8_t)l4_len };
+	sum = sl_csum_partial(tail, 4, sum);
+	sum = sl_csum_partial(l4, l4_len, sum);
+	uint16_t c = (uint16_t)~sl_csum_fold(sum);
+	return c == 0 && proto == SL_PROTO_UDP ? 0xffff : c;
+}
+
+/* IP packet with a TCP/UDP header and `payload` bytes; returns its length. */
+static uint16_t build_ip(uint8_t *ip, const struct flow *fl, uint16_t payload)
+{
+	union sl_addr s, d;
+	ck_assert_int_eq(sl_addr_parse(fl->src, &s), fl->family);
+	ck_assert_int_eq(sl_addr_parse(fl->dst, &d), fl->family);
+	uint16_t l4_len = (uint16_t)((fl->proto == SL_PROTO_TCP ? 20 : 8) + payload);
+	uint16_t hlen = fl->family == SL_AF_INET ? 20 : 40;
+	uint8_t *l4 = ip + hlen;
+	memset(ip, 0, hlen + l4_len);
+	if (fl->family == SL_AF_INET) {
+		uint16_t tot = htons((uint16_t)(hlen + l4_len));
+		ip[0] = 0x45; memcpy(ip + 2, &tot, 2); ip[8] = 64; ip[9] = fl->proto;
+		memcpy(ip + 12, &s.v4, 4); memcpy(ip + 16, &d.v4, 4);
+		uint16_t c = (uint16_t)~sl_csum_fold(sl_csum_partial(ip, 20, 0));
+		memcpy(ip + 10, &c, 2);
+	} else {
+		uint16_t pl = htons(l4_len);
+		ip[0] = 0x60; memcpy(ip + 4, &pl, 2); ip[6] = fl->proto; ip[7] = 64;
+		memcpy(ip + 8, s.v6, 16); memcpy(ip + 24, d.v6, 16);
+	}
+	uint16_t sp = htons(fl->sport), dp = htons(fl->dport);
+	memcpy(l4, &sp, 2); memcpy(l4 + 2, &dp, 2);
+	if (fl->proto == SL_PROTO_TCP) {
+		l4[12] = 0x50; l4[13] = 0x02; l4[14] = 0xff;
+	} else {
+		uint16_t ul = htons(l4_len);
+		memcpy(l4 + 4, &ul, 2);
+	}
+	for (uint16_t i = 0; i < payload; i++)
+		l4[(fl->proto == SL_PROTO_TCP ? 20 : 8) + i] = (uint8_t)i;
+	uint16_t c = l4_checksum(ip, fl->family, fl->proto, l4, l4_len);
+	memcpy(l4 + (fl->proto == SL_PROTO_TCP ? 16 : 6), &c, 2);
+	return (uint16_t)(hlen + l4_len);
+}
+
+static struct rte_mbuf *mbuf_of(const uint8_t *frame, uint16_t len)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+	ck_assert_ptr_nonnull(m);
+	memcpy(rte_pktmbuf_append(m, len), frame, len);
+	return m;
+}
+
+static struct rte_mbuf *frame_of(const uint8_t dmac[6], const struct flow *fl, uint16_t payload,
+				 uint8_t *ip_copy, uint16_t *ip_len)
+{
+	uint8_t buf[2048];
+	static const uint8_t src_mac[6] = { 0x02, 0, 0, 0, 0, 0xee };
+	sl_pkt_write_eth(buf, dmac, src_mac, fl->family == SL_AF_INET ? SL_ETHERTYPE_IPV4 : SL_ETHERTYPE_IPV6);
+	uint16_t n = build_ip(buf + SL_ETH_HLEN, fl, payload);
+	if (ip_copy)
+		memcpy(ip_copy, buf + SL_ETH_HLEN, n);
+	if (ip_len)
+		*ip_len = n;
+	return mbuf_of(buf, (uint16_t)(n + SL_ETH_HLEN));
+}
+
+static void run(struct fixture *f, uint16_t port, struct rte_mbuf *m)
+{
+	sl_worker_burst(f->w, &f->snap, port, &m, 1);
+}
+
+static const uint8_t *only_tx(struct fixture *f, uint16_t port, struct sl_pkt_info *pi, uint32_t *len)
+{
+	ck_assert_uint_eq(f->w->nb_tx[port], 1);
+	struct rte_mbuf *m = f->w->tx[port][0];
+	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
+	*len = rte_pktmbuf_data_len(m);
+	ck_assert_int_eq(sl_pkt_parse(frame, *len, pi), SL_DROP_NONE);
+	return frame;
+}
+
+static void clear_tx(struct fixture *f)
+{
+	for (unsigned p = 0; p < SL_MAX_PORTS; p++) {
+		rte_pktmbuf_free_bulk(f->w->tx[p], f->w->nb_tx[p]);
+		f->w->nb_tx[p] = 0;
+	}
+}
+
+static const struct flow CLIENT4 = { SL_AF_INET, "198.51.100.2", "203.0.113.10", 40000, 80, SL_PROTO_TCP };
+static const struct flow CLIENT6 = { SL_AF_INET6, "2001:db8:1::2", "2001:db8:100::10", 40000, 80, SL_PROTO_TCP };
+
+/* ---- mux ---- */
+
+static void check_encap(const uint8_t *frame, const struct sl_pkt_info *pi, const uint8_t *inner,
+			uint16_t inner_len, const uint8_t dmac[6])
+{
+	ck_assert_mem_eq(frame, dmac, 6);
+	ck_assert_mem_eq(frame + 6, MAC_FABRIC, 6);
+	ck_assert_uint_eq(pi->proto, pi->family == SL_AF_INET ? SL_PROTO_IPIP : SL_PROTO_IPV6);
+	ck_assert_uint_eq(pi->l3_len, inner_len + (pi->family == SL_AF_INET ? 20 : 40));
+	ck_assert_mem_eq(frame + pi->l4_off, inner, inner_len);
+}
+
+START_TEST(mux_encapsulates_v4_to_the_dip_host)
+{
+	struct fixture f;
+	uint8_t inner[2048];
+	uint16_t inner_len;
+	fixture_init(&f, MUX_CFG(DIP1 ", " DIP2));
+	run(&f, FABRIC, frame_of(MAC_FABRIC, &CLIENT4, 100, inner, &inner_len));
+	struct sl_pkt_info pi;
+	uint32_t len;
+	const uint8_t *frame = only_tx(&f, FABRIC, &pi, &len);
+	char buf[64];
+	sl_addr_format(SL_AF_INET, &pi.dst, buf, sizeof(buf));
+	ck_assert_msg(strcmp(buf, "192.0.2.21") == 0 || strcmp(buf, "192.0.2.22") == 0, "outer dst %s", buf);
+	check_encap(frame, &pi, inner, inner_len, strcmp(buf, "192.0.2.21") == 0 ? MAC_H1 : MAC_H2);
+	sl_addr_format(SL_AF_INET, &pi.src, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "192.0.2.10");
+	ck_assert_uint_eq(pi.ttl, 64);
+	ck_assert_uint_eq(f.w->stats.c[SL_C_MUX_ENCAP], 1);
+	ck_assert_uint_eq(f.w->stats.c[SL_C_MUX_FLOW_NEW], 1);
+	fixture_free(&f);
+}
+END_TEST
+
+START_TEST(mux_encapsulates_v6_in_v6)
+{
+	struct fixture f;
+	uint8_t inner[2048];
+	uint16_t inner_len;
+	fixture_init(&f, MUX_CFG(DIP1));
+	run(&f, FABRIC, frame_of(MAC_FABRIC, &CLIENT6, 10, inner, &inner_len));
+	struct sl_pkt_info pi;
+	uint32_t len;
+	const uint8_t *frame = only_tx(&f, FABRIC, &pi, &len);
+	char buf[64];
+	ck_assert_uint_eq(pi.family, SL_AF_INET6);
+	ck_assert_str_eq(sl_addr_format(SL_AF_INET6, &pi.dst, buf, sizeof(buf)), "2001:db8:2::21");
+	ck_assert_str_eq(sl_addr_format(SL_AF_INET6, &pi.src, buf, sizeof(buf)), "2001:db8:2::10");
+	check_encap(frame, &pi, inner, inner_len, MAC_H1);
+	fixture_free(&f);
+}
+END_TEST
+
+/* Which host a client port goes to, through a fresh burst. */
+static int host_of(struct fixture *f, uint16_t sport)
+{
+	struct flow fl = CLIENT4;
+	fl.sport = sport;
+	run(f, FABRIC, frame_of(MAC_FABRIC, &fl, 0, NULL, NULL));
+	struct sl_pkt_info pi;
+	uint32_t len;
+	only_tx(f, FABRIC, &pi, &len);
+	clear_tx(f);
+	return ((const uint8_t *)&pi.dst.v4)[3];
+}
+
+START_TEST(mux_spreads_flows_and_keeps_them_across_dip_removal)
+{
+	struct fixture f;
+	int seen[256] = { 0 }, before[200];
+	fixture_init(&f, MUX_CFG(DIP1 ", " DIP2));
+	for (int i = 0; i < 200; i++) {
+		before[i] = host_of(&f, (uint16_t)(10000 + i));
+		seen[before[i]]++;
+	}
+	ck_assert_int_gt(seen[21], 40);
+	ck_assert_int_gt(seen[22], 40);
+	ck_assert_int_eq(seen[21] + seen[22], 200);
+	/* Same flows again: the flow table answers, same hosts. */
+	for (int i = 0; i < 200; i++)
+		ck_assert_int_eq(host_of(&f, (uint16_t)(10000 + i)), before[i]);
+	ck_assert_uint_eq(f.w->stats.c[SL_C_MUX_FLOW_HIT], 200);
+
+	/* Remove DIP2: established flows keep their host, new ones all go to host 21. */
+	struct sl_tables *old = f.tables;
+	f.tables = tables_from(MUX_CFG(DIP1));
+	f.snap.tables = f.tables;
+	sl_tables_free(old);
+	for (int i = 0; i < 200; i++)
+		ck_assert_int_eq(host_of(&f, (uint16_t)(10000 + i)), before[i]);
+	for (int i = 0; i < 100; i++)
+		ck_assert_int_eq(host_of(&f, (uint16_t)(30000 + i)), 21);
+	fixture_free(&f);
+}
+END_TEST
+
+static void expect_drop(const char *cfg, uint16_t port, struct rte_mbuf *m, enum sl_drop why)
+{
+	struct fixture f;
+	fixture_init(&f, cfg);
+	run(&f, port, m);
+	for (unsigned p = 0; p < SL_MAX_PORTS; p++)
+		ck_assert_uint_eq(f.w->nb_tx[p], 0);
+	ck_assert_msg(f.w->stats.drop[why] == 1, "expected drop_%s", sl_drop_name(why));
+	fixture_free(&f);
+}
+
+START_TEST(mux_drops_by_reason)
+{
+	const char *cfg = MUX_CFG(DIP1);
+	struct flow fl = CLIENT4;
+	fl.dst = "203.0.113.99";
+	expect_drop(cfg, FABRIC, frame_of(MAC_FABRIC, &fl, 0, NULL, NULL), SL_DROP_UNKNOWN_VIP);
+	fl = CLIENT4;
+	fl.dport = 81;
+	expect_drop(cfg, FABRIC, frame_of(MAC_FABRIC, &fl, 0, NULL, NULL), SL_DROP_UNKNOWN_PORT);
+	fl = CLIENT4;
+	fl.dst = "203.0.113.20";
+	fl.dport = 53;
+	fl.proto = SL_PROTO_UDP;
+	expect_drop(cfg, FABRIC, frame_of(MAC_FABRIC, &fl, 0, NULL, NULL), SL_DROP_NO_BACKEND);
+	expect_drop(cfg, FABRIC, frame_of(MAC_H1, &CLIENT4, 0, NULL, NULL), SL_DROP_OTHER_MAC);
+
+	struct rte_mbuf *m = frame_of(MAC_FABRIC, &CLIENT4, 0, NULL, NULL);
+	rte_pktmbuf_mtod(m, uint8_t *)[SL_ETH_HLEN + 9] = SL_PROTO_ICMP; /* checksum fixed below */
+	uint8_t *ip = rte_pktmbuf_mtod(m, uint8_t *) + SL_ETH_HLEN;
+	ip[10] = ip[11] = 0;
+	uint16_t c = (uint16_t)~sl_csum_fold(sl_csum_partial(ip, 20, 0));
+	memcpy(ip + 10, &c, 2);
+	expect_drop(cfg, FABRIC, m, SL_DROP_UNSUPPORTED_L4);
+
+	m = frame_of(MAC_FABRIC, &CLIENT4, 0, NULL, NULL);
+	rte_pktmbuf_mtod(m, uint8_t *)[SL_ETH_HLEN + 10] ^= 0xff;
+	expect_drop(cfg, FABRIC, m, SL_DROP_BAD_IP_CHECKSUM);
+
+	m = frame_of(MAC_FABRIC, &CLIENT4, 0, NULL, NULL);
+	rte_pktmbuf_trim(m, 30);
+	expect_drop(cfg, FABRIC, m, SL_DROP_TRUNCATED);
+
+	m = frame_of(MAC_FABRIC, &CLIENT4, 0, NULL, NULL);
+	rte_pktmbuf_mtod(m, uint8_t *)[12] = 0x88; /* ethertype 0x88cc (LLDP) */
+	rte_pktmbuf_mtod(m, uint8_t *)[13] = 0xcc;
+	expect_drop(cfg, FABRIC, m, SL_DROP_NON_IP);
+}
+END_TEST
+
+START_TEST(mux_asks_for_unresolved_next_hop)
+{
+	struct fixture f;
+	struct flow fl = CLIENT4;
+	fl.dst = "203.0.113.30";
+	fixture_init(&f, MUX_CFG(DIP1));
+	run(&f, FABRIC, frame_of(MAC_FABRIC, &fl, 0, NULL, NULL));
+	ck_assert_uint_eq(f.w->stats.drop[SL_DROP_NO_NEIGHBOUR], 1);
+	struct sl_neigh_want want;
+	ck_assert_int_eq(rte_ring_dequeue_elem(f.w->wants, &want, sizeof(want)), 0);
+	char buf[64];
+	ck_assert_str_eq(sl_addr_format((int)want.family, &want.addr, buf, sizeof(buf)), "192.0.2.23");
+	fixture_free(&f);
+}
+END_TEST
+
+START_TEST(arp_goes_to_the_control_thread)
+{
+	struct fixture f;
+	uint8_t arp[60] = { 0 };
+	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	sl_pkt_write_eth(arp, bcast, MAC_GW, SL_ETHERTYPE_ARP);
+	static const uint8_t body[8] = { 0, 1, 8, 0, 6, 4, 0, 1 };
+	memcpy(arp + 14, body, 8);
+	fixture_init(&f, MUX_CFG(DIP1));
+	run(&f, FABRIC, mbuf_of(arp, sizeof(arp)));
+	ck_assert_uint_eq(rte_ring_count(f.w->to_control), 1);
+	ck_assert_uint_eq(f.w->stats.c[SL_C_EXCEPTION], 1);
+	fixture_free(&f);
+}
+END_TEST
+
+/* ---- host agent ---- */
+
+static struct rte_mbuf *tunnel_of(const struct flow *inner_fl, uint16_t payload, bool corrupt_l4)
+{
+	uint8_t buf[2048];
+	union sl_addr mux, host;
+	int fam = inner_fl->family;
+	sl_addr_parse(fam == SL_AF_INET ? "192.0.2.10" : "2001:db8:2::10", &mux);
+	sl_addr_parse(fam == SL_AF_INET ? "192.0.2.21" : "2001:db8:2::21", &host);
+	uint16_t olen = fam == SL_AF_INET ? 20 : 40;
+	uint16_t n = build_ip(buf + SL_ETH_HLEN + olen, inner_fl, payload);
+	if (corrupt_l4)
+		buf[SL_ETH_HLEN + olen + n - 1] ^= 0x5a;
+	sl_pkt_write_eth(buf, MAC_FABRIC, MAC_GW, fam == SL_AF_INET ? SL_ETHERTYPE_IPV4 : SL_ETHERTYPE_IPV6);
+	if (fam == SL_AF_INET)
+		sl_pkt_write_outer_ipv4(buf + SL_ETH_HLEN, mux.v4, host.v4, n, 0, 64, SL_PROTO_IPIP);
+	else
+		sl_pkt_write_outer_ipv6(buf + SL_ETH_HLEN, mux.v6, host.v6, n, 0, 1, 64, SL_PROTO_IPV6);
+	return mbuf_of(buf, (uint16_t)(SL_ETH_HLEN + olen + n));
+}
+
+static void host_round_trip(const struct flow *client, const char *dip, const char *vip)
+{
+	struct fixture f;
+	struct sl_pkt_info pi;
+	uint32_t len;
+	char buf[64];
+	fixture_init(&f, HOST_CFG);
+
+	run(&f, FABRIC, tunnel_of(client, 33, false));
+	const uint8_t *frame = only_tx(&f, BACKEND, &pi, &len);
+	ck_assert_mem_eq(frame, MAC_DIP, 6);
+	ck_assert_mem_eq(frame + 6, MAC_BACKEND, 6);
+	ck_assert_str_eq(sl_addr_format(pi.family, &pi.dst, buf, sizeof(buf)), dip);
+	ck_assert_uint_eq(pi.dport, 8080);
+	ck_assert_uint_eq(pi.sport, client->sport);
+	ck_assert_uint_eq(pi.ttl, 63);
+	struct sl_pkt_info ipi;
+	ck_assert_int_eq(sl_pkt_parse_ip(frame + SL_ETH_HLEN, len - SL_ETH_HLEN, pi.family, &ipi), SL_DROP_NONE);
+	ck_assert(sl_pkt_l4_checksum_ok(frame + SL_ETH_HLEN, &ipi));
+	clear_tx(&f);
+
+	/* The DIP answers; the reply leaves as the VIP towards the gateway. */
+	struct flow reply = { client->family, dip, client->src, 8080, client->sport, client->proto };
+	run(&f, BACKEND, frame_of(MAC_BACKEND, &reply, 5, NULL, NULL));
+	frame = only_tx(&f, FABRIC, &pi, &len);
+	ck_assert_mem_eq(frame, MAC_GW, 6);
+	ck_assert_str_eq(sl_addr_format(pi.family, &pi.src, buf, sizeof(buf)), vip);
+	ck_assert_uint_eq(pi.sport, 80);
+	ck_assert_int_eq(sl_pkt_parse_ip(frame + SL_ETH_HLEN, len - SL_ETH_HLEN, pi.family, &ipi), SL_DROP_NONE);
+	ck_assert(sl_pkt_l4_checksum_ok(frame + SL_ETH_HLEN, &ipi));
+	ck_assert_uint_eq(f.w->stats.c[SL_C_HOST_DECAP], 1);
+	ck_assert_uint_eq(f.w->stats.c[SL_C_HOST_TO_DIP], 1);
+	ck_assert_uint_eq(f.w->stats.c[SL_C_HOST_REPLY], 1);
+	ck_assert_uint_eq(f.w->stats.c[SL_C_HOST_CONN_NEW], 1);
+	fixture_free(&f);
+}
+
+START_TEST(host_translates_both_directions_v4)
+{
+	host_round_trip(&CLIENT4, "198.18.1.2", "203.0.113.10");
+}
+END_TEST
+
+START_TEST(host_translates_both_directions_v6)
+{
+	host_round_trip(&CLIENT6, "2001:db8:11::2", "2001:db8:100::10");
+}
+END_TEST
+
+START_TEST(host_drops_bad_l4_checksum_and_strays)
+{
+	expect_drop(HOST_CFG, FABRIC, tunnel_of(&CLIENT4, 10, true), SL_DROP_BAD_L4_CHECKSUM);
+	struct flow stray = { SL_AF_INET, "198.18.1.2", "198.51.100.2", 8080, 40000, SL_PROTO_TCP };
+	expect_drop(HOST_CFG, BACKEND, frame_of(MAC_BACKEND, &stray, 0, NULL, NULL), SL_DROP_NO_CONNECTION);
+	struct flow other = CLIENT4;
+	other.dst = "203.0.113.99";
+	expect_drop(HOST_CFG, FABRIC, tunnel_of(&other, 0, false), SL_DROP_UNKNOWN_VIP);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("dataplane");
+	TCase *mux = tcase_create("mux");
+	tcase_add_test(mux, mux_encapsulates_v4_to_the_dip_host);
+	tcase_add_test(mux, mux_encapsulates_v6_in_v6);
+	tcase_add_test(mux, mux_spreads_flows_and_keeps_them_across_dip_removal);
+	tcase_add_test(mux, mux_drops_by_reason);
+	tcase_add_test(mux, mux_asks_for_unresolved_next_hop);
+	tcase_add_test(mux, arp_goes_to_the_control_thread);
+	suite_add_tcase(s, mux);
+	TCase *host = tcase_create("host");
+	tcase_add_test(host, host_translates_both_directions_v4);
+	tcase_add_test(host, host_translates_both_directions_v6);
+	tcase_add_test(host, host_drops_bad_l4_checksum_and_strays);
+	suite_add_tcase(s, host);
+	return s;
+}
+
+int main(void)
+{
+	char *eal[] = { "test_dataplane", "--no-huge", "-m", "256", "--no-pci", "--no-shconf",
+			"--file-prefix", "test_dataplane", "-l", "0", "--log-level", "error" };
+	if (rte_eal_init((int)(sizeof(eal) / sizeof(eal[0])), eal) < 0)
+		return 1;
+	pool = rte_pktmbuf_pool_create("test_pool", 4096, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+	qsbr = rte_zmalloc("qsbr", rte_rcu_qsbr_get_memsize(1), 64);
+	if (pool == NULL || qsbr == NULL || rte_rcu_qsbr_init(qsbr, 1) != 0)
+		return 1;
+	SRunner *sr = srunner_create(suite());
+	srunner_set_fork_status(sr, CK_NOFORK); /* EAL state does not survive fork */
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	rte_eal_cleanup();
+	return failed == 0 ? 0 : 1;
+}
