@@ -123,8 +123,12 @@ static int create_pool(unsigned nb_ports)
 static int open_ports(const struct sl_config *cfg, char *err, size_t errlen)
 {
 	for (unsigned p = 0; p < cfg->nb_ports; p++) {
-		if (sl_port_open(&cfg->ports[p], sl_app.nb_workers, sl_app.pool, &sl_app.ports[p], err, errlen) < 0)
+		bool warned;
+		if (sl_port_open(&cfg->ports[p], sl_app.nb_workers, sl_app.pool, &sl_app.ports[p], err, errlen,
+				 &warned) < 0)
 			return -1;
+		if (warned)
+			sl_log("warning: %s", err);
 		memcpy(sl_app.macs[p], sl_app.ports[p].mac, 6);
 		sl_app.nb_ports = p + 1;
 		sl_log("port '%s' = %s (port %u, %s), %u rx / %u tx queues, MAC %02x:%02x:%02x:%02x:%02x:%02x",

@@ -40,9 +40,26 @@ static int setup_queues(const struct sl_port_cfg *pc, struct sl_port *p, struct 
 	return 0;
 }
 
-int sl_port_open(const struct sl_port_cfg *pc, unsigned nb_workers, struct rte_mempool *mp,
-		 struct sl_port *p, char *err, size_t errlen)
+static int set_mtu(const struct sl_port_cfg *pc, const struct sl_port *p, const struct rte_eth_dev_info *info,
+		   char *err, size_t errlen, bool *warned)
 {
+	int rc = rte_eth_dev_set_mtu(p->port_id, pc->mtu);
+	if (rc == 0 || rc == -ENOTSUP)
+		return 0;
+	if (rc == -EINVAL && pc->mtu > 1500) {
+		snprintf(err, errlen, "port '%s' (%s): device accepts frames up to %u bytes, not MTU %u; "
+			 "larger frames depend on the device (for TAP: ip link set <iface> mtu %u)",
+			 pc->name, pc->device, info->max_rx_pktlen, pc->mtu, pc->mtu);
+		*warned = true;
+		return 0;
+	}
+	return fail(err, errlen, pc, "set MTU", rc);
+}
+
+int sl_port_open(const struct sl_port_cfg *pc, unsigned nb_workers, struct rte_mempool *mp,
+		 struct sl_port *p, char *err, size_t errlen, bool *warned)
+{
+	*warned = false;
 	struct rte_eth_dev_info info;
 	struct rte_eth_conf conf;
 	memset(p, 0, sizeof(*p));
@@ -68,9 +85,8 @@ int sl_port_open(const struct sl_port_cfg *pc, unsigned nb_workers, struct rte_m
 	rc = rte_eth_dev_configure(p->port_id, p->nb_rxq, p->nb_txq, &conf);
 	if (rc < 0)
 		return fail(err, errlen, pc, "configure", rc);
-	rc = rte_eth_dev_set_mtu(p->port_id, pc->mtu);
-	if (rc < 0 && rc != -ENOTSUP)
-		return fail(err, errlen, pc, "set MTU", rc);
+	if (set_mtu(pc, p, &info, err, errlen, warned) < 0)
+		return -1;
 	if (setup_queues(pc, p, mp, err, errlen) < 0)
 		return -1;
 	struct rte_ether_addr mac;

@@ -6,6 +6,7 @@
 #ifndef SLUICE_DRIVERS_PORT_H
 #define SLUICE_DRIVERS_PORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,10 +26,13 @@ struct sl_port {
  * Find pc->device among the probed DPDK ports, configure and start it.
  * nb_workers transmit queues are required (each worker owns one);
  * receive queues default to one per worker. Returns 0, or -1 with a
- * message naming the port in err.
+ * message naming the port in err. A device that refuses an MTU above its
+ * own limit (net_tap reports 1522-byte frames whatever the kernel
+ * interface allows) is not fatal: err then holds a warning and
+ * *warned is set.
  */
 int sl_port_open(const struct sl_port_cfg *pc, unsigned nb_workers, struct rte_mempool *mp,
-		 struct sl_port *out, char *err, size_t errlen);
+		 struct sl_port *out, char *err, size_t errlen, bool *warned);
 
 void sl_port_close(const struct sl_port *p);
 

@@ -150,7 +150,7 @@ static uint16_t l4_checksum(const uint8_t *ip, int family, uint8_t proto, const 
 	uint8_t tail[4] = { 0, proto, (uint8_t)(l4_len >> 8), (uint8_t)l4_len };
 	sum = sl_csum_partial(tail, 4, sum);
 	sum = sl_csum_partial(l4, l4_len, sum);
-	uint16_t c = (uint16_t)~sl_csum_fold(sum);
+	uint16_t c = sl_csum_fold(sum);
 	return c == 0 && proto == SL_PROTO_UDP ? 0xffff : c;
 }
 
@@ -168,7 +168,7 @@ static uint16_t build_ip(uint8_t *ip, const struct flow *fl, uint16_t payload)
 		uint16_t tot = htons((uint16_t)(hlen + l4_len));
 		ip[0] = 0x45; memcpy(ip + 2, &tot, 2); ip[8] = 64; ip[9] = fl->proto;
 		memcpy(ip + 12, &s.v4, 4); memcpy(ip + 16, &d.v4, 4);
-		uint16_t c = (uint16_t)~sl_csum_fold(sl_csum_partial(ip, 20, 0));
+		uint16_t c = sl_csum_fold(sl_csum_partial(ip, 20, 0));
 		memcpy(ip + 10, &c, 2);
 	} else {
 		uint16_t pl = htons(l4_len);
@@ -217,9 +217,27 @@ static void run(struct fixture *f, uint16_t port, struct rte_mbuf *m)
 	sl_worker_burst(f->w, &f->snap, port, &m, 1);
 }
 
+/* Non-zero counters and drops, for failure messages. */
+static const char *counters_moved(const struct sl_worker *w)
+{
+	static char buf[1024];
+	size_t n = 0;
+	buf[0] = 0;
+	for (unsigned c = 0; c < SL_C_MAX; c++)
+		if (w->stats.c[c] && n < sizeof(buf))
+			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s=%lu ", sl_counter_name(c),
+					      (unsigned long)w->stats.c[c]);
+	for (unsigned d = 1; d < SL_DROP_MAX; d++)
+		if (w->stats.drop[d] && n < sizeof(buf))
+			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "drop_%s=%lu ", sl_drop_name(d),
+					      (unsigned long)w->stats.drop[d]);
+	return buf;
+}
+
 static const uint8_t *only_tx(struct fixture *f, uint16_t port, struct sl_pkt_info *pi, uint32_t *len)
 {
-	ck_assert_uint_eq(f->w->nb_tx[port], 1);
+	ck_assert_msg(f->w->nb_tx[port] == 1, "expected one frame on port %u, have %u; counters: %s", port,
+		      f->w->nb_tx[port], counters_moved(f->w));
 	struct rte_mbuf *m = f->w->tx[port][0];
 	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
 	*len = rte_pktmbuf_data_len(m);
@@ -342,7 +360,8 @@ static void expect_drop(const char *cfg, uint16_t port, struct rte_mbuf *m, enum
 	run(&f, port, m);
 	for (unsigned p = 0; p < SL_MAX_PORTS; p++)
 		ck_assert_uint_eq(f.w->nb_tx[p], 0);
-	ck_assert_msg(f.w->stats.drop[why] == 1, "expected drop_%s", sl_drop_name(why));
+	ck_assert_msg(f.w->stats.drop[why] == 1, "expected drop_%s; counters: %s", sl_drop_name(why),
+		      counters_moved(f.w));
 	fixture_free(&f);
 }
 
@@ -366,7 +385,7 @@ START_TEST(mux_drops_by_reason)
 	rte_pktmbuf_mtod(m, uint8_t *)[SL_ETH_HLEN + 9] = SL_PROTO_ICMP; /* checksum fixed below */
 	uint8_t *ip = rte_pktmbuf_mtod(m, uint8_t *) + SL_ETH_HLEN;
 	ip[10] = ip[11] = 0;
-	uint16_t c = (uint16_t)~sl_csum_fold(sl_csum_partial(ip, 20, 0));
+	uint16_t c = sl_csum_fold(sl_csum_partial(ip, 20, 0));
 	memcpy(ip + 10, &c, 2);
 	expect_drop(cfg, FABRIC, m, SL_DROP_UNSUPPORTED_L4);
 
