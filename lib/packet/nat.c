@@ -1,1 +1,120 @@
-/* to be written */
+/*
+ * In-place header rewrites on a parsed IP packet: address/port translation
+ * and TTL decrement. Checksums are patched incrementally (RFC 1624) rather
+ * than recomputed, so the cost does not depend on the payload size.
+ *
+ * ip points at the IP header. Offsets in pi are used relative to
+ * pi->l3_off, so pi may come from sl_pkt_parse (pass frame + l3_off) or
+ * from sl_pkt_parse_ip without adjustment.
+ */
+#include <stdbool.h>
+
+#include "packet/csum_inline.h"
+#include "packet/packet.h"
+
+#define IPV4_CSUM_OFF 10
+#define IPV4_TTL_OFF 8
+#define IPV4_SRC_OFF 12
+#define IPV6_HOP_LIMIT_OFF 7
+#define IPV6_SRC_OFF 8
+#define TCP_CSUM_OFF 16
+#define UDP_CSUM_OFF 6
+
+enum nat_side { NAT_SRC, NAT_DST };
+
+/*
+ * Port and TCP/UDP checksum. addr_diff carries the pseudo-header change
+ * from the address rewrite so the checksum is patched once.
+ */
+static void rewrite_l4(uint8_t *ip, const struct sl_pkt_info *pi, enum nat_side side, uint16_t port,
+		       uint32_t addr_diff)
+{
+	uint8_t *l4 = ip + ((uint32_t)pi->l4_off - pi->l3_off);
+	uint8_t *port_field = l4 + (side == NAT_DST ? 2 : 0);
+	const uint8_t new_port[2] = { (uint8_t)(port >> 8), (uint8_t)port };
+	uint32_t diff = addr_diff + csum_word_diff(port_field, new_port, 2);
+
+	memcpy(port_field, new_port, 2);
+	if (pi->proto == SL_PROTO_TCP) {
+		csum_apply_diff(l4 + TCP_CSUM_OFF, diff);
+		return;
+	}
+
+	uint8_t *csum = l4 + UDP_CSUM_OFF;
+
+	/* Zero means "no checksum" over IPv4 and must stay so. */
+	if (pi->family == SL_AF_INET && csum[0] == 0 && csum[1] == 0)
+		return;
+	/* A computed zero is sent as all ones (RFC 768, RFC 8200 8.1). */
+	if (csum_apply_diff(csum, diff) == 0)
+		memset(csum, 0xff, 2);
+}
+
+static void nat_rewrite(uint8_t *ip, struct sl_pkt_info *pi, enum nat_side side, const union sl_addr *addr,
+			uint16_t port)
+{
+	if (pi->family != SL_AF_INET && pi->family != SL_AF_INET6)
+		return;
+
+	/* Source and destination sit next to each other in both header formats. */
+	bool v4 = pi->family == SL_AF_INET;
+	unsigned alen = v4 ? 4 : 16;
+	uint8_t *field = ip + (v4 ? IPV4_SRC_OFF : IPV6_SRC_OFF) + (side == NAT_DST ? alen : 0);
+	union sl_addr *pi_addr = side == NAT_DST ? &pi->dst : &pi->src;
+	uint32_t diff = csum_word_diff(field, addr->v6, alen);
+
+	memcpy(field, addr->v6, alen);
+	pi_addr->u64[0] = 0;
+	pi_addr->u64[1] = 0;
+	memcpy(pi_addr, addr->v6, alen);
+	if (v4)
+		csum_apply_diff(ip + IPV4_CSUM_OFF, diff);
+
+	/* Without a whole TCP/UDP header (ICMP, later fragments, ...) only the
+	 * address changes; ICMPv4 has no pseudo-header so stays valid. A first
+	 * fragment holds the checksum of the whole datagram, and the
+	 * incremental update is right for it as well. */
+	if (!(pi->flags & SL_PKT_HAS_PORTS) || (pi->proto != SL_PROTO_TCP && pi->proto != SL_PROTO_UDP))
+		return;
+	rewrite_l4(ip, pi, side, port, diff);
+	if (side == NAT_DST)
+		pi->dport = port;
+	else
+		pi->sport = port;
+}
+
+void sl_pkt_nat_dst(uint8_t *ip, struct sl_pkt_info *pi, const union sl_addr *addr, uint16_t port)
+{
+	nat_rewrite(ip, pi, NAT_DST, addr, port);
+}
+
+void sl_pkt_nat_src(uint8_t *ip, struct sl_pkt_info *pi, const union sl_addr *addr, uint16_t port)
+{
+	nat_rewrite(ip, pi, NAT_SRC, addr, port);
+}
+
+enum sl_drop sl_pkt_dec_ttl(uint8_t *ip, struct sl_pkt_info *pi)
+{
+	uint8_t *ttl;
+
+	if (pi->family == SL_AF_INET)
+		ttl = ip + IPV4_TTL_OFF;
+	else if (pi->family == SL_AF_INET6)
+		ttl = ip + IPV6_HOP_LIMIT_OFF;
+	else
+		return SL_DROP_NON_IP;
+	if (*ttl <= 1)
+		return SL_DROP_TTL_EXCEEDED;
+
+	if (pi->family == SL_AF_INET) {
+		/* TTL shares a checksummed 16-bit word with the protocol. */
+		uint8_t old_word[2] = { ttl[0], ttl[1] };
+
+		ttl[0]--;
+		csum_apply_diff(ip + IPV4_CSUM_OFF, csum_word_diff(old_word, ttl, 2));
+	} else {
+		ttl[0]--;
+	}
+	pi->ttl = ttl[0];
+	return SL_DROP_NONE;
+}

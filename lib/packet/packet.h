@@ -71,8 +71,10 @@ enum sl_drop sl_pkt_parse(const uint8_t *frame, uint32_t len, struct sl_pkt_info
 enum sl_drop sl_pkt_parse_ip(const uint8_t *ip, uint32_t len, int family, struct sl_pkt_info *pi);
 
 /* Full verification of the TCP/UDP checksum of a parsed IP packet.
- * ip points at the IP header; pi from sl_pkt_parse_ip (or offsets adjusted
- * by the caller). UDP over IPv4 with checksum 0 counts as valid. */
+ * ip points at the IP header (frame + pi->l3_off for a pi from
+ * sl_pkt_parse: only l4_off - l3_off is used). UDP over IPv4 with checksum
+ * 0 counts as valid (over IPv6 it does not). Returns 0 ("not verified") for
+ * fragments and for protocols other than TCP and UDP. */
 int sl_pkt_l4_checksum_ok(const uint8_t *ip, const struct sl_pkt_info *pi);
 
 /* Write an Ethernet header (14 bytes). */
@@ -82,7 +84,9 @@ void sl_pkt_write_eth(uint8_t *hdr, const uint8_t dst[6], const uint8_t src[6], 
  * Outer tunnel headers, written in front of an inner IP packet of
  * inner_len bytes. proto is SL_PROTO_IPIP or SL_PROTO_IPV6 (the inner
  * family). IPv4: DF set, id 0, checksum computed. IPv6: flow label from
- * flow_hash (20 bits) so routers can spread tunnelled flows.
+ * flow_hash (20 bits) so routers can spread tunnelled flows. IPv4
+ * addresses are in network order (as in sl_addr.v4). The caller keeps
+ * inner_len + header within 65535 (the mux checks the MTU first).
  */
 void sl_pkt_write_outer_ipv4(uint8_t *hdr, uint32_t src, uint32_t dst, uint16_t inner_len,
 			     uint8_t tos, uint8_t ttl, uint8_t proto);
@@ -104,7 +108,10 @@ void sl_pkt_nat_src(uint8_t *ip, struct sl_pkt_info *pi, const union sl_addr *ad
  * value is 1 or 0. */
 enum sl_drop sl_pkt_dec_ttl(uint8_t *ip, struct sl_pkt_info *pi);
 
-/* Internet checksum helpers (exposed for ARP/ND/ICMP builders and tests). */
+/* Internet checksum helpers (exposed for ARP/ND/ICMP builders and tests).
+ * Words are summed as they lie in memory (as Linux and DPDK do), so
+ * pseudo-header fields must be added as network-order bytes.
+ * sl_csum_fold returns the complemented checksum, ready to store. */
 uint16_t sl_csum_fold(uint32_t sum);
 uint32_t sl_csum_partial(const void *buf, uint32_t len, uint32_t sum);
 
