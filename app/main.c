@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_eal.h>
 #include <rte_version.h>
@@ -208,6 +209,10 @@ static void run_workers(const unsigned *lcores)
 	}
 	if (main_idx != UINT32_MAX)
 		sl_lcore_main(sl_app.lcore[main_idx]);
+	/* rte_eal_mp_wait_lcore spins; the main lcore has nothing to do, so it
+	 * sleeps until the control thread says stop. */
+	while (!sl_app.quit)
+		usleep(100 * 1000);
 	rte_eal_mp_wait_lcore();
 }
 

@@ -1,0 +1,121 @@
+/*
+ * Fuzz the parser and the classifier together: arbitrary frames through a
+ * worker's burst logic (sl_worker_burst) on an instance that is both mux and
+ * host agent, on either port. Whatever comes in must end up transmitted,
+ * passed to control, or dropped with a reason — never a crash, a leak, or
+ * an out-of-bounds access.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_eal.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include "dataplane/snapshot.h"
+#include "dataplane/worker.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const char CONFIG[] =
+	"sluice: { roles = [ \"mux\", \"host\" ];"
+	" ports = ( { name = \"fabric\"; device = \"f\"; addresses = [ \"192.0.2.10/24\", \"2001:db8:2::10/64\" ];"
+	"   gateway = \"192.0.2.1\"; gateway6 = \"2001:db8:2::1\";"
+	"   neighbours = ( { address = \"192.0.2.1\"; mac = \"02:00:00:00:00:01\"; },"
+	"                  { address = \"2001:db8:2::1\"; mac = \"02:00:00:00:00:01\"; },"
+	"                  { address = \"192.0.2.22\"; mac = \"02:00:00:00:00:22\"; } ); },"
+	"  { name = \"backend\"; device = \"b\"; addresses = [ \"198.18.1.1/24\", \"2001:db8:11::1/64\" ];"
+	"   neighbours = ( { address = \"198.18.1.2\"; mac = \"02:00:00:00:01:02\"; },"
+	"                  { address = \"2001:db8:11::2\"; mac = \"02:00:00:00:01:02\"; } ); } );"
+	" mux: { maglev_size = 251; flow_capacity = 256; };"
+	" host: { address = \"192.0.2.10\"; address6 = \"2001:db8:2::10\"; uplink = \"fabric\"; backend = \"backend\";"
+	"   conn_capacity = 256; };"
+	" vips = ( { address = \"203.0.113.10\"; protocol = \"tcp\"; port = 80; dips = ("
+	"   { address = \"198.18.1.2\"; port = 8080; host = \"192.0.2.10\"; },"
+	"   { address = \"198.18.2.2\"; port = 8080; host = \"192.0.2.22\"; } ); },"
+	"  { address = \"2001:db8:100::10\"; protocol = \"udp\"; port = 53; dips = ("
+	"   { address = \"2001:db8:11::2\"; port = 5353; host = \"2001:db8:2::10\"; } ); } ); };";
+
+static struct rte_mempool *pool;
+static struct sl_worker *w;
+static struct sl_snapshot snap;
+
+static struct sl_flow_table *flow_table(const char *name, struct rte_rcu_qsbr *q)
+{
+	struct sl_flow_params p = { .name = name, .capacity = 256, .nb_shards = 1, .qsbr = q };
+	return sl_flow_create(&p);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	char *eal[] = { "fuzz", "--no-huge", "-m", "128", "--no-pci", "--no-shconf", "--file-prefix", "fuzz_dp",
+			"-l", "0", "--log-level", "error" };
+	static const uint8_t macs[2][6] = { { 2, 0, 0, 0, 0, 0x10 }, { 2, 0, 0, 0, 0, 0x11 } };
+	struct sl_config cfg;
+	char err[512];
+	if (rte_eal_init((int)(sizeof(eal) / sizeof(eal[0])), eal) < 0)
+		abort();
+	pool = rte_pktmbuf_pool_create("fuzz_pool", 1024, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+	struct rte_rcu_qsbr *q = rte_zmalloc("q", rte_rcu_qsbr_get_memsize(1), 64);
+	if (pool == NULL || q == NULL || rte_rcu_qsbr_init(q, 1) != 0 ||
+	    sl_config_load_string(CONFIG, "fuzz.cfg", &cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "fuzz set-up: %s\n", err);
+		abort();
+	}
+	rte_rcu_qsbr_thread_register(q, 0);
+	rte_rcu_qsbr_thread_online(q, 0);
+	struct sl_tables *t = sl_tables_build(&cfg, macs, 1, err, sizeof(err));
+	struct sl_neigh_cache *nc = t ? sl_neigh_cache_create(&t->local) : NULL;
+	snap = (struct sl_snapshot){ .tables = t, .neigh = nc ? sl_neigh_table_build(nc) : NULL };
+	w = rte_zmalloc("w", sizeof(*w), 64);
+	if (snap.neigh == NULL || w == NULL)
+		abort();
+	w->mux_flows = flow_table("fz_flows", q);
+	w->host_conns = flow_table("fz_conns", q);
+	w->to_control = rte_ring_create("fz_exc", 64, 0, RING_F_SC_DEQ);
+	w->wants = rte_ring_create_elem("fz_want", sizeof(struct sl_neigh_want), 64, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	if (w->mux_flows == NULL || w->host_conns == NULL || w->to_control == NULL || w->wants == NULL)
+		abort();
+	return 0;
+}
+
+static void drain(void)
+{
+	struct rte_mbuf *m;
+	struct sl_neigh_want want;
+	for (unsigned p = 0; p < SL_MAX_PORTS; p++) {
+		rte_pktmbuf_free_bulk(w->tx[p], w->nb_tx[p]);
+		w->nb_tx[p] = 0;
+	}
+	while (rte_ring_dequeue(w->to_control, (void **)&m) == 0)
+		rte_pktmbuf_free(m);
+	while (rte_ring_dequeue_elem(w->wants, &want, sizeof(want)) == 0)
+		;
+}
+
+/* Input: one byte of port and time, then the frame. */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size < 1 || size > 1 + RTE_MBUF_DEFAULT_DATAROOM)
+		return 0;
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+	if (m == NULL)
+		abort(); /* a leak in the data path would exhaust the pool */
+	uint8_t *p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(size - 1));
+	if (size > 1)
+		memcpy(p, data + 1, size - 1);
+	w->now_ms += data[0] >> 1;
+	sl_worker_burst(w, &snap, data[0] & 1, &m, 1);
+	sl_flow_expire(w->mux_flows, 0, w->now_ms, 1000, 16);
+	sl_flow_expire(w->host_conns, 0, w->now_ms, 1000, 16);
+	drain();
+	return 0;
+}
