@@ -208,22 +208,23 @@ static const struct sl_flow_value *host_new_conn(struct sl_worker *w, const stru
 	return v;
 }
 
-/* A client packet for a VIP whose DIP is on this host (m holds the IP packet only). */
+/* A client packet for a VIP whose DIP is on this host (m holds the IP
+ * packet only). hit is the own-shard lookup result, if one was made. */
 static void host_deliver(struct sl_worker *w, const struct sl_snapshot *s, struct rte_mbuf *m,
-			 struct sl_pkt_info *pi)
+			 struct pkt_state *st, const struct sl_flow_value *hit)
 {
+	struct sl_pkt_info *pi = &st->pi;
 	if (!sl_pkt_l4_checksum_ok(rte_pktmbuf_mtod(m, const uint8_t *), pi)) {
 		drop(w, m, SL_DROP_BAD_L4_CHECKSUM);
 		return;
 	}
-	struct sl_flow_key k;
-	sl_flow_key_of(pi, &k);
-	uint32_t hash = sl_flow_hash(&k);
-	const struct sl_flow_value *v = sl_flow_lookup_any(w->host_conns, w->id, &k, hash, w->now_ms);
+	const struct sl_flow_value *v = hit;
+	if (v == NULL) /* the connection may live in another worker's shard */
+		v = sl_flow_lookup_any(w->host_conns, w->id, &st->key, st->hash, w->now_ms);
 	struct sl_flow_value stateless;
 	enum sl_drop why = SL_DROP_NONE;
 	if (v == NULL)
-		v = host_new_conn(w, s, pi, &k, hash, &stateless, &why);
+		v = host_new_conn(w, s, pi, &st->key, st->hash, &stateless, &why);
 	if (v == NULL) {
 		drop(w, m, why);
 		return;
@@ -231,8 +232,9 @@ static void host_deliver(struct sl_worker *w, const struct sl_snapshot *s, struc
 	forward_translated(w, s, m, pi, v, true);
 }
 
-static void host_tunnel(struct sl_worker *w, const struct sl_snapshot *s, struct rte_mbuf *m,
-			struct pkt_state *st)
+/* Phase 1 for a tunnelled frame: check and strip the outer header so that
+ * m and st describe the inner packet. Returns the drop reason or NONE. */
+static enum sl_drop host_decap(struct sl_worker *w, struct rte_mbuf *m, struct pkt_state *st)
 {
 	const struct sl_pkt_info *outer = &st->pi;
 	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
@@ -240,39 +242,31 @@ static void host_tunnel(struct sl_worker *w, const struct sl_snapshot *s, struct
 	int family = outer->proto == SL_PROTO_IPIP ? SL_AF_INET : SL_AF_INET6;
 	struct sl_pkt_info inner;
 
-	if (outer->flags & SL_PKT_FRAGMENT) {
-		drop(w, m, SL_DROP_FRAGMENT);
-		return;
-	}
+	if (outer->flags & SL_PKT_FRAGMENT)
+		return SL_DROP_FRAGMENT;
 	if (sl_pkt_parse_ip(frame + outer->l4_off, inner_len, family, &inner) != SL_DROP_NONE ||
-	    !(inner.flags & SL_PKT_HAS_PORTS) || (inner.flags & SL_PKT_FRAGMENT)) {
-		drop(w, m, SL_DROP_BAD_TUNNEL);
-		return;
-	}
+	    !(inner.flags & SL_PKT_HAS_PORTS) || (inner.flags & SL_PKT_FRAGMENT))
+		return SL_DROP_BAD_TUNNEL;
 	count(w, SL_C_HOST_DECAP);
 	rte_pktmbuf_adj(m, outer->l4_off);
 	if (rte_pktmbuf_pkt_len(m) > inner.l3_len)
 		rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - inner.l3_len));
-	host_deliver(w, s, m, &inner);
+	st->pi = inner;
+	return SL_DROP_NONE;
 }
 
 static void host_reply(struct sl_worker *w, const struct sl_snapshot *s, struct rte_mbuf *m,
-		       struct pkt_state *st)
+		       struct pkt_state *st, const struct sl_flow_value *hit)
 {
-	struct sl_pkt_info *pi = &st->pi;
-	if ((pi->flags & SL_PKT_FRAGMENT) || !(pi->flags & SL_PKT_HAS_PORTS)) {
-		drop(w, m, SL_DROP_NO_CONNECTION);
-		return;
-	}
-	struct sl_flow_key k;
-	sl_flow_key_of(pi, &k);
-	const struct sl_flow_value *v = sl_flow_lookup_any(w->host_conns, w->id, &k, sl_flow_hash(&k), w->now_ms);
+	const struct sl_flow_value *v = hit;
+	if (v == NULL)
+		v = sl_flow_lookup_any(w->host_conns, w->id, &st->key, st->hash, w->now_ms);
 	if (v == NULL) {
 		drop(w, m, SL_DROP_NO_CONNECTION);
 		return;
 	}
-	strip_to_ip(m, pi, pi->l3_off);
-	forward_translated(w, s, m, pi, v, false);
+	strip_to_ip(m, &st->pi, st->pi.l3_off);
+	forward_translated(w, s, m, &st->pi, v, false);
 }
 
 static const union sl_addr *tunnel_source(const struct sl_snapshot *s, int family, uint16_t port)
@@ -317,7 +311,7 @@ static void mux_forward(struct sl_worker *w, const struct sl_snapshot *s, struct
 	if (h != NULL && sl_host_is_endpoint(h, st->pi.family, host)) {
 		/* The DIP's host agent is this instance: skip the wire. */
 		strip_to_ip(m, &st->pi, st->pi.l3_off);
-		host_deliver(w, s, m, &st->pi);
+		host_deliver(w, s, m, st, NULL);
 		return;
 	}
 	const struct sl_egress *eg = route(w, s, st->pi.family, host);
@@ -336,8 +330,15 @@ static void mux_forward(struct sl_worker *w, const struct sl_snapshot *s, struct
 	transmit(w, m, eg->port);
 }
 
-static void parse_and_classify(const struct sl_snapshot *s, uint16_t in_port, struct rte_mbuf *m,
-			       struct pkt_state *st)
+static void set_key(struct pkt_state *st)
+{
+	sl_flow_key_of(&st->pi, &st->key);
+	st->hash = sl_flow_hash(&st->key);
+}
+
+/* Phase 1: parse, classify, and prepare what the flow lookups need. */
+static void prepare(struct sl_worker *w, const struct sl_snapshot *s, uint16_t in_port,
+		    struct rte_mbuf *m, struct pkt_state *st)
 {
 	st->verdict = V_DROP;
 	if (!mac_is_ours(m, s->tables->local.port[in_port].mac)) {
@@ -348,9 +349,58 @@ static void parse_and_classify(const struct sl_snapshot *s, uint16_t in_port, st
 	if (st->drop != SL_DROP_NONE)
 		return;
 	st->verdict = classify(s, in_port, st);
-	if (st->verdict == V_MUX) {
-		sl_flow_key_of(&st->pi, &st->key);
-		st->hash = sl_flow_hash(&st->key);
+	switch (st->verdict) {
+	case V_MUX:
+		/* encapsulation writes into the headroom line in front of the frame */
+		rte_prefetch0(rte_pktmbuf_mtod(m, uint8_t *) - RTE_CACHE_LINE_SIZE);
+		set_key(st);
+		break;
+	case V_TUNNEL:
+		st->drop = host_decap(w, m, st);
+		if (st->drop != SL_DROP_NONE)
+			st->verdict = V_DROP;
+		else
+			set_key(st);
+		break;
+	case V_REPLY:
+		if ((st->pi.flags & SL_PKT_FRAGMENT) || !(st->pi.flags & SL_PKT_HAS_PORTS)) {
+			st->verdict = V_DROP;
+			st->drop = SL_DROP_NO_CONNECTION;
+		} else {
+			set_key(st);
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+/* Phase 2: one bulk lookup per table over the packets that need it. */
+struct lookup_batch {
+	unsigned n;
+	uint16_t idx[SL_BURST_MAX];
+	const struct sl_flow_key *keys[SL_BURST_MAX];
+	uint32_t hashes[SL_BURST_MAX];
+	const struct sl_flow_value *hits[SL_BURST_MAX];
+};
+
+static void batch_add(struct lookup_batch *b, struct pkt_state *st, uint16_t i)
+{
+	b->idx[b->n] = i;
+	b->keys[b->n] = &st->key;
+	b->hashes[b->n++] = st->hash;
+}
+
+static void batch_lookup(struct sl_worker *w, struct sl_flow_table *t, struct lookup_batch *b,
+			 const struct sl_flow_value **hit_of)
+{
+	if (b->n == 0)
+		return;
+	sl_flow_lookup_burst(t, w->id, b->keys, b->hashes, b->n, b->hits, w->now_ms);
+	for (unsigned j = 0; j < b->n; j++) {
+		hit_of[b->idx[j]] = b->hits[j];
+		if (b->hits[j] != NULL)
+			rte_prefetch0(b->hits[j]);
 	}
 }
 
@@ -358,35 +408,35 @@ void sl_worker_burst(struct sl_worker *w, const struct sl_snapshot *s, uint16_t 
 		     struct rte_mbuf **pkts, uint16_t n)
 {
 	struct pkt_state st[SL_BURST_MAX];
-	const struct sl_flow_key *keys[SL_BURST_MAX];
-	uint32_t hashes[SL_BURST_MAX];
-	const struct sl_flow_value *hits[SL_BURST_MAX];
-	unsigned nb_mux = 0;
+	const struct sl_flow_value *hit[SL_BURST_MAX];
+	struct lookup_batch mux, host;
+	mux.n = host.n = 0;
 
 	w->stats.c[SL_C_RX_PACKETS] += n;
 	for (uint16_t i = 0; i < n; i++) {
 		if (i + 1 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
-		parse_and_classify(s, in_port, pkts[i], &st[i]);
-		if (st[i].verdict == V_MUX) {
-			keys[nb_mux] = &st[i].key;
-			hashes[nb_mux++] = st[i].hash;
-		}
+		prepare(w, s, in_port, pkts[i], &st[i]);
+		hit[i] = NULL;
+		if (st[i].verdict == V_MUX)
+			batch_add(&mux, &st[i], i);
+		else if (st[i].verdict == V_TUNNEL || st[i].verdict == V_REPLY)
+			batch_add(&host, &st[i], i);
 	}
-	if (nb_mux > 0)
-		sl_flow_lookup_burst(w->mux_flows, w->id, keys, hashes, nb_mux, hits, w->now_ms);
-	unsigned next_mux = 0;
+	batch_lookup(w, w->mux_flows, &mux, hit);
+	batch_lookup(w, w->host_conns, &host, hit);
+
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		switch (st[i].verdict) {
 		case V_MUX:
-			mux_forward(w, s, m, &st[i], hits[next_mux++]);
+			mux_forward(w, s, m, &st[i], hit[i]);
 			break;
 		case V_TUNNEL:
-			host_tunnel(w, s, m, &st[i]);
+			host_deliver(w, s, m, &st[i], hit[i]);
 			break;
 		case V_REPLY:
-			host_reply(w, s, m, &st[i]);
+			host_reply(w, s, m, &st[i], hit[i]);
 			break;
 		case V_EXCEPTION:
 			to_control(w, m, in_port);

@@ -1,5 +1,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,16 +84,25 @@ void sl_mux_tables_free(struct sl_mux_tables *t)
 	free(t);
 }
 
+_Static_assert(offsetof(struct sl_flow_key, sport) == 32 && sizeof(struct sl_flow_key) == 40,
+	       "sl_flow_key_of writes the key's last 8 bytes at once");
+
 void sl_flow_key_of(const struct sl_pkt_info *pi, struct sl_flow_key *k)
 {
-	*k = (struct sl_flow_key){
-		.src = pi->src,
-		.dst = pi->dst,
-		.sport = htons(pi->sport),
-		.dport = htons(pi->dport),
-		.proto = pi->proto,
-		.family = pi->family,
-	};
+	k->src = pi->src;
+	k->dst = pi->dst;
+	/* Ports, protocol, family and padding as one 8-byte store: the key is
+	 * hashed and compared in 8-byte words, and a load spanning several small
+	 * stores stalls (no store forwarding). Byte layout as in the struct. */
+	uint16_t sport = htons(pi->sport), dport = htons(pi->dport);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint64_t tail = (uint64_t)sport | (uint64_t)dport << 16 | (uint64_t)pi->proto << 32 |
+			(uint64_t)pi->family << 40;
+#else
+	uint64_t tail = (uint64_t)sport << 48 | (uint64_t)dport << 32 | (uint64_t)pi->proto << 24 |
+			(uint64_t)pi->family << 16;
+#endif
+	memcpy(&k->sport, &tail, sizeof(tail));
 }
 
 const struct sl_mux_dip *sl_mux_pick(const struct sl_mux_tables *t, uint32_t vip,
