@@ -64,9 +64,7 @@ static void nat_rewrite(uint8_t *ip, struct sl_pkt_info *pi, enum nat_side side,
 	uint32_t diff = csum_word_diff(field, addr->v6, alen);
 
 	memcpy(field, addr->v6, alen);
-	pi_addr->u64[0] = 0;
-	pi_addr->u64[1] = 0;
-	memcpy(pi_addr, addr->v6, alen);
+	*pi_addr = *addr; /* whole words: sl_addr keeps unused bytes zero */
 	if (v4)
 		csum_apply_diff(ip + IPV4_CSUM_OFF, diff);
 
@@ -108,10 +106,14 @@ enum sl_drop sl_pkt_dec_ttl(uint8_t *ip, struct sl_pkt_info *pi)
 
 	if (pi->family == SL_AF_INET) {
 		/* TTL shares a checksummed 16-bit word with the protocol. */
+		/* Diff from values, before the store: reading the word back after
+		 * a one-byte store would stall store forwarding. */
 		uint8_t old_word[2] = { ttl[0], ttl[1] };
+		uint8_t new_word[2] = { (uint8_t)(ttl[0] - 1), ttl[1] };
+		uint32_t diff = csum_word_diff(old_word, new_word, 2);
 
-		ttl[0]--;
-		csum_apply_diff(ip + IPV4_CSUM_OFF, csum_word_diff(old_word, ttl, 2));
+		ttl[0] = new_word[0];
+		csum_apply_diff(ip + IPV4_CSUM_OFF, diff);
 	} else {
 		ttl[0]--;
 	}
