@@ -391,10 +391,11 @@ static void *reader_main(void *arg)
 			const struct sl_flow_value *v =
 				sl_flow_lookup_any(a->t, 0, &k, sl_flow_hash(&k), 0);
 
-			a->lookups++;
+			__atomic_fetch_add(&a->lookups, 1, __ATOMIC_RELAXED);
 			if (v != NULL) {
-				a->hits++;
-				a->wrong += v->id != id || v->port != (uint16_t)id;
+				__atomic_fetch_add(&a->hits, 1, __ATOMIC_RELAXED);
+				__atomic_fetch_add(&a->wrong, v->id != id || v->port != (uint16_t)id,
+						   __ATOMIC_RELAXED);
 			}
 		}
 		rte_rcu_qsbr_quiescent(qsbr, a->qsbr_id);
@@ -445,7 +446,10 @@ START_TEST(concurrent_reader_never_sees_foreign_value)
 
 	ck_assert_int_eq(start_unpinned(&th, reader_main, &a), 0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (seconds_since(&t0) < 1.0) {
+	/* At least 1 s, and on a loaded machine until the reader has really
+	 * raced (it may not be scheduled at once); bounded at 10 s. */
+	while (seconds_since(&t0) < 1.0 ||
+	       (__atomic_load_n(&a.hits, __ATOMIC_RELAXED) < 1000 && seconds_since(&t0) < 10.0)) {
 		for (int i = 0; i < 256; i++, next = next % SPACE + RACE_STRIDE) {
 			__atomic_store_n(&a.current, next, __ATOMIC_RELAXED);
 			inserted += insert(t, 0, next, now) != NULL;
