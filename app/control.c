@@ -177,7 +177,7 @@ static int reload(struct sl_app *app, char *msg, size_t msglen)
 		sl_config_free(&next);
 		return -1;
 	}
-	struct sl_tables *t = sl_tables_build(&next, (const uint8_t (*)[6])app->macs, app->generation + 1,
+	struct sl_tables *t = sl_tables_build(&next, app->hw, app->generation + 1,
 					      msg, msglen);
 	if (t == NULL || publish(app, t, NULL) != 0) {
 		sl_tables_free(t);
@@ -254,7 +254,7 @@ int sl_control_request_reload(struct sl_app *app, char *msg, size_t msglen)
 
 int sl_control_init(struct sl_app *app, struct sl_config *cfg, char *err, size_t errlen)
 {
-	struct sl_tables *t = sl_tables_build(cfg, (const uint8_t (*)[6])app->macs, 1, err, errlen);
+	struct sl_tables *t = sl_tables_build(cfg, app->hw, 1, err, errlen);
 	if (t == NULL)
 		return -1;
 	app->generation = 1;

@@ -75,7 +75,7 @@ static int parse_app_args(int argc, char **argv, bool *check_only)
 			sl_app.nb_mbufs = (unsigned)strtoul(optarg, NULL, 0);
 			break;
 		case 'V':
-			printf("sluice %s (DPDK %s)\n", SLUICE_VERSION, rte_version());
+			printf("sluice %s (%s)\n", SLUICE_VERSION, rte_version());
 			return 1;
 		case 'h':
 			usage(stdout);
@@ -93,7 +93,8 @@ static int parse_app_args(int argc, char **argv, bool *check_only)
 	return 0;
 }
 
-/* Split argv at "--": EAL gets the part before, we get the part after. */
+/* Split argv at "--": EAL gets the part before, we get the part after.
+ * Without "--" everything is ours (sluice --version, sluice -c F -t). */
 static int split_args(int argc, char **argv, int *eal_argc)
 {
 	for (int i = 1; i < argc; i++)
@@ -101,8 +102,8 @@ static int split_args(int argc, char **argv, int *eal_argc)
 			*eal_argc = i;
 			return i;
 		}
-	*eal_argc = argc;
-	return argc - 1;
+	*eal_argc = 1;
+	return 0;
 }
 
 static int die(const char *what)
@@ -130,12 +131,14 @@ static int open_ports(const struct sl_config *cfg, char *err, size_t errlen)
 			return -1;
 		if (warned)
 			sl_log("warning: %s", err);
-		memcpy(sl_app.macs[p], sl_app.ports[p].mac, 6);
+		memcpy(sl_app.hw[p].mac, sl_app.ports[p].mac, 6);
+		sl_app.hw[p].mtu = sl_app.ports[p].mtu;
 		sl_app.nb_ports = p + 1;
-		sl_log("port '%s' = %s (port %u, %s), %u rx / %u tx queues, MAC %02x:%02x:%02x:%02x:%02x:%02x",
+		const uint8_t *mac = sl_app.hw[p].mac;
+		sl_log("port '%s' = %s (port %u, %s), %u rx / %u tx queues, MTU %u, MAC %02x:%02x:%02x:%02x:%02x:%02x",
 		       cfg->ports[p].name, cfg->ports[p].device, sl_app.ports[p].port_id, sl_app.ports[p].driver,
-		       sl_app.ports[p].nb_rxq, sl_app.ports[p].nb_txq, sl_app.macs[p][0], sl_app.macs[p][1],
-		       sl_app.macs[p][2], sl_app.macs[p][3], sl_app.macs[p][4], sl_app.macs[p][5]);
+		       sl_app.ports[p].nb_rxq, sl_app.ports[p].nb_txq, sl_app.ports[p].mtu, mac[0], mac[1], mac[2],
+		       mac[3], mac[4], mac[5]);
 	}
 	return 0;
 }

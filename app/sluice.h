@@ -39,7 +39,7 @@ struct sl_app {
 	struct sl_lcore *lcore[RTE_MAX_LCORE]; /* by worker index */
 	unsigned nb_ports;
 	struct sl_port ports[SL_MAX_PORTS];    /* by config port index */
-	uint8_t macs[SL_MAX_PORTS][6];
+	struct sl_port_hw hw[SL_MAX_PORTS];    /* MAC and real MTU, by config port index */
 	struct rte_mempool *pool;
 	struct rte_rcu_qsbr *qsbr;
 	struct sl_flow_table *mux_flows;

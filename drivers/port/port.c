@@ -40,16 +40,22 @@ static int setup_queues(const struct sl_port_cfg *pc, struct sl_port *p, struct 
 	return 0;
 }
 
-static int set_mtu(const struct sl_port_cfg *pc, const struct sl_port *p, const struct rte_eth_dev_info *info,
+static int set_mtu(const struct sl_port_cfg *pc, struct sl_port *p, const struct rte_eth_dev_info *info,
 		   char *err, size_t errlen, bool *warned)
 {
+	p->mtu = pc->mtu;
 	int rc = rte_eth_dev_set_mtu(p->port_id, pc->mtu);
-	if (rc == 0 || rc == -ENOTSUP)
+	if (rc == 0)
 		return 0;
-	if (rc == -EINVAL && pc->mtu > 1500) {
-		snprintf(err, errlen, "port '%s' (%s): device accepts frames up to %u bytes, not MTU %u; "
-			 "larger frames depend on the device (for TAP: ip link set <iface> mtu %u)",
-			 pc->name, pc->device, info->max_rx_pktlen, pc->mtu, pc->mtu);
+	uint16_t dev_mtu = 0;
+	if (rte_eth_dev_get_mtu(p->port_id, &dev_mtu) == 0 && dev_mtu > 0 && dev_mtu < pc->mtu)
+		p->mtu = dev_mtu;
+	if (rc == -ENOTSUP)
+		return 0;
+	if (rc == -EINVAL && pc->mtu > dev_mtu) {
+		snprintf(err, errlen, "port '%s' (%s): device refuses MTU %u (frames up to %u bytes); "
+			 "using its MTU %u: larger packets are dropped as too big",
+			 pc->name, pc->device, pc->mtu, info->max_rx_pktlen, p->mtu);
 		*warned = true;
 		return 0;
 	}

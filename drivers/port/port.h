@@ -19,6 +19,7 @@ struct sl_port {
 	uint16_t nb_rxq;
 	uint16_t nb_txq;
 	uint8_t mac[6];
+	uint16_t mtu;       /* what the device carries (may be below the configured MTU) */
 	char driver[64];
 };
 
@@ -27,9 +28,9 @@ struct sl_port {
  * nb_workers transmit queues are required (each worker owns one);
  * receive queues default to one per worker. Returns 0, or -1 with a
  * message naming the port in err. A device that refuses an MTU above its
- * own limit (net_tap reports 1522-byte frames whatever the kernel
- * interface allows) is not fatal: err then holds a warning and
- * *warned is set.
+ * own limit (net_tap carries at most 1500) is not fatal: the port keeps
+ * the device's MTU, out->mtu says which, err holds a warning and *warned
+ * is set; the data path then drops larger packets as too big.
  */
 int sl_port_open(const struct sl_port_cfg *pc, unsigned nb_workers, struct rte_mempool *mp,
 		 struct sl_port *out, char *err, size_t errlen, bool *warned);

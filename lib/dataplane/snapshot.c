@@ -14,7 +14,7 @@ static void add_static_neighbours(const struct sl_port_cfg *pc, struct sl_local_
 	}
 }
 
-void sl_local_from_config(const struct sl_config *cfg, const uint8_t (*macs)[6],
+void sl_local_from_config(const struct sl_config *cfg, const struct sl_port_hw *hw,
 			  struct sl_local *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -22,7 +22,7 @@ void sl_local_from_config(const struct sl_config *cfg, const uint8_t (*macs)[6],
 	for (unsigned p = 0; p < cfg->nb_ports; p++) {
 		const struct sl_port_cfg *pc = &cfg->ports[p];
 		struct sl_local_port *lp = &out->port[p];
-		memcpy(lp->mac, macs[p], 6);
+		memcpy(lp->mac, hw[p].mac, 6);
 		for (unsigned a = 0; a < pc->nb_addrs && a < SL_NEIGH_MAX_ADDRS; a++) {
 			lp->addr[a] = pc->addrs[a].addr;
 			lp->family[a] = pc->addrs[a].family;
@@ -35,7 +35,7 @@ void sl_local_from_config(const struct sl_config *cfg, const uint8_t (*macs)[6],
 	}
 }
 
-struct sl_tables *sl_tables_build(struct sl_config *cfg, const uint8_t (*macs)[6],
+struct sl_tables *sl_tables_build(struct sl_config *cfg, const struct sl_port_hw *hw,
 				  uint64_t generation, char *err, size_t errlen)
 {
 	struct sl_tables *t = calloc(1, sizeof(*t));
@@ -48,9 +48,11 @@ struct sl_tables *sl_tables_build(struct sl_config *cfg, const uint8_t (*macs)[6
 	memset(cfg, 0, sizeof(*cfg)); /* ownership moved into t */
 	t->generation = generation;
 	t->backend_port = -1;
-	sl_local_from_config(&t->cfg, macs, &t->local);
-	for (unsigned p = 0; p < t->cfg.nb_ports; p++)
-		t->mtu[p] = t->cfg.ports[p].mtu;
+	sl_local_from_config(&t->cfg, hw, &t->local);
+	for (unsigned p = 0; p < t->cfg.nb_ports; p++) {
+		uint16_t dev = hw[p].mtu;
+		t->mtu[p] = dev != 0 && dev < t->cfg.ports[p].mtu ? dev : t->cfg.ports[p].mtu;
+	}
 	if (t->cfg.roles & SL_ROLE_MUX) {
 		t->mux = sl_mux_tables_build(&t->cfg, err, errlen);
 		if (t->mux == NULL)

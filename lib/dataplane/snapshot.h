@@ -23,7 +23,7 @@ struct sl_tables {
 	struct sl_mux_tables *mux;     /* NULL without the mux role */
 	struct sl_host_tables *host;   /* NULL without the host role */
 	struct sl_local local;         /* own MACs and addresses, by config port index */
-	uint16_t mtu[SL_MAX_PORTS];
+	uint16_t mtu[SL_MAX_PORTS];     /* configured, capped by what the device carries */
 	int backend_port;              /* config port index, -1 without the host role */
 	uint64_t generation;
 };
@@ -33,16 +33,22 @@ struct sl_snapshot {
 	const struct sl_neigh_table *neigh;
 };
 
-/* Describe our ports for the neighbour code: MACs (by config port index),
- * addresses, connected prefixes, gateways and static neighbours. */
-void sl_local_from_config(const struct sl_config *cfg, const uint8_t (*macs)[6],
+/* What the devices behind the configured ports really are, by config port index. */
+struct sl_port_hw {
+	uint8_t mac[6];
+	uint16_t mtu; /* MTU the device carries; 0 = trust the configuration */
+};
+
+/* Describe our ports for the neighbour code: MACs, addresses, connected
+ * prefixes, gateways and static neighbours. */
+void sl_local_from_config(const struct sl_config *cfg, const struct sl_port_hw *hw,
 			  struct sl_local *out);
 
 /*
  * Build tables from cfg; takes ownership of cfg's allocations (cfg is
  * emptied). Returns NULL with a message in err; cfg is then freed.
  */
-struct sl_tables *sl_tables_build(struct sl_config *cfg, const uint8_t (*macs)[6],
+struct sl_tables *sl_tables_build(struct sl_config *cfg, const struct sl_port_hw *hw,
 				  uint64_t generation, char *err, size_t errlen);
 void sl_tables_free(struct sl_tables *t);
 

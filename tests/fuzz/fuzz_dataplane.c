@@ -58,7 +58,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	char *eal[] = { "fuzz", "--no-huge", "-m", "128", "--no-pci", "--no-shconf", "--file-prefix", "fuzz_dp",
 			"-l", "0", "--log-level", "error" };
-	static const uint8_t macs[2][6] = { { 2, 0, 0, 0, 0, 0x10 }, { 2, 0, 0, 0, 0, 0x11 } };
+	static const struct sl_port_hw hw[2] = { { .mac = { 2, 0, 0, 0, 0, 0x10 } }, { .mac = { 2, 0, 0, 0, 0, 0x11 } } };
 	struct sl_config cfg;
 	char err[512];
 	if (rte_eal_init((int)(sizeof(eal) / sizeof(eal[0])), eal) < 0)
@@ -72,9 +72,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	}
 	rte_rcu_qsbr_thread_register(q, 0);
 	rte_rcu_qsbr_thread_online(q, 0);
-	struct sl_tables *t = sl_tables_build(&cfg, macs, 1, err, sizeof(err));
+	struct sl_tables *t = sl_tables_build(&cfg, hw, 1, err, sizeof(err));
 	struct sl_neigh_cache *nc = t ? sl_neigh_cache_create(&t->local) : NULL;
 	snap = (struct sl_snapshot){ .tables = t, .neigh = nc ? sl_neigh_table_build(nc) : NULL };
+	sl_neigh_cache_free(nc); /* the table is a copy */
 	w = rte_zmalloc("w", sizeof(*w), 64);
 	if (snap.neigh == NULL || w == NULL)
 		abort();

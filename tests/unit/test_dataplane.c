@@ -73,14 +73,32 @@ struct fixture {
 
 static struct sl_tables *tables_from(const char *text)
 {
-	static const uint8_t macs[2][6] = { { 0x02, 0, 0, 0, 0, 0x10 }, { 0x02, 0, 0, 0, 0, 0x11 } };
+	static const struct sl_port_hw hw[2] = { { .mac = { 0x02, 0, 0, 0, 0, 0x10 } },
+						 { .mac = { 0x02, 0, 0, 0, 0, 0x11 } } };
 	struct sl_config cfg;
 	char err[512];
 	ck_assert_msg(sl_config_load_string(text, "test.cfg", &cfg, err, sizeof(err)) == 0, "%s", err);
-	struct sl_tables *t = sl_tables_build(&cfg, macs, 1, err, sizeof(err));
+	struct sl_tables *t = sl_tables_build(&cfg, hw, 1, err, sizeof(err));
 	ck_assert_msg(t != NULL, "%s", err);
 	return t;
 }
+
+START_TEST(device_mtu_caps_configured_mtu)
+{
+	/* A device that refused the configured MTU keeps its own; the data path
+	 * must enforce that one, and a larger device MTU changes nothing. */
+	const struct sl_port_hw hw[2] = { { .mac = { 2, 0, 0, 0, 0, 0x10 }, .mtu = 1400 },
+					  { .mac = { 2, 0, 0, 0, 0, 0x11 }, .mtu = 9000 } };
+	struct sl_config cfg;
+	char err[512];
+	ck_assert_msg(sl_config_load_string(HOST_CFG, "t.cfg", &cfg, err, sizeof(err)) == 0, "%s", err);
+	struct sl_tables *t = sl_tables_build(&cfg, hw, 1, err, sizeof(err));
+	ck_assert_ptr_nonnull(t);
+	ck_assert_uint_eq(t->mtu[0], 1400);
+	ck_assert_uint_eq(t->mtu[1], 1500);
+	sl_tables_free(t);
+}
+END_TEST
 
 static struct sl_flow_table *flow_table(const char *name)
 {
@@ -532,6 +550,7 @@ static Suite *suite(void)
 	tcase_add_test(host, host_translates_both_directions_v4);
 	tcase_add_test(host, host_translates_both_directions_v6);
 	tcase_add_test(host, host_drops_bad_l4_checksum_and_strays);
+	tcase_add_test(host, device_mtu_caps_configured_mtu);
 	suite_add_tcase(s, host);
 	return s;
 }
