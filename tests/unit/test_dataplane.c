@@ -61,6 +61,18 @@ static const uint8_t MAC_DIP[6] = { 0x02, 0, 0, 0, 1, 0x02 };
 	" host: { address = \"192.0.2.21\"; address6 = \"2001:db8:2::21\"; uplink = \"fabric\"; backend = \"backend\"; };" \
 	VIPS(DIP1 ", " DIP2) "};"
 
+/* One instance as mux and host agent; DIP1's host is this instance. */
+#define BOTH_CFG \
+	"sluice: { roles = [ \"mux\", \"host\" ];" \
+	" ports = ( { name = \"fabric\"; device = \"net_null0\";" \
+	"   addresses = [ \"192.0.2.21/24\", \"2001:db8:2::21/64\" ]; gateway = \"192.0.2.1\"; gateway6 = \"2001:db8:2::1\";" \
+	"   neighbours = ( { address = \"192.0.2.1\"; mac = \"02:00:00:00:00:01\"; } ); }," \
+	"  { name = \"backend\"; device = \"net_null1\"; addresses = [ \"198.18.1.1/24\", \"2001:db8:11::1/64\" ];" \
+	"   neighbours = ( { address = \"198.18.1.2\"; mac = \"02:00:00:00:01:02\"; } ); } );" \
+	" mux: { maglev_size = 65537; };" \
+	" host: { address = \"192.0.2.21\"; address6 = \"2001:db8:2::21\"; uplink = \"fabric\"; backend = \"backend\"; };" \
+	VIPS(DIP1) "};"
+
 enum { FABRIC = 0, BACKEND = 1 };
 
 struct fixture {
@@ -535,6 +547,25 @@ START_TEST(host_drops_bad_l4_checksum_and_strays)
 }
 END_TEST
 
+START_TEST(mux_and_host_in_one_instance_skip_the_wire)
+{
+	struct fixture f;
+	struct sl_pkt_info pi;
+	uint32_t len;
+	char buf[64];
+	fixture_init(&f, BOTH_CFG);
+	run(&f, FABRIC, frame_of(MAC_FABRIC, &CLIENT4, 20, NULL, NULL));
+	const uint8_t *frame = only_tx(&f, BACKEND, &pi, &len);
+	ck_assert_mem_eq(frame, MAC_DIP, 6);
+	ck_assert_str_eq(sl_addr_format(pi.family, &pi.dst, buf, sizeof(buf)), "198.18.1.2");
+	ck_assert_uint_eq(pi.dport, 8080);
+	ck_assert_uint_eq(f.w->stats.c[SL_C_MUX_ENCAP], 0);
+	ck_assert_uint_eq(f.w->stats.c[SL_C_MUX_FLOW_NEW], 1);
+	ck_assert_uint_eq(f.w->stats.c[SL_C_HOST_TO_DIP], 1);
+	fixture_free(&f);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("dataplane");
@@ -551,6 +582,7 @@ static Suite *suite(void)
 	tcase_add_test(host, host_translates_both_directions_v6);
 	tcase_add_test(host, host_drops_bad_l4_checksum_and_strays);
 	tcase_add_test(host, device_mtu_caps_configured_mtu);
+	tcase_add_test(host, mux_and_host_in_one_instance_skip_the_wire);
 	suite_add_tcase(s, host);
 	return s;
 }
