@@ -214,16 +214,18 @@ static void host_deliver(struct sl_worker *w, const struct sl_snapshot *s, struc
 			 struct pkt_state *st, const struct sl_flow_value *hit)
 {
 	struct sl_pkt_info *pi = &st->pi;
-	if (!sl_pkt_l4_checksum_ok(rte_pktmbuf_mtod(m, const uint8_t *), pi)) {
-		drop(w, m, SL_DROP_BAD_L4_CHECKSUM);
-		return;
-	}
 	const struct sl_flow_value *v = hit;
 	if (v == NULL) /* the connection may live in another worker's shard */
 		v = sl_flow_lookup_any(w->host_conns, w->id, &st->key, st->hash, w->now_ms);
 	struct sl_flow_value stateless;
 	enum sl_drop why = SL_DROP_NONE;
-	if (v == NULL)
+	/* Only a packet that would create state is checksummed here (it costs a
+	 * pass over the payload): junk never opens a connection or reaches a
+	 * backend as a new flow; established traffic is checked by the
+	 * backend's own stack, as with other balancers. */
+	if (v == NULL && !sl_pkt_l4_checksum_ok(rte_pktmbuf_mtod(m, const uint8_t *), pi))
+		why = SL_DROP_BAD_L4_CHECKSUM;
+	else if (v == NULL)
 		v = host_new_conn(w, s, pi, &st->key, st->hash, &stateless, &why);
 	if (v == NULL) {
 		drop(w, m, why);

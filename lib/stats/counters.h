@@ -38,7 +38,7 @@
 	X(BAD_IHL,         bad_ihl,         "IPv4 header length below 20 bytes") \
 	X(BAD_LENGTH,      bad_length,      "IP length field larger than the frame or smaller than the header") \
 	X(BAD_IP_CHECKSUM, bad_ip_checksum, "IPv4 header checksum wrong") \
-	X(BAD_L4_CHECKSUM, bad_l4_checksum, "TCP or UDP checksum wrong (checked by the host agent before translation)") \
+	X(BAD_L4_CHECKSUM, bad_l4_checksum, "host: TCP or UDP checksum wrong on a packet that would open a connection") \
 	X(BAD_EXT_HEADER,  bad_ext_header,  "IPv6 extension header chain malformed or too long") \
 	X(FRAGMENT,        fragment,        "IP fragment addressed to a VIP (not supported)") \
 	X(TTL_EXCEEDED,    ttl_exceeded,    "TTL or hop limit would reach zero") \
