@@ -69,6 +69,12 @@ TAG_RE = re.compile(r"^slab(\d+)-(?:\d+-)?")
 STALE_NS_RE = re.compile(r"^slab(\d+)-(?:\d+-)?(client|router|lab|be1|be2|probe)$")
 
 
+def lcore_args(spec):
+    """EAL lcore option: a mapping such as "0@0,1@0,2@1" (more lcores than
+    CPUs: several workers in a lab) needs --lcores; a plain list is -l."""
+    return ["--lcores" if "@" in spec else "-l", spec]
+
+
 class Tap:
     """One net_tap port of a sluice instance, as seen in the lab namespace.
 
@@ -516,8 +522,7 @@ class Lab:
 
     def eal_args(self, inst, lcores=None):
         args = ["--no-huge", "-m", "256", "--no-pci", "--no-shconf",
-                "--file-prefix", self.prefix(inst.name), "-l",
-                lcores or self.lcores or inst.lcores]
+                "--file-prefix", self.prefix(inst.name)] + lcore_args(lcores or self.lcores or inst.lcores)
         for i, t in enumerate(inst.taps):
             args += ["--vdev", f"net_tap{i},iface={t.ifname},mac={t.pmd_mac}"]
         return args
