@@ -1,0 +1,119 @@
+/*
+ * Between the manager state and lib/config's struct sl_config: the
+ * data-plane configuration an instance runs (state -> config), and the
+ * bootstrap of a new cluster from the static file (config -> state).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "manager/section.h"
+
+static int map_vip(const struct sl_mgr_vip *v, const struct sl_config *base,
+		   struct sl_vip_cfg *out, struct sl_mgr_err *err)
+{
+	uint32_t n = sl_mgr_vip_nb_dips(v);
+	char name[SL_MGR_NAME_LEN];
+	/* sl_maglev_build() needs more slots than backends; the rules of the
+	 * state cannot know this instance's table size. */
+	if ((base->roles & SL_ROLE_MUX) && n >= base->maglev_size)
+		return sl_mgr_fail(err, SL_MGR_ELIMIT,
+				   "VIP %s has %u DIPs; this instance's mux.maglev_size (%u) must "
+				   "be larger",
+				   sl_mgr_vip_name(v, name), n, base->maglev_size);
+	*out = (struct sl_vip_cfg){.addr = v->addr, .family = v->family, .proto = v->proto,
+				   .port = v->port};
+	if (n == 0)
+		return 0;
+	out->dips = calloc(n, sizeof(*out->dips));
+	if (out->dips == NULL)
+		return sl_mgr_fail_oom(err);
+	for (uint32_t j = 0; j < n; j++) {
+		const struct sl_mgr_dip *d = &v->dips->dip[j];
+		/* Weight 0 keeps the DIP known to the data plane (its established
+		 * flows go on) but gives it no Maglev slot: no new flows. */
+		out->dips[j] = (struct sl_dip_cfg){.addr = d->addr, .port = d->port, .host = d->host,
+						   .weight = sl_mgr_dip_weight(d)};
+	}
+	out->nb_dips = n;
+	return 0;
+}
+
+int sl_mgr_state_to_config(const struct sl_mgr_state *s, const struct sl_config *base,
+			   struct sl_config *out, struct sl_mgr_err *err)
+{
+	struct sl_mgr_err dummy;
+	if (err == NULL)
+		err = &dummy;
+	*out = *base;
+	out->vips = NULL;
+	out->nb_vips = 0;
+	if (s->nb_vips == 0)
+		return 0;
+	out->vips = calloc(s->nb_vips, sizeof(*out->vips));
+	if (out->vips == NULL) {
+		memset(out, 0, sizeof(*out));
+		return sl_mgr_fail_oom(err);
+	}
+	for (uint32_t i = 0; i < s->nb_vips; i++) {
+		out->nb_vips = i + 1; /* so that sl_config_free() sees a half-built VIP */
+		if (map_vip(&s->vips[i], base, &out->vips[i], err) < 0) {
+			sl_config_free(out);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* A VIP of the file as a (temporary) VIP of the state, for its JSON form. */
+static json_t *cfg_vip_to_json(const struct sl_vip_cfg *vc)
+{
+	struct sl_mgr_vip v = {.addr = vc->addr, .family = vc->family, .proto = vc->proto,
+			       .port = vc->port};
+	struct sl_mgr_dips *ds = calloc(1, sizeof(*ds) + vc->nb_dips * sizeof(ds->dip[0]));
+	if (ds == NULL)
+		return NULL;
+	for (unsigned j = 0; j < vc->nb_dips; j++)
+		ds->dip[j] = (struct sl_mgr_dip){
+			.addr = vc->dips[j].addr, .host = vc->dips[j].host, .port = vc->dips[j].port,
+			/* lib/config allows 1..65535; clamp so a bad value fails decoding */
+			.weight = (uint16_t)(vc->dips[j].weight > 65535 ? 0 : vc->dips[j].weight),
+			.admin = SL_MGR_ACTIVE, .health = SL_MGR_HEALTH_UNKNOWN};
+	ds->n = ds->cap = vc->nb_dips;
+	ds->refs = 1;
+	v.dips = ds;
+	json_t *o = sl_mgr_vip_to_json(&v);
+	free(ds);
+	return o;
+}
+
+json_t *sl_mgr_cmd_bootstrap(const struct sl_config *cfg, struct sl_mgr_err *err)
+{
+	struct sl_mgr_err dummy;
+	json_t *vips = json_array();
+	for (unsigned i = 0; vips != NULL && i < cfg->nb_vips; i++)
+		if (json_array_append_new(vips, cfg_vip_to_json(&cfg->vips[i])) < 0) {
+			json_decref(vips);
+			vips = NULL;
+		}
+	json_t *cmd = json_pack("{s:s, s:o}", "op", "bootstrap", "vips", vips);
+	if (cmd == NULL)
+		sl_mgr_fail_oom(err != NULL ? err : &dummy);
+	return cmd;
+}
+
+struct sl_mgr_state *sl_mgr_state_from_config(const struct sl_config *cfg, struct sl_mgr_err *err)
+{
+	struct sl_mgr_err dummy;
+	if (err == NULL)
+		err = &dummy;
+	json_t *cmd = sl_mgr_cmd_bootstrap(cfg, err);
+	struct sl_mgr_state *s = cmd != NULL ? sl_mgr_state_new() : NULL;
+	if (cmd != NULL && s == NULL)
+		sl_mgr_fail_oom(err);
+	if (s != NULL && sl_mgr_apply(s, cmd, err) < 0) {
+		sl_mgr_state_free(s);
+		s = NULL;
+	}
+	json_decref(cmd);
+	return s;
+}

@@ -1,0 +1,129 @@
+/*
+ * libraft glue: entries are commands (canonical JSON), snapshots are the
+ * state's canonical encoding, one buffer each.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "manager/fsm.h"
+#include "manager/section.h"
+
+/* Copy into raft_malloc()'d memory: raft frees with raft_free(), and the
+ * application may have given raft its own allocator (raft_heap_set). */
+static int to_raft_buffer(char *text, size_t len, struct raft_buffer *buf)
+{
+	buf->base = raft_malloc(len > 0 ? len : 1);
+	if (buf->base != NULL)
+		memcpy(buf->base, text, len);
+	buf->len = len;
+	free(text);
+	return buf->base != NULL ? 0 : -1;
+}
+
+int sl_mgr_cmd_to_buffer(const json_t *cmd, struct raft_buffer *buf, struct sl_mgr_err *err)
+{
+	struct sl_mgr_err dummy;
+	char *text = json_dumps(cmd, JSON_COMPACT | JSON_SORT_KEYS);
+	if (text == NULL || to_raft_buffer(text, strlen(text), buf) < 0)
+		return sl_mgr_fail_oom(err != NULL ? err : &dummy);
+	return 0;
+}
+
+static void set_result(struct sl_mgr_fsm *m, const struct sl_mgr_err *err, uint64_t index)
+{
+	m->result.code = err->code;
+	memcpy(m->result.msg, err->msg, sizeof(m->result.msg));
+	m->result.generation = m->state->generation;
+	m->result.index = index;
+}
+
+static void notify(struct sl_mgr_fsm *m)
+{
+	if (m->changed != NULL)
+		m->changed(m, m->changed_arg);
+}
+
+static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **result)
+{
+	struct sl_mgr_fsm *m = fsm->data;
+	struct sl_mgr_err err = {0};
+	/* libraft applies entries in order and advances last_applied after each. */
+	uint64_t index = m->raft != NULL ? raft_last_applied(m->raft) + 1 : 0;
+	json_t *cmd = sl_mgr_cmd_parse(buf->base, buf->len, &err);
+	int rc = cmd != NULL ? sl_mgr_apply_entry(m->state, cmd, index, &err) : -1;
+	json_decref(cmd);
+	if (rc < 0 && err.code == SL_MGR_ENOMEM)
+		return RAFT_NOMEM; /* not applied here: raft tries the entry again */
+	set_result(m, &err, index);
+	*result = &m->result;
+	if (rc < 0) {
+		m->n_refused++;
+		return 0;
+	}
+	m->n_applied++;
+	notify(m);
+	return 0;
+}
+
+static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n_bufs)
+{
+	struct sl_mgr_fsm *m = fsm->data;
+	char *text;
+	size_t len;
+	if (sl_mgr_state_encode(m->state, &text, &len, NULL) < 0)
+		return RAFT_NOMEM;
+	struct raft_buffer *b = raft_malloc(sizeof(*b));
+	if (b == NULL) {
+		free(text);
+		return RAFT_NOMEM;
+	}
+	if (to_raft_buffer(text, len, b) < 0) {
+		raft_free(b);
+		return RAFT_NOMEM;
+	}
+	/* Version 1 fsm: raft frees both when done. */
+	*bufs = b;
+	*n_bufs = 1;
+	m->n_snapshots++;
+	return 0;
+}
+
+static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
+{
+	struct sl_mgr_fsm *m = fsm->data;
+	struct sl_mgr_err err;
+	struct sl_mgr_state *s = sl_mgr_state_decode(buf->base, buf->len, &err);
+	if (s == NULL)
+		return err.code == SL_MGR_ENOMEM ? RAFT_NOMEM : RAFT_MALFORMED;
+	sl_mgr_state_free(m->state);
+	m->state = s;
+	raft_free(buf->base); /* ours on success, raft's on failure */
+	m->n_restores++;
+	notify(m);
+	return 0;
+}
+
+int sl_mgr_fsm_init(struct sl_mgr_fsm *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->state = sl_mgr_state_new();
+	if (m->state == NULL)
+		return -1;
+	m->fsm.version = 1;
+	m->fsm.data = m;
+	m->fsm.apply = fsm_apply;
+	m->fsm.snapshot = fsm_snapshot;
+	m->fsm.restore = fsm_restore;
+	return 0;
+}
+
+void sl_mgr_fsm_bind(struct sl_mgr_fsm *m, struct raft *r)
+{
+	m->raft = r;
+}
+
+void sl_mgr_fsm_close(struct sl_mgr_fsm *m)
+{
+	sl_mgr_state_free(m->state);
+	m->state = NULL;
+}

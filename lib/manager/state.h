@@ -1,0 +1,174 @@
+/*
+ * The manager's replicated state: what every instance of the cluster
+ * agrees on through the Raft log, and the commands that change it.
+ *
+ * Today the state has one section, "vips": VIPs (address, protocol,
+ * port), each with its DIPs (address, port, host, weight, admin state,
+ * health). Later issues add sections (SNAT port-range leases, PoP state,
+ * steering maps) as further members of struct sl_mgr_state plus an entry
+ * in the section table (section.h); commands, snapshots and the
+ * transaction machinery below do not change shape.
+ *
+ * Commands are JSON objects {"op": NAME, ...}; docs/manager.md lists them
+ * with every validation rule. sl_mgr_apply() is all-or-nothing: a command
+ * (a batch included) either applies completely or leaves the state
+ * byte-for-byte unchanged. It is deterministic: replicas that apply the
+ * same commands in the same order end with byte-identical encodings.
+ *
+ * Not thread-safe: one thread (the control thread) owns a state.
+ */
+#ifndef SLUICE_MANAGER_STATE_H
+#define SLUICE_MANAGER_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "config/config.h"
+
+/* Why a command was refused; the HTTP API maps these to status codes. */
+enum sl_mgr_code {
+	SL_MGR_OK = 0,
+	SL_MGR_EINVAL, /* malformed command or value out of range (400) */
+	SL_MGR_ENOENT, /* unknown VIP or DIP (404) */
+	SL_MGR_EEXIST, /* VIP or DIP already exists, or would clash with another (409) */
+	SL_MGR_ELIMIT, /* a size limit would be exceeded (409) */
+	SL_MGR_ESTATE, /* not allowed in the current state, e.g. bootstrap twice (409) */
+	SL_MGR_ENOMEM, /* out of memory: not the command's fault, retry (503) */
+};
+
+#define SL_MGR_ERR_LEN 256
+
+struct sl_mgr_err {
+	enum sl_mgr_code code;
+	char msg[SL_MGR_ERR_LEN]; /* "dip_add: dip.weight: 0 is out of range (1..65535)" */
+};
+
+/* Most commands one batch may hold. */
+#define SL_MGR_MAX_BATCH 4096
+/* Snapshot format written by this version; decoders accept it and older ones. */
+#define SL_MGR_FORMAT 1
+
+enum sl_mgr_admin { SL_MGR_ACTIVE, SL_MGR_DRAINING, SL_MGR_DISABLED };
+enum sl_mgr_health { SL_MGR_HEALTH_UNKNOWN, SL_MGR_HEALTHY, SL_MGR_UNHEALTHY };
+
+struct sl_mgr_dip {
+	union sl_addr addr;
+	union sl_addr host;  /* host agent address, the VIP's family */
+	uint16_t port;       /* host order */
+	uint16_t weight;     /* 1..65535 as configured; see sl_mgr_dip_weight() */
+	uint8_t admin;       /* enum sl_mgr_admin */
+	uint8_t health;      /* enum sl_mgr_health */
+};
+
+/* A VIP's DIPs, sorted by (address, port). Shared copy-on-write between a
+ * state and its working copies: read-only for users of this header. */
+struct sl_mgr_dips {
+	unsigned refs;
+	uint32_t n, cap;
+	struct sl_mgr_dip dip[];
+};
+
+struct sl_mgr_vip {
+	union sl_addr addr;
+	uint8_t family;      /* SL_AF_INET or SL_AF_INET6; DIPs and hosts share it */
+	uint8_t proto;       /* SL_PROTO_TCP or SL_PROTO_UDP */
+	uint16_t port;       /* host order */
+	struct sl_mgr_dips *dips; /* NULL when the VIP has none */
+};
+
+/* Read-only for users of this header; change it with sl_mgr_apply(). */
+struct sl_mgr_state {
+	uint64_t generation; /* commands that changed the state so far */
+	uint64_t index;      /* Raft index of the entry that made the last change (0 outside Raft) */
+	struct sl_mgr_vip *vips; /* sorted by (family, protocol, address, port) */
+	uint32_t nb_vips;
+};
+
+static inline uint32_t sl_mgr_vip_nb_dips(const struct sl_mgr_vip *v)
+{
+	return v->dips != NULL ? v->dips->n : 0;
+}
+
+/* Weight the data plane uses: the configured one for an active DIP whose
+ * health is not "unhealthy", else 0 (Maglev gives it no slots, so it takes
+ * no new flows; established flows keep it). */
+static inline uint32_t sl_mgr_dip_weight(const struct sl_mgr_dip *d)
+{
+	return d->admin == SL_MGR_ACTIVE && d->health != SL_MGR_UNHEALTHY ? d->weight : 0;
+}
+
+/* An empty state (generation 0). NULL on ENOMEM. */
+struct sl_mgr_state *sl_mgr_state_new(void);
+void sl_mgr_state_free(struct sl_mgr_state *s);
+
+/*
+ * Check cmd completely against s without changing it: exactly the verdict
+ * sl_mgr_apply() would give now. Returns 0, or -1 with err filled.
+ */
+int sl_mgr_validate(const struct sl_mgr_state *s, const json_t *cmd, struct sl_mgr_err *err);
+
+/*
+ * Validate, then apply atomically: on success generation grows by one (a
+ * whole batch counts once); on error s is unchanged. Returns 0 or -1.
+ */
+int sl_mgr_apply(struct sl_mgr_state *s, const json_t *cmd, struct sl_mgr_err *err);
+
+/* sl_mgr_apply() for the Raft state machine: on success s->index = index. */
+int sl_mgr_apply_entry(struct sl_mgr_state *s, const json_t *cmd, uint64_t index,
+		       struct sl_mgr_err *err);
+
+/* Parse command bytes strictly (an object, no duplicate members). NULL with
+ * err (SL_MGR_EINVAL, or ENOMEM) on error; json_decref() the result. */
+json_t *sl_mgr_cmd_parse(const void *buf, size_t len, struct sl_mgr_err *err);
+
+/*
+ * Canonical encoding (the snapshot format, docs/manager.md): compact JSON,
+ * sorted members, VIPs and DIPs in key order. *out is a NUL-terminated
+ * string of *len bytes (the NUL not counted); free() it. Returns 0 or -1
+ * (ENOMEM).
+ */
+int sl_mgr_state_encode(const struct sl_mgr_state *s, char **out, size_t *len,
+			struct sl_mgr_err *err);
+
+/* Decode and fully validate an encoding; NULL with err on any error. */
+struct sl_mgr_state *sl_mgr_state_decode(const void *buf, size_t len, struct sl_mgr_err *err);
+
+/* The state as a JSON object in the snapshot format (for list/show). */
+json_t *sl_mgr_state_to_json(const struct sl_mgr_state *s);
+json_t *sl_mgr_vip_to_json(const struct sl_mgr_vip *v);
+
+/* The VIP named by a key object {"address", "protocol", "port"}; NULL with
+ * err (EINVAL for a bad key, ENOENT when absent). */
+const struct sl_mgr_vip *sl_mgr_vip_lookup(const struct sl_mgr_state *s, const json_t *key,
+					   struct sl_mgr_err *err);
+
+/*
+ * The data-plane configuration: base (roles, ports, mux and host settings
+ * from this instance's file; base's own VIPs are ignored) with the VIPs and
+ * DIPs of s, every DIP weighted by sl_mgr_dip_weight(). Built directly,
+ * because weight 0 is not a valid file setting. Free *out with
+ * sl_config_free(). Returns 0, or -1 with err (ELIMIT: a VIP has too many
+ * DIPs for this mux's maglev_size; ENOMEM).
+ */
+int sl_mgr_state_to_config(const struct sl_mgr_state *s, const struct sl_config *base,
+			   struct sl_config *out, struct sl_mgr_err *err);
+
+/*
+ * Bootstrapping a new cluster from the static file: the command
+ * {"op": "bootstrap", "vips": [...]} carrying cfg's VIPs and DIPs (all
+ * active, health unknown). It is accepted only by a state that has never
+ * changed (generation 0), so it goes through the log like any command and
+ * a second bootstrap is refused on every replica alike. NULL on ENOMEM.
+ */
+json_t *sl_mgr_cmd_bootstrap(const struct sl_config *cfg, struct sl_mgr_err *err);
+
+/* A new state holding cfg's VIPs: sl_mgr_cmd_bootstrap() applied to an
+ * empty state. NULL with err when cfg breaks a rule of the state. */
+struct sl_mgr_state *sl_mgr_state_from_config(const struct sl_config *cfg, struct sl_mgr_err *err);
+
+const char *sl_mgr_code_name(enum sl_mgr_code code);
+
+#endif

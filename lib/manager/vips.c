@@ -1,0 +1,851 @@
+/*
+ * The "vips" section of the manager state: VIPs, their DIPs, DIP admin
+ * state and health, and the commands that change them.
+ *
+ * Rules are those of lib/config (docs/configuration.md) so that any state
+ * maps to a configuration the data plane accepts: addresses of one family
+ * per VIP (4in4, 6in6), ports and weights 1..65535, (address, port) unique
+ * among a VIP's DIPs, at most SL_MAX_VIPS VIPs and SL_MAX_DIPS_PER_VIP DIPs
+ * per VIP, and one VIP per (protocol, DIP address, port) on any one host.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "manager/section.h"
+#include "packet/packet.h"
+
+static const char *const proto_names[] = {"tcp", "udp", NULL};
+static const uint8_t proto_numbers[] = {SL_PROTO_TCP, SL_PROTO_UDP};
+
+static const char *const vip_key_members[] = {"address", "protocol", "port", NULL};
+static const char *const vip_members[] = {"address", "protocol", "port", "dips", NULL};
+static const char *const dip_key_members[] = {"address", "port", NULL};
+static const char *const dip_spec_members[] = {"address", "port", "host", "weight", "admin", NULL};
+static const char *const dip_full_members[] = {"address", "port",  "host",
+					       "weight",  "admin", "health", NULL};
+
+static const char *proto_name(uint8_t proto)
+{
+	return proto == SL_PROTO_TCP ? "tcp" : "udp";
+}
+
+const char *sl_mgr_vip_name(const struct sl_mgr_vip *v, char buf[SL_MGR_NAME_LEN])
+{
+	char a[64];
+	sl_addr_format(v->family, &v->addr, a, sizeof(a));
+	snprintf(buf, SL_MGR_NAME_LEN, v->family == SL_AF_INET6 ? "[%s]:%u/%s" : "%s:%u/%s", a, v->port,
+		 proto_name(v->proto));
+	return buf;
+}
+
+static const char *dip_name(int family, const struct sl_mgr_dip *d, char buf[SL_MGR_NAME_LEN])
+{
+	char a[64];
+	sl_addr_format(family, &d->addr, a, sizeof(a));
+	snprintf(buf, SL_MGR_NAME_LEN, family == SL_AF_INET6 ? "[%s]:%u" : "%s:%u", a, d->port);
+	return buf;
+}
+
+/* ------------------------------------------------------------ ordering */
+
+static int cmp_u(unsigned a, unsigned b)
+{
+	return (a > b) - (a < b);
+}
+
+static int vip_cmp(const void *pa, const void *pb)
+{
+	const struct sl_mgr_vip *a = pa, *b = pb;
+	int d = cmp_u(a->family, b->family);
+	if (d == 0)
+		d = cmp_u(a->proto, b->proto);
+	if (d == 0)
+		d = memcmp(&a->addr, &b->addr, sizeof(a->addr)); /* network order: numeric */
+	return d != 0 ? d : cmp_u(a->port, b->port);
+}
+
+static int dip_cmp(const void *pa, const void *pb)
+{
+	const struct sl_mgr_dip *a = pa, *b = pb;
+	int d = memcmp(&a->addr, &b->addr, sizeof(a->addr));
+	return d != 0 ? d : cmp_u(a->port, b->port);
+}
+
+/* Position of key in a sorted array, or where it would go; *found says which. */
+static size_t lower_bound(const void *base, size_t n, size_t size, const void *key,
+			  int (*cmp)(const void *, const void *), bool *found)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (cmp((const char *)base + mid * size, key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = lo < n && cmp((const char *)base + lo * size, key) == 0;
+	return lo;
+}
+
+static size_t vip_search(const struct sl_mgr_state *s, const struct sl_mgr_vip *key, bool *found)
+{
+	return lower_bound(s->vips, s->nb_vips, sizeof(*s->vips), key, vip_cmp, found);
+}
+
+static size_t dip_search(const struct sl_mgr_vip *v, const struct sl_mgr_dip *key, bool *found)
+{
+	if (v->dips == NULL) {
+		*found = false;
+		return 0;
+	}
+	return lower_bound(v->dips->dip, v->dips->n, sizeof(v->dips->dip[0]), key, dip_cmp, found);
+}
+
+/* ------------------------------------------------- copy-on-write DIP sets */
+
+static void dips_put(struct sl_mgr_dips *d)
+{
+	if (d != NULL && --d->refs == 0)
+		free(d);
+}
+
+/* Make v's DIP array private to this working copy, with room for `extra`
+ * more: the committed state keeps the array it shares. */
+static int dips_writable(struct sl_mgr_vip *v, uint32_t extra, struct sl_mgr_err *err)
+{
+	struct sl_mgr_dips *d = v->dips;
+	uint32_t n = d != NULL ? d->n : 0;
+	if (d != NULL && d->refs == 1 && d->cap >= n + extra)
+		return 0;
+	uint32_t cap = n + extra < 2 * n ? 2 * n : n + extra;
+	if (cap < 4)
+		cap = 4;
+	struct sl_mgr_dips *nd = malloc(sizeof(*nd) + (size_t)cap * sizeof(nd->dip[0]));
+	if (nd == NULL)
+		return sl_mgr_fail_oom(err);
+	nd->refs = 1;
+	nd->cap = cap;
+	nd->n = n;
+	if (n > 0)
+		memcpy(nd->dip, d->dip, (size_t)n * sizeof(nd->dip[0]));
+	dips_put(d);
+	v->dips = nd;
+	return 0;
+}
+
+/* ------------------------------------------------------------ parsing */
+
+static int parse_vip_fields(const json_t *o, struct sl_mgr_vip *v, struct sl_mgr_err *err)
+{
+	int family, proto;
+	uint32_t port;
+	if (sl_mgr_get_addr(o, "address", SL_AF_NONE, &v->addr, &family, err) < 0 ||
+	    sl_mgr_get_enum(o, "protocol", true, proto_names, 0, &proto, err) < 0 ||
+	    sl_mgr_get_uint(o, "port", true, 1, 65535, 0, &port, err) < 0)
+		return -1;
+	v->family = (uint8_t)family;
+	v->proto = proto_numbers[proto];
+	v->port = (uint16_t)port;
+	return 0;
+}
+
+/* A VIP key object {"address", "protocol", "port"}. */
+static int parse_vip_key(const json_t *o, struct sl_mgr_vip *v, struct sl_mgr_err *err)
+{
+	memset(v, 0, sizeof(*v));
+	if (!json_is_object(o))
+		return sl_mgr_fail(err, SL_MGR_EINVAL, "must be an object");
+	return sl_mgr_check_members(o, vip_key_members, err) < 0 ? -1 : parse_vip_fields(o, v, err);
+}
+
+/* address and port of a DIP of v; port defaults to the VIP's, as in the file. */
+static int parse_dip_key_fields(const json_t *o, const struct sl_mgr_vip *v, bool port_required,
+				struct sl_mgr_dip *d, struct sl_mgr_err *err)
+{
+	int family;
+	uint32_t port;
+	if (sl_mgr_get_addr(o, "address", v->family, &d->addr, &family, err) < 0 ||
+	    sl_mgr_get_uint(o, "port", port_required, 1, 65535, v->port, &port, err) < 0)
+		return -1;
+	d->port = (uint16_t)port;
+	return 0;
+}
+
+/*
+ * A DIP of v as written in commands (address, port, host, weight, admin;
+ * health always starts unknown) or, full, as in snapshots (every member,
+ * health included).
+ */
+static int parse_dip(const json_t *o, const struct sl_mgr_vip *v, bool full, struct sl_mgr_dip *d,
+		     struct sl_mgr_err *err)
+{
+	int family, admin, health = SL_MGR_HEALTH_UNKNOWN;
+	uint32_t weight;
+	memset(d, 0, sizeof(*d));
+	if (!json_is_object(o))
+		return sl_mgr_fail(err, SL_MGR_EINVAL, "must be an object");
+	if (sl_mgr_check_members(o, full ? dip_full_members : dip_spec_members, err) < 0 ||
+	    parse_dip_key_fields(o, v, full, d, err) < 0 ||
+	    sl_mgr_get_addr(o, "host", v->family, &d->host, &family, err) < 0 ||
+	    sl_mgr_get_uint(o, "weight", full, 1, 65535, 100, &weight, err) < 0 ||
+	    sl_mgr_get_enum(o, "admin", full, sl_mgr_admin_names, SL_MGR_ACTIVE, &admin, err) < 0 ||
+	    (full && sl_mgr_get_enum(o, "health", true, sl_mgr_health_names, 0, &health, err) < 0))
+		return -1;
+	d->weight = (uint16_t)weight;
+	d->admin = (uint8_t)admin;
+	d->health = (uint8_t)health;
+	return 0;
+}
+
+/* ------------------------------------------------------------ mutations */
+
+static struct sl_mgr_vip *insert_vip_at(struct sl_mgr_state *s, size_t pos,
+					 const struct sl_mgr_vip *v, struct sl_mgr_err *err)
+{
+	struct sl_mgr_vip *vips = realloc(s->vips, (s->nb_vips + 1) * sizeof(*vips));
+	if (vips == NULL) {
+		sl_mgr_fail_oom(err);
+		return NULL;
+	}
+	memmove(&vips[pos + 1], &vips[pos], (s->nb_vips - pos) * sizeof(*vips));
+	vips[pos] = *v;
+	s->vips = vips;
+	s->nb_vips++;
+	return &vips[pos];
+}
+
+/* Insert VIP v (its DIPs come later) where it belongs. */
+static struct sl_mgr_vip *add_vip(struct sl_mgr_txn *t, const struct sl_mgr_vip *v,
+				   struct sl_mgr_err *err)
+{
+	char name[SL_MGR_NAME_LEN];
+	bool found;
+	size_t pos = vip_search(t->work, v, &found);
+	if (found) {
+		sl_mgr_fail(err, SL_MGR_EEXIST, "VIP %s already exists", sl_mgr_vip_name(v, name));
+		return NULL;
+	}
+	if (t->work->nb_vips >= SL_MAX_VIPS) {
+		sl_mgr_fail(err, SL_MGR_ELIMIT, "cannot add VIP %s: already %u VIPs, the most allowed",
+			    sl_mgr_vip_name(v, name), SL_MAX_VIPS);
+		return NULL;
+	}
+	t->flags |= SL_MGR_TXN_VIPS;
+	return insert_vip_at(t->work, pos, v, err);
+}
+
+static void remove_vip_at(struct sl_mgr_state *s, size_t pos)
+{
+	memmove(&s->vips[pos], &s->vips[pos + 1], (s->nb_vips - pos - 1) * sizeof(*s->vips));
+	s->nb_vips--;
+}
+
+static int add_dip(struct sl_mgr_txn *t, struct sl_mgr_vip *v, const struct sl_mgr_dip *d,
+		   struct sl_mgr_err *err)
+{
+	char dn[SL_MGR_NAME_LEN], vn[SL_MGR_NAME_LEN];
+	bool found;
+	size_t pos = dip_search(v, d, &found);
+	if (found)
+		return sl_mgr_fail(err, SL_MGR_EEXIST, "DIP %s already backs VIP %s",
+				   dip_name(v->family, d, dn), sl_mgr_vip_name(v, vn));
+	if (sl_mgr_vip_nb_dips(v) >= SL_MAX_DIPS_PER_VIP)
+		return sl_mgr_fail(err, SL_MGR_ELIMIT,
+				   "cannot add DIP %s: VIP %s already has %u DIPs, the most allowed",
+				   dip_name(v->family, d, dn), sl_mgr_vip_name(v, vn), SL_MAX_DIPS_PER_VIP);
+	if (dips_writable(v, 1, err) < 0)
+		return -1;
+	struct sl_mgr_dips *ds = v->dips;
+	memmove(&ds->dip[pos + 1], &ds->dip[pos], (ds->n - pos) * sizeof(ds->dip[0]));
+	ds->dip[pos] = *d;
+	ds->n++;
+	t->flags |= SL_MGR_TXN_VIPS;
+	return 0;
+}
+
+/* Health a re-listed DIP keeps: that of the same (address, port, host) in old. */
+static uint8_t carried_health(const struct sl_mgr_dips *old, const struct sl_mgr_dip *d)
+{
+	bool found;
+	if (old == NULL)
+		return SL_MGR_HEALTH_UNKNOWN;
+	size_t pos = lower_bound(old->dip, old->n, sizeof(old->dip[0]), d, dip_cmp, &found);
+	if (found && sl_addr_eq(&old->dip[pos].host, &d->host))
+		return old->dip[pos].health;
+	return SL_MGR_HEALTH_UNKNOWN;
+}
+
+/* Add the DIP objects of list to v (full: snapshot form); health of DIPs
+ * that were in old carries over. Errors name "dips.[i]". */
+static int add_dip_list(struct sl_mgr_txn *t, struct sl_mgr_vip *v, const json_t *list,
+			bool full, const struct sl_mgr_dips *old, struct sl_mgr_err *err)
+{
+	size_t i;
+	const json_t *o;
+	json_array_foreach((json_t *)list, i, o) {
+		struct sl_mgr_dip d;
+		if (parse_dip(o, v, full, &d, err) == 0) {
+			if (!full)
+				d.health = carried_health(old, &d);
+			if (add_dip(t, v, &d, err) == 0)
+				continue;
+		}
+		sl_mgr_err_path(err, "dips.[%zu]", i);
+		return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ look-ups */
+
+/* The VIP named by cmd.vip in the working copy; *pos is its index. */
+static struct sl_mgr_vip *find_vip(struct sl_mgr_txn *t, const json_t *cmd, size_t *pos,
+				   struct sl_mgr_err *err)
+{
+	const json_t *o;
+	struct sl_mgr_vip key;
+	char name[SL_MGR_NAME_LEN];
+	bool found;
+	if (sl_mgr_get_object(cmd, "vip", true, &o, err) < 0)
+		return NULL;
+	if (parse_vip_key(o, &key, err) < 0) {
+		sl_mgr_err_path(err, "vip");
+		return NULL;
+	}
+	*pos = vip_search(t->work, &key, &found);
+	if (!found) {
+		sl_mgr_fail(err, SL_MGR_ENOENT, "VIP %s does not exist", sl_mgr_vip_name(&key, name));
+		return NULL;
+	}
+	return &t->work->vips[*pos];
+}
+
+/* The DIP named by cmd.dip among cmd.vip's, made writable. */
+static struct sl_mgr_dip *find_dip(struct sl_mgr_txn *t, const json_t *cmd,
+				   struct sl_mgr_vip **vp, size_t *pos, struct sl_mgr_err *err)
+{
+	const json_t *o;
+	struct sl_mgr_dip key;
+	char dn[SL_MGR_NAME_LEN], vn[SL_MGR_NAME_LEN];
+	bool found;
+	size_t vpos;
+	struct sl_mgr_vip *v = find_vip(t, cmd, &vpos, err);
+	if (v == NULL || sl_mgr_get_object(cmd, "dip", true, &o, err) < 0)
+		return NULL;
+	memset(&key, 0, sizeof(key));
+	if (sl_mgr_check_members(o, dip_key_members, err) < 0 ||
+	    parse_dip_key_fields(o, v, false, &key, err) < 0) {
+		sl_mgr_err_path(err, "dip");
+		return NULL;
+	}
+	*pos = dip_search(v, &key, &found);
+	if (!found) {
+		sl_mgr_fail(err, SL_MGR_ENOENT, "DIP %s does not back VIP %s",
+			    dip_name(v->family, &key, dn), sl_mgr_vip_name(v, vn));
+		return NULL;
+	}
+	if (dips_writable(v, 0, err) < 0)
+		return NULL;
+	*vp = v;
+	return &v->dips->dip[*pos];
+}
+
+/* ------------------------------------------------------------ commands */
+
+/* The DIP list of a command that may carry it in two places (the API puts
+ * it beside the VIP key, a snapshot-like command inside): at most one. */
+static int dip_list(const json_t *cmd, const json_t *inner, const char *inner_name,
+		    const json_t **list, bool *is_inner, struct sl_mgr_err *err)
+{
+	const json_t *outer, *in;
+	if (sl_mgr_get_array(cmd, "dips", false, SL_MAX_DIPS_PER_VIP, &outer, err) < 0)
+		return -1;
+	if (inner != NULL && sl_mgr_get_array(inner, "dips", false, SL_MAX_DIPS_PER_VIP, &in, err) < 0) {
+		sl_mgr_err_path(err, "%s", inner_name);
+		return -1;
+	}
+	if (inner == NULL)
+		in = NULL;
+	if (outer != NULL && in != NULL)
+		return sl_mgr_fail(err, SL_MGR_EINVAL, "dips: given twice (dips and %s.dips)",
+				   inner_name);
+	*is_inner = in != NULL;
+	*list = in != NULL ? in : outer;
+	return 0;
+}
+
+/* vip_create: {"vip": {address, protocol, port[, dips]}[, "dips"]} */
+static int op_vip_create(struct sl_mgr_txn *t, const json_t *cmd, struct sl_mgr_err *err)
+{
+	const json_t *o, *list;
+	struct sl_mgr_vip key = {0};
+	struct sl_mgr_vip *v;
+	bool inner;
+	if (sl_mgr_get_object(cmd, "vip", true, &o, err) < 0)
+		return -1;
+	if (sl_mgr_check_members(o, vip_members, err) < 0 || parse_vip_fields(o, &key, err) < 0) {
+		sl_mgr_err_path(err, "vip");
+		return -1;
+	}
+	if (dip_list(cmd, o, "vip", &list, &inner, err) < 0 || (v = add_vip(t, &key, err)) == NULL)
+		return -1;
+	if (list != NULL && add_dip_list(t, v, list, false, NULL, err) < 0) {
+		if (inner)
+			sl_mgr_err_path(err, "vip");
+		return -1;
+	}
+	return 0;
+}
+
+/* The members of "set" other than dips, applied to a copy of the VIP key. */
+static int parse_vip_set(const json_t *set, struct sl_mgr_vip *nv, struct sl_mgr_err *err)
+{
+	int family, proto;
+	uint32_t port;
+	if (json_object_size(set) == 0)
+		return sl_mgr_fail(err, SL_MGR_EINVAL, "nothing to change");
+	if (sl_mgr_check_members(set, vip_members, err) < 0)
+		return -1;
+	if (json_object_get(set, "address") != NULL) {
+		if (sl_mgr_get_addr(set, "address", SL_AF_NONE, &nv->addr, &family, err) < 0)
+			return -1;
+		nv->family = (uint8_t)family;
+	}
+	if (sl_mgr_get_enum(set, "protocol", false, proto_names, nv->proto == SL_PROTO_UDP, &proto,
+			    err) < 0 ||
+	    sl_mgr_get_uint(set, "port", false, 1, 65535, nv->port, &port, err) < 0)
+		return -1;
+	nv->proto = proto_numbers[proto];
+	nv->port = (uint16_t)port;
+	return 0;
+}
+
+/*
+ * vip_update: change the VIP's address, protocol or port ("set") and/or
+ * replace its DIP set declaratively ("dips" or "set.dips"; DIPs listed
+ * again keep their health). A new family needs a new DIP list: DIPs share
+ * the VIP's family.
+ */
+static int op_vip_update(struct sl_mgr_txn *t, const json_t *cmd, struct sl_mgr_err *err)
+{
+	const json_t *set, *list;
+	bool in_set;
+	size_t pos;
+	struct sl_mgr_vip *v = find_vip(t, cmd, &pos, err);
+	if (v == NULL || sl_mgr_get_object(cmd, "set", false, &set, err) < 0 ||
+	    dip_list(cmd, set, "set", &list, &in_set, err) < 0)
+		return -1;
+	if (set == NULL && list == NULL)
+		return sl_mgr_fail(err, SL_MGR_EINVAL, "nothing to change (give set or dips)");
+	struct sl_mgr_vip nv = *v;
+	if (set != NULL && parse_vip_set(set, &nv, err) < 0) {
+		sl_mgr_err_path(err, "set");
+		return -1;
+	}
+	if (nv.family != v->family && list == NULL && sl_mgr_vip_nb_dips(v) > 0)
+		return sl_mgr_fail(err, SL_MGR_EINVAL,
+				   "set.address: the VIP's DIPs are IPv%u; a VIP of another family "
+				   "needs its new DIPs in dips",
+				   v->family);
+	/* Move the VIP to its new place; nv holds its DIP array (and reference). */
+	remove_vip_at(t->work, pos);
+	struct sl_mgr_vip *moved = add_vip(t, &nv, err);
+	if (moved == NULL) {
+		dips_put(nv.dips);
+		return -1;
+	}
+	if (list == NULL)
+		return 0;
+	struct sl_mgr_dips *old = moved->dips;
+	moved->dips = NULL;
+	int rc = add_dip_list(t, moved, list, false, old, err);
+	dips_put(old);
+	if (rc < 0 && in_set)
+		sl_mgr_err_path(err, "set");
+	return rc;
+}
+
+static int op_vip_delete(struct sl_mgr_txn *t, const json_t *cmd, struct sl_mgr_err *err)
+{
+	size_t pos;
+	struct sl_mgr_vip *v = find_vip(t, cmd, &pos, err);
+	if (v == NULL)
+		return -1;
+	dips_put(v->dips);
+	remove_vip_at(t->work, pos);
+	return 0;
+}
+
+static int op_dip_add(struct sl_mgr_txn *t, const json_t *cmd, struct sl_mgr_err *err)
+{
+	const json_t *o;
+	struct sl_mgr_dip d;
+	size_t pos;
+	struct sl_mgr_vip *v = find_vip(t, cmd, &pos, err);
+	if (v == NULL || sl_mgr_get_object(cmd, "dip", true, &o, err) < 0)
+		return -1;
+	if (parse_dip(o, v, false, &d, err) < 0) {
+		sl_mgr_err_path(err, "dip");
+		return -1;
+	}
+	return add_dip(t, v, &d, err);
+}
+
+static int op_dip_remove(struct sl_mgr_txn *t, const json_t *cmd, struct sl_mgr_err *err)
+{
+	struct sl_mgr_vip *v;
+	size_t pos;
+	if (find_dip(t, cmd, &v, &pos, err) == NULL)
+		return -1;
+	struct sl_mgr_dips *ds = v->dips;
+	memmove(&ds->dip[pos], &ds->dip[pos + 1], (ds->n - pos - 1) * sizeof(ds->dip[0]));
+	ds->n--;
+	return 0;
+}
+
+static int op_dip_set_weight(struct sl_mgr_txn *t, const json_t *cmd, struct sl_mgr_err *err)
+{
+	struct sl_mgr_vip *v;
+	size_t pos;
+	uint32_t weight;
+	/* Parse first: find_dip() copies a shared DIP array, wasted on a bad weight. */
+	if (sl_mgr_get_uint(cmd, "weight", true, 1, 65535, 0, &weight, err) < 0)
+		return -1;
+	struct sl_mgr_dip *d = find_dip(t, cmd, &v, &pos, err);
+	if (d == NULL)
+		return -1;
+	d->weight = (uint16_t)weight;
+	return 0;
+}
+
+/* drain, enable and disable differ only in the admin state they set;
+ * setting the state a DIP already has succeeds (scripts may repeat). */
+static int set_admin(struct sl_mgr_txn *t, const json_t *cmd, enum sl_mgr_admin admin,
+		     struct sl_mgr_err *err)
+{
+	struct sl_mgr_vip *v;
+	size_t pos;
+	struct sl_mgr_dip *d = find_dip(t, cmd, &v, &pos, err);
+	if (d == NULL)
+		return -1;
+	d->admin = (uint8_t)admin;
+	return 0;
+}
+
+static int op_dip_drain(struct sl_mgr_txn *t, const json_t *cmd, struct sl_mgr_err *err)
+{
+	return set_admin(t, cmd, SL_MGR_DRAINING, err);
+}
+
+static int op_dip_enable(struct sl_mgr_txn *t, const json_t *cmd, struct sl_mgr_err *err)
+{
+	return set_admin(t, cmd, SL_MGR_ACTIVE, err);
+}
+
+static int op_dip_disable(struct sl_mgr_txn *t, const json_t *cmd, struct sl_mgr_err *err)
+{
+	return set_admin(t, cmd, SL_MGR_DISABLED, err);
+}
+
+/* A health report without "vip": the DIP (address, port[, host]) as probed
+ * on its host, wherever it backs a VIP. */
+struct health_target {
+	struct sl_mgr_dip key;
+	int family;
+	bool any_host;
+};
+
+static int parse_health_target(const json_t *cmd, struct health_target *ht,
+			       struct sl_mgr_err *err)
+{
+	static const char *const members[] = {"address", "port", "host", NULL};
+	const json_t *o;
+	uint32_t port;
+	int family;
+	memset(ht, 0, sizeof(*ht));
+	if (sl_mgr_get_object(cmd, "dip", true, &o, err) < 0)
+		return -1;
+	if (sl_mgr_check_members(o, members, err) < 0 ||
+	    sl_mgr_get_addr(o, "address", SL_AF_NONE, &ht->key.addr, &ht->family, err) < 0 ||
+	    sl_mgr_get_uint(o, "port", true, 1, 65535, 0, &port, err) < 0) {
+		sl_mgr_err_path(err, "dip");
+		return -1;
+	}
+	ht->key.port = (uint16_t)port;
+	ht->any_host = json_object_get(o, "host") == NULL;
+	if (!ht->any_host &&
+	    sl_mgr_get_addr(o, "host", ht->family, &ht->key.host, &family, err) < 0) {
+		sl_mgr_err_path(err, "dip");
+		return -1;
+	}
+	return 0;
+}
+
+static int report_health_everywhere(struct sl_mgr_txn *t, const json_t *cmd, uint8_t health,
+				    struct sl_mgr_err *err)
+{
+	struct health_target ht;
+	char dn[SL_MGR_NAME_LEN];
+	unsigned hits = 0;
+	if (parse_health_target(cmd, &ht, err) < 0)
+		return -1;
+	for (uint32_t i = 0; i < t->work->nb_vips; i++) {
+		struct sl_mgr_vip *v = &t->work->vips[i];
+		bool found = false;
+		size_t pos = v->family == ht.family ? dip_search(v, &ht.key, &found) : 0;
+		if (v->family != ht.family || !found ||
+		    (!ht.any_host && !sl_addr_eq(&v->dips->dip[pos].host, &ht.key.host)))
+			continue;
+		if (dips_writable(v, 0, err) < 0)
+			return -1;
+		v->dips->dip[pos].health = health;
+		hits++;
+	}
+	if (hits == 0)
+		return sl_mgr_fail(err, SL_MGR_ENOENT, "DIP %s backs no VIP%s",
+				   dip_name(ht.family, &ht.key, dn), ht.any_host ? "" : " on that host");
+	return 0;
+}
+
+static int op_dip_health(struct sl_mgr_txn *t, const json_t *cmd, struct sl_mgr_err *err)
+{
+	int health;
+	struct sl_mgr_vip *v;
+	size_t pos;
+	if (sl_mgr_get_enum(cmd, "health", true, sl_mgr_health_names, 0, &health, err) < 0)
+		return -1;
+	if (json_object_get(cmd, "vip") == NULL)
+		return report_health_everywhere(t, cmd, (uint8_t)health, err);
+	struct sl_mgr_dip *d = find_dip(t, cmd, &v, &pos, err);
+	if (d == NULL)
+		return -1;
+	d->health = (uint8_t)health;
+	return 0;
+}
+
+/* ------------------------------------------------------------ invariants */
+
+/* What identifies a DIP to the host agent that serves it. */
+struct agent_key {
+	union sl_addr addr, host;
+	uint8_t family, proto;
+	uint16_t port;
+	uint32_t vip; /* index: ties break by VIP, so the report is deterministic */
+};
+
+static int agent_key_cmp(const void *pa, const void *pb)
+{
+	const struct agent_key *a = pa, *b = pb;
+	int d = cmp_u(a->family, b->family);
+	if (d == 0)
+		d = cmp_u(a->proto, b->proto);
+	if (d == 0)
+		d = memcmp(&a->addr, &b->addr, sizeof(a->addr));
+	if (d == 0)
+		d = cmp_u(a->port, b->port);
+	if (d == 0)
+		d = memcmp(&a->host, &b->host, sizeof(a->host));
+	return d != 0 ? d : cmp_u(a->vip, b->vip);
+}
+
+static int report_shared_dip(const struct sl_mgr_state *s, const struct agent_key *a,
+			     const struct agent_key *b, struct sl_mgr_err *err)
+{
+	char dn[SL_MGR_NAME_LEN], hn[64], v1[SL_MGR_NAME_LEN], v2[SL_MGR_NAME_LEN];
+	struct sl_mgr_dip d = {.addr = a->addr, .port = a->port};
+	return sl_mgr_fail(err, SL_MGR_EEXIST,
+			   "DIP %s on host %s would back both VIP %s and VIP %s; its host agent "
+			   "could not map replies back to one VIP",
+			   dip_name(a->family, &d, dn), sl_addr_format(a->family, &a->host, hn, sizeof(hn)),
+			   sl_mgr_vip_name(&s->vips[a->vip], v1), sl_mgr_vip_name(&s->vips[b->vip], v2));
+}
+
+/*
+ * lib/config's rule for local DIPs, for every host at once: the host agent
+ * recognises a reply by its source (protocol, DIP address, port), so on one
+ * host that must lead to one VIP. Checked once per transaction, so a batch
+ * may move a DIP from one VIP to another in either order.
+ */
+static int vips_check(const struct sl_mgr_state *s, struct sl_mgr_err *err)
+{
+	size_t n = 0, k = 0;
+	for (uint32_t i = 0; i < s->nb_vips; i++)
+		n += sl_mgr_vip_nb_dips(&s->vips[i]);
+	if (n < 2)
+		return 0;
+	struct agent_key *keys = malloc(n * sizeof(*keys));
+	if (keys == NULL)
+		return sl_mgr_fail_oom(err);
+	for (uint32_t i = 0; i < s->nb_vips; i++) {
+		const struct sl_mgr_vip *v = &s->vips[i];
+		for (uint32_t j = 0; j < sl_mgr_vip_nb_dips(v); j++) {
+			const struct sl_mgr_dip *d = &v->dips->dip[j];
+			keys[k++] = (struct agent_key){.addr = d->addr, .host = d->host,
+						      .family = v->family, .proto = v->proto,
+						      .port = d->port, .vip = i};
+		}
+	}
+	qsort(keys, n, sizeof(*keys), agent_key_cmp);
+	int rc = 0;
+	for (size_t i = 1; i < n && rc == 0; i++) {
+		struct agent_key a = keys[i - 1], b = keys[i];
+		a.vip = b.vip = 0;
+		if (agent_key_cmp(&a, &b) == 0)
+			rc = report_shared_dip(s, &keys[i - 1], &keys[i], err);
+	}
+	free(keys);
+	return rc;
+}
+
+/* ------------------------------------------------------------ encoding */
+
+static json_t *dip_to_json(int family, const struct sl_mgr_dip *d)
+{
+	char a[64], h[64];
+	return json_pack("{s:s, s:i, s:s, s:i, s:s, s:s}", "address",
+			 sl_addr_format(family, &d->addr, a, sizeof(a)), "port", (int)d->port, "host",
+			 sl_addr_format(family, &d->host, h, sizeof(h)), "weight", (int)d->weight,
+			 "admin", sl_mgr_admin_names[d->admin], "health",
+			 sl_mgr_health_names[d->health]);
+}
+
+json_t *sl_mgr_vip_to_json(const struct sl_mgr_vip *v)
+{
+	char a[64];
+	json_t *dips = json_array();
+	for (uint32_t j = 0; dips != NULL && j < sl_mgr_vip_nb_dips(v); j++)
+		if (json_array_append_new(dips, dip_to_json(v->family, &v->dips->dip[j])) < 0) {
+			json_decref(dips);
+			return NULL;
+		}
+	/* "o" takes dips' reference, also when packing fails. */
+	return json_pack("{s:s, s:s, s:i, s:o}", "address",
+			 sl_addr_format(v->family, &v->addr, a, sizeof(a)), "protocol",
+			 proto_name(v->proto), "port", (int)v->port, "dips", dips);
+}
+
+static json_t *vips_encode(const struct sl_mgr_state *s)
+{
+	json_t *list = json_array();
+	for (uint32_t i = 0; list != NULL && i < s->nb_vips; i++)
+		if (json_array_append_new(list, sl_mgr_vip_to_json(&s->vips[i])) < 0) {
+			json_decref(list);
+			return NULL;
+		}
+	return list;
+}
+
+/* One VIP in the snapshot form: every member, DIPs included. */
+static int decode_vip(struct sl_mgr_txn *t, const json_t *o, struct sl_mgr_err *err)
+{
+	const json_t *list;
+	struct sl_mgr_vip key = {0};
+	struct sl_mgr_vip *v;
+	if (!json_is_object(o))
+		return sl_mgr_fail(err, SL_MGR_EINVAL, "must be an object");
+	if (sl_mgr_check_members(o, vip_members, err) < 0 || parse_vip_fields(o, &key, err) < 0 ||
+	    sl_mgr_get_array(o, "dips", true, SL_MAX_DIPS_PER_VIP, &list, err) < 0 ||
+	    (v = add_vip(t, &key, err)) == NULL)
+		return -1;
+	return add_dip_list(t, v, list, true, NULL, err);
+}
+
+static int vips_decode(struct sl_mgr_txn *t, const json_t *list, struct sl_mgr_err *err)
+{
+	size_t i;
+	const json_t *o;
+	if (t->work->nb_vips > 0)
+		return sl_mgr_fail(err, SL_MGR_ESTATE, "the state already has VIPs");
+	if (!json_is_array(list))
+		return sl_mgr_fail(err, SL_MGR_EINVAL, "must be an array");
+	if (json_array_size(list) > SL_MAX_VIPS)
+		return sl_mgr_fail(err, SL_MGR_ELIMIT, "%zu VIPs, at most %u allowed",
+				   json_array_size(list), SL_MAX_VIPS);
+	json_array_foreach((json_t *)list, i, o) {
+		if (decode_vip(t, o, err) < 0) {
+			sl_mgr_err_path(err, "[%zu]", i);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+const struct sl_mgr_vip *sl_mgr_vip_lookup(const struct sl_mgr_state *s, const json_t *key,
+					   struct sl_mgr_err *err)
+{
+	struct sl_mgr_err dummy;
+	struct sl_mgr_vip k;
+	char name[SL_MGR_NAME_LEN];
+	bool found;
+	if (err == NULL)
+		err = &dummy;
+	if (parse_vip_key(key, &k, err) < 0)
+		return NULL;
+	size_t pos = vip_search(s, &k, &found);
+	if (!found) {
+		sl_mgr_fail(err, SL_MGR_ENOENT, "VIP %s does not exist", sl_mgr_vip_name(&k, name));
+		return NULL;
+	}
+	return &s->vips[pos];
+}
+
+/* ------------------------------------------------------------ section */
+
+static int vips_clone(struct sl_mgr_state *dst, const struct sl_mgr_state *src)
+{
+	if (src->nb_vips == 0)
+		return 0;
+	dst->vips = malloc(src->nb_vips * sizeof(*dst->vips));
+	if (dst->vips == NULL)
+		return -1;
+	memcpy(dst->vips, src->vips, src->nb_vips * sizeof(*dst->vips));
+	dst->nb_vips = src->nb_vips;
+	for (uint32_t i = 0; i < dst->nb_vips; i++)
+		if (dst->vips[i].dips != NULL)
+			dst->vips[i].dips->refs++;
+	return 0;
+}
+
+static void vips_release(struct sl_mgr_state *s)
+{
+	for (uint32_t i = 0; i < s->nb_vips; i++)
+		dips_put(s->vips[i].dips);
+	free(s->vips);
+	s->vips = NULL;
+	s->nb_vips = 0;
+}
+
+#define KEY "vip"
+static const char *const m_vip[] = {"op", KEY, NULL};
+static const char *const m_vip_dips[] = {"op", KEY, "dips", NULL};
+static const char *const m_vip_set[] = {"op", KEY, "set", "dips", NULL};
+static const char *const m_dip[] = {"op", KEY, "dip", NULL};
+static const char *const m_dip_weight[] = {"op", KEY, "dip", "weight", NULL};
+static const char *const m_dip_health[] = {"op", KEY, "dip", "health", NULL};
+#undef KEY
+
+static const struct sl_mgr_op vips_ops[] = {
+	{"vip_create", m_vip_dips, op_vip_create},
+	{"vip_update", m_vip_set, op_vip_update},
+	{"vip_delete", m_vip, op_vip_delete},
+	{"dip_add", m_dip, op_dip_add},
+	{"dip_remove", m_dip, op_dip_remove},
+	{"dip_set_weight", m_dip_weight, op_dip_set_weight},
+	{"dip_drain", m_dip, op_dip_drain},
+	{"dip_enable", m_dip, op_dip_enable},
+	{"dip_disable", m_dip, op_dip_disable},
+	{"dip_health", m_dip_health, op_dip_health},
+	{NULL, NULL, NULL},
+};
+
+const struct sl_mgr_section sl_mgr_vips_section = {
+	.name = "vips",
+	.ops = vips_ops,
+	.clone = vips_clone,
+	.release = vips_release,
+	.check_flags = SL_MGR_TXN_VIPS,
+	.check = vips_check,
+	.encode = vips_encode,
+	.decode = vips_decode,
+};

@@ -1,0 +1,1724 @@
+/*
+ * Unit tests for lib/manager: the replicated state (every command, every
+ * validation rule, all-or-nothing batches, determinism, the snapshot
+ * encoding, the mapping to the data-plane configuration) and, on libraft's
+ * in-memory fixture, the state machine under the standard Raft scenarios.
+ *
+ * JSON in this file is written with single quotes for readability; J()
+ * turns them into double quotes before parsing.
+ */
+#include <arpa/inet.h>
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <raft/fixture.h>
+
+#include "maglev/maglev.h"
+#include "manager/fsm.h"
+#include "manager/state.h"
+#include "packet/packet.h"
+
+/* ================================================================ helpers */
+
+static json_t *J(const char *text)
+{
+	char *s = strdup(text);
+	ck_assert_ptr_nonnull(s);
+	for (char *p = s; *p != '\0'; p++)
+		if (*p == '\'')
+			*p = '"';
+	json_error_t je;
+	json_t *o = json_loads(s, JSON_REJECT_DUPLICATES, &je);
+	ck_assert_msg(o != NULL, "test JSON does not parse: %s: %s", je.text, s);
+	free(s);
+	return o;
+}
+
+static int apply_text(struct sl_mgr_state *s, const char *cmd, struct sl_mgr_err *err)
+{
+	json_t *o = J(cmd);
+	int rc = sl_mgr_apply(s, o, err);
+	json_decref(o);
+	return rc;
+}
+
+static void apply_ok(struct sl_mgr_state *s, const char *cmd)
+{
+	struct sl_mgr_err err;
+	ck_assert_msg(apply_text(s, cmd, &err) == 0, "%s\n  refused: %s", cmd, err.msg);
+	ck_assert_int_eq(err.code, SL_MGR_OK);
+}
+
+static char *encode(const struct sl_mgr_state *s)
+{
+	char *text;
+	size_t len;
+	ck_assert_int_eq(sl_mgr_state_encode(s, &text, &len, NULL), 0);
+	ck_assert_uint_eq(strlen(text), len);
+	return text;
+}
+
+static void assert_same_state(const struct sl_mgr_state *a, const struct sl_mgr_state *b)
+{
+	char *ta = encode(a), *tb = encode(b);
+	ck_assert_str_eq(ta, tb);
+	free(ta);
+	free(tb);
+}
+
+static const struct sl_mgr_vip *vip_of(const struct sl_mgr_state *s, const char *key)
+{
+	json_t *k = J(key);
+	const struct sl_mgr_vip *v = sl_mgr_vip_lookup(s, k, NULL);
+	json_decref(k);
+	return v;
+}
+
+/* The VIP named by key must look exactly like expect (JSON, any member
+ * order), or be absent when expect is NULL. */
+static void assert_vip(const struct sl_mgr_state *s, const char *key, const char *expect)
+{
+	const struct sl_mgr_vip *v = vip_of(s, key);
+	if (expect == NULL) {
+		ck_assert_msg(v == NULL, "VIP %s should not exist", key);
+		return;
+	}
+	ck_assert_msg(v != NULL, "VIP %s should exist", key);
+	json_t *want = J(expect), *got = sl_mgr_vip_to_json(v);
+	char *g = json_dumps(got, JSON_SORT_KEYS | JSON_COMPACT);
+	ck_assert_msg(json_equal(want, got), "VIP %s is %s", key, g);
+	free(g);
+	json_decref(want);
+	json_decref(got);
+}
+
+/* ------------------------------------------------------------ fixtures */
+
+#define VA "{'address':'203.0.113.10','protocol':'tcp','port':80}"
+#define VB "{'address':'2001:db8::10','protocol':'udp','port':53}"
+#define VC "{'address':'203.0.113.10','protocol':'udp','port':80}"
+#define VD "{'address':'203.0.113.11','protocol':'tcp','port':443}"
+#define D1 "{'address':'10.0.0.1','port':8080}"
+#define D2 "{'address':'10.0.0.2','port':8080}"
+#define D1_FULL(w, admin, health)                                                          \
+	"{'address':'10.0.0.1','port':8080,'host':'192.0.2.21','weight':" #w ",'admin':'" admin \
+	"','health':'" health "'}"
+#define D2_FULL(w, admin, health)                                                          \
+	"{'address':'10.0.0.2','port':8080,'host':'192.0.2.22','weight':" #w ",'admin':'" admin \
+	"','health':'" health "'}"
+#define D3_FULL                                                                            \
+	"{'address':'10.0.0.3','port':8443,'host':'192.0.2.21','weight':100,'admin':'active'," \
+	"'health':'unknown'}"
+#define A_WITH(dips) "{'address':'203.0.113.10','protocol':'tcp','port':80,'dips':[" dips "]}"
+#define A_BASE A_WITH(D1_FULL(100, "active", "unknown") "," D2_FULL(50, "active", "unknown"))
+
+/* A: two IPv4 DIPs; B: IPv6; C: A's address on UDP, no DIPs; D: one DIP on A's first host. */
+static const char BASE[] =
+	"{'op':'batch','commands':["
+	"{'op':'vip_create','vip':{'address':'203.0.113.10','protocol':'tcp','port':80,'dips':["
+	"  {'address':'10.0.0.1','port':8080,'host':'192.0.2.21'},"
+	"  {'address':'10.0.0.2','port':8080,'host':'192.0.2.22','weight':50}]}},"
+	"{'op':'vip_create','vip':{'address':'2001:db8::10','protocol':'udp','port':53}},"
+	"{'op':'dip_add','vip':" VB ",'dip':{'address':'2001:db8:1::1','host':'2001:db8:2::21'}},"
+	"{'op':'vip_create','vip':" VC "},"
+	"{'op':'vip_create','vip':" VD "},"
+	"{'op':'dip_add','vip':" VD ",'dip':{'address':'10.0.0.3','port':8443,'host':'192.0.2.21'}}"
+	"]}";
+
+static struct sl_mgr_state *base_state(void)
+{
+	struct sl_mgr_state *s = sl_mgr_state_new();
+	ck_assert_ptr_nonnull(s);
+	apply_ok(s, BASE);
+	ck_assert_uint_eq(s->generation, 1);
+	return s;
+}
+
+/* ================================================================ state */
+
+START_TEST(test_empty_state)
+{
+	struct sl_mgr_state *s = sl_mgr_state_new();
+	char *text = encode(s);
+	ck_assert_str_eq(text, "{\"format\":1,\"generation\":0,\"index\":0,\"vips\":[]}");
+	free(text);
+	sl_mgr_state_free(s);
+	sl_mgr_state_free(NULL);
+}
+END_TEST
+
+/* The exact bytes of a small state: pins the canonical format (sorted
+ * members, VIPs by family/protocol/address/port, DIPs by address/port). */
+START_TEST(test_canonical_bytes)
+{
+	struct sl_mgr_state *s = base_state();
+	char *text = encode(s);
+	const char *want =
+		"{\"format\":1,\"generation\":1,\"index\":0,\"vips\":["
+		"{\"address\":\"203.0.113.10\",\"dips\":["
+		"{\"address\":\"10.0.0.1\",\"admin\":\"active\",\"health\":\"unknown\",\"host\":"
+		"\"192.0.2.21\",\"port\":8080,\"weight\":100},"
+		"{\"address\":\"10.0.0.2\",\"admin\":\"active\",\"health\":\"unknown\",\"host\":"
+		"\"192.0.2.22\",\"port\":8080,\"weight\":50}],\"port\":80,\"protocol\":\"tcp\"},"
+		"{\"address\":\"203.0.113.11\",\"dips\":["
+		"{\"address\":\"10.0.0.3\",\"admin\":\"active\",\"health\":\"unknown\",\"host\":"
+		"\"192.0.2.21\",\"port\":8443,\"weight\":100}],\"port\":443,\"protocol\":\"tcp\"},"
+		"{\"address\":\"203.0.113.10\",\"dips\":[],\"port\":80,\"protocol\":\"udp\"},"
+		"{\"address\":\"2001:db8::10\",\"dips\":["
+		"{\"address\":\"2001:db8:1::1\",\"admin\":\"active\",\"health\":\"unknown\",\"host\":"
+		"\"2001:db8:2::21\",\"port\":53,\"weight\":100}],\"port\":53,\"protocol\":\"udp\"}]}";
+	ck_assert_str_eq(text, want);
+	free(text);
+	sl_mgr_state_free(s);
+}
+END_TEST
+
+struct good_case {
+	const char *name;
+	const char *cmd;
+	const char *vip;    /* key of the VIP to check afterwards */
+	const char *expect; /* its JSON, or NULL: it must not exist */
+};
+
+#define NEW_V4 "{'address':'198.51.100.1','protocol':'tcp','port':80}"
+
+static const struct good_case good_cases[] = {
+	{"vip_create", "{'op':'vip_create','vip':" NEW_V4 "}", NEW_V4,
+	 "{'address':'198.51.100.1','protocol':'tcp','port':80,'dips':[]}"},
+	{"vip_create with DIPs: port defaults to the VIP's, weight to 100; sorted",
+	 "{'op':'vip_create','vip':{'address':'198.51.100.1','protocol':'udp','port':5000,'dips':["
+	 "{'address':'10.1.0.2','host':'192.0.2.30'},"
+	 "{'address':'10.1.0.1','port':6000,'host':'192.0.2.30','weight':7,'admin':'draining'}]}}",
+	 "{'address':'198.51.100.1','protocol':'udp','port':5000}",
+	 "{'address':'198.51.100.1','protocol':'udp','port':5000,'dips':["
+	 "{'address':'10.1.0.1','port':6000,'host':'192.0.2.30','weight':7,'admin':'draining',"
+	 "'health':'unknown'},"
+	 "{'address':'10.1.0.2','port':5000,'host':'192.0.2.30','weight':100,'admin':'active',"
+	 "'health':'unknown'}]}"},
+	{"vip_create: IPv6 addresses are stored in canonical form",
+	 "{'op':'vip_create','vip':{'address':'2001:DB8:0::20','protocol':'tcp','port':443,'dips':["
+	 "{'address':'2001:db8:1:0::7','host':'2001:DB8:2::21'}]}}",
+	 "{'address':'2001:db8::20','protocol':'tcp','port':443}",
+	 "{'address':'2001:db8::20','protocol':'tcp','port':443,'dips':[{'address':'2001:db8:1::7',"
+	 "'port':443,'host':'2001:db8:2::21','weight':100,'admin':'active','health':'unknown'}]}"},
+	{"vip_create: the extremes of ports and weights",
+	 "{'op':'vip_create','vip':{'address':'198.51.100.1','protocol':'tcp','port':65535,'dips':["
+	 "{'address':'10.1.0.1','port':1,'host':'192.0.2.30','weight':1},"
+	 "{'address':'10.1.0.2','port':65535,'host':'192.0.2.30','weight':65535}]}}",
+	 "{'address':'198.51.100.1','protocol':'tcp','port':65535}",
+	 "{'address':'198.51.100.1','protocol':'tcp','port':65535,'dips':["
+	 "{'address':'10.1.0.1','port':1,'host':'192.0.2.30','weight':1,'admin':'active',"
+	 "'health':'unknown'},{'address':'10.1.0.2','port':65535,'host':'192.0.2.30',"
+	 "'weight':65535,'admin':'active','health':'unknown'}]}"},
+	{"vip_create with the DIPs beside the key (as the API sends them)",
+	 "{'op':'vip_create','vip':" NEW_V4 ",'dips':[{'address':'10.1.0.1','port':80,'host':"
+	 "'192.0.2.30','weight':100}]}",
+	 NEW_V4,
+	 "{'address':'198.51.100.1','protocol':'tcp','port':80,'dips':[{'address':'10.1.0.1',"
+	 "'port':80,'host':'192.0.2.30','weight':100,'admin':'active','health':'unknown'}]}"},
+	{"vip_update with the DIPs beside the key",
+	 "{'op':'vip_update','vip':" VA ",'dips':[{'address':'10.0.0.2','port':8080,'host':"
+	 "'192.0.2.22','weight':5}]}",
+	 VA, A_WITH(D2_FULL(5, "active", "unknown"))},
+	{"vip_update: new port, DIPs stay",
+	 "{'op':'vip_update','vip':" VA ",'set':{'port':8000}}",
+	 "{'address':'203.0.113.10','protocol':'tcp','port':8000}",
+	 "{'address':'203.0.113.10','protocol':'tcp','port':8000,'dips':[" D1_FULL(
+		 100, "active", "unknown") "," D2_FULL(50, "active", "unknown") "]}"},
+	{"vip_update: the old key is gone", "{'op':'vip_update','vip':" VA ",'set':{'port':8000}}",
+	 VA, NULL},
+	{"vip_update: new protocol", "{'op':'vip_update','vip':" VD ",'set':{'protocol':'udp'}}",
+	 "{'address':'203.0.113.11','protocol':'udp','port':443}",
+	 "{'address':'203.0.113.11','protocol':'udp','port':443,'dips':[" D3_FULL "]}"},
+	{"vip_update: replace the DIP set",
+	 "{'op':'vip_update','vip':" VA ",'set':{'dips':[{'address':'10.0.0.9','host':'192.0.2.23',"
+	 "'weight':3},{'address':'10.0.0.1','port':8080,'host':'192.0.2.21','admin':'disabled'}]}}",
+	 VA,
+	 A_WITH(D1_FULL(100, "disabled", "unknown") ",{'address':'10.0.0.9','port':80,'host':"
+						    "'192.0.2.23','weight':3,'admin':'active',"
+						    "'health':'unknown'}")},
+	{"vip_update: another family needs, and gets, new DIPs",
+	 "{'op':'vip_update','vip':" VA ",'set':{'address':'2001:db8::99','dips':[{'address':"
+	 "'2001:db8:1::5','host':'2001:db8:2::21'}]}}",
+	 "{'address':'2001:db8::99','protocol':'tcp','port':80}",
+	 "{'address':'2001:db8::99','protocol':'tcp','port':80,'dips':[{'address':'2001:db8:1::5',"
+	 "'port':80,'host':'2001:db8:2::21','weight':100,'admin':'active','health':'unknown'}]}"},
+	{"vip_update: a VIP without DIPs changes family freely",
+	 "{'op':'vip_update','vip':" VC ",'set':{'address':'2001:db8::77'}}",
+	 "{'address':'2001:db8::77','protocol':'udp','port':80}",
+	 "{'address':'2001:db8::77','protocol':'udp','port':80,'dips':[]}"},
+	{"vip_update: empty DIP list", "{'op':'vip_update','vip':" VA ",'set':{'dips':[]}}", VA,
+	 A_WITH("")},
+	{"vip_delete", "{'op':'vip_delete','vip':" VA "}", VA, NULL},
+	{"vip_delete leaves the others", "{'op':'vip_delete','vip':" VA "}", VD,
+	 "{'address':'203.0.113.11','protocol':'tcp','port':443,'dips':[" D3_FULL "]}"},
+	{"dip_add: A's DIP on another protocol is another reply key",
+	 "{'op':'dip_add','vip':" VC ",'dip':{'address':'10.0.0.1','port':8080,'host':'192.0.2.21'}}",
+	 VC,
+	 "{'address':'203.0.113.10','protocol':'udp','port':80,'dips':[" D1_FULL(100, "active",
+										  "unknown") "]}"},
+	{"dip_add: A's DIP behind another host",
+	 "{'op':'dip_add','vip':" VD ",'dip':{'address':'10.0.0.1','port':8080,'host':'192.0.2.99'}}",
+	 VD,
+	 "{'address':'203.0.113.11','protocol':'tcp','port':443,'dips':[{'address':'10.0.0.1',"
+	 "'port':8080,'host':'192.0.2.99','weight':100,'admin':'active','health':'unknown'}," D3_FULL
+	 "]}"},
+	{"dip_add with admin state",
+	 "{'op':'dip_add','vip':" VA ",'dip':{'address':'10.0.0.0','port':8080,'host':'192.0.2.21',"
+	 "'weight':9,'admin':'disabled'}}",
+	 VA,
+	 A_WITH("{'address':'10.0.0.0','port':8080,'host':'192.0.2.21','weight':9,'admin':"
+		"'disabled','health':'unknown'}," D1_FULL(100, "active", "unknown") "," D2_FULL(
+			50, "active", "unknown"))},
+	{"dip_remove", "{'op':'dip_remove','vip':" VA ",'dip':" D1 "}", VA,
+	 A_WITH(D2_FULL(50, "active", "unknown"))},
+	{"dip_remove: port defaults to the VIP's",
+	 "{'op':'dip_remove','vip':" VB ",'dip':{'address':'2001:db8:1::1'}}",
+	 "{'address':'2001:db8::10','protocol':'udp','port':53}",
+	 "{'address':'2001:db8::10','protocol':'udp','port':53,'dips':[]}"},
+	{"dip_set_weight", "{'op':'dip_set_weight','vip':" VA ",'dip':" D2 ",'weight':65535}", VA,
+	 A_WITH(D1_FULL(100, "active", "unknown") "," D2_FULL(65535, "active", "unknown"))},
+	{"dip_drain", "{'op':'dip_drain','vip':" VA ",'dip':" D1 "}", VA,
+	 A_WITH(D1_FULL(100, "draining", "unknown") "," D2_FULL(50, "active", "unknown"))},
+	{"dip_disable", "{'op':'dip_disable','vip':" VA ",'dip':" D1 "}", VA,
+	 A_WITH(D1_FULL(100, "disabled", "unknown") "," D2_FULL(50, "active", "unknown"))},
+	{"dip_enable after drain",
+	 "{'op':'batch','commands':[{'op':'dip_drain','vip':" VA ",'dip':" D1
+	 "},{'op':'dip_enable','vip':" VA ",'dip':" D1 "}]}",
+	 VA, A_BASE},
+	{"dip_enable on an active DIP is a no-op that succeeds",
+	 "{'op':'dip_enable','vip':" VA ",'dip':" D1 "}", VA, A_BASE},
+	{"dip_health for one VIP",
+	 "{'op':'dip_health','vip':" VA ",'dip':" D2 ",'health':'unhealthy'}", VA,
+	 A_WITH(D1_FULL(100, "active", "unknown") "," D2_FULL(50, "active", "unhealthy"))},
+	{"dip_health without a VIP: wherever the DIP backs one",
+	 "{'op':'dip_health','dip':{'address':'10.0.0.1','port':8080},'health':'healthy'}", VA,
+	 A_WITH(D1_FULL(100, "active", "healthy") "," D2_FULL(50, "active", "unknown"))},
+	{"dip_health without a VIP, with its host",
+	 "{'op':'dip_health','dip':{'address':'10.0.0.2','port':8080,'host':'192.0.2.22'},"
+	 "'health':'unhealthy'}",
+	 VA, A_WITH(D1_FULL(100, "active", "unknown") "," D2_FULL(50, "active", "unhealthy"))},
+	{"batch: create a VIP, then fill it",
+	 "{'op':'batch','commands':[{'op':'vip_create','vip':" NEW_V4 "},{'op':'dip_add','vip':" NEW_V4
+	 ",'dip':{'address':'10.9.0.1','host':'192.0.2.40'}},{'op':'dip_set_weight','vip':" NEW_V4
+	 ",'dip':{'address':'10.9.0.1'},'weight':2}]}",
+	 NEW_V4,
+	 "{'address':'198.51.100.1','protocol':'tcp','port':80,'dips':[{'address':'10.9.0.1',"
+	 "'port':80,'host':'192.0.2.40','weight':2,'admin':'active','health':'unknown'}]}"},
+	{"batch: move a DIP between VIPs of one host (add first, remove after)",
+	 "{'op':'batch','commands':[{'op':'dip_add','vip':" VD ",'dip':{'address':'10.0.0.1','port':"
+	 "8080,'host':'192.0.2.21'}},{'op':'dip_remove','vip':" VA ",'dip':" D1 "}]}",
+	 VD,
+	 "{'address':'203.0.113.11','protocol':'tcp','port':443,'dips':[" D1_FULL(
+		 100, "active", "unknown") "," D3_FULL "]}"},
+};
+
+START_TEST(test_good_command)
+{
+	const struct good_case *c = &good_cases[_i];
+	struct sl_mgr_state *s = base_state();
+	struct sl_mgr_err err;
+	json_t *cmd = J(c->cmd);
+	ck_assert_msg(sl_mgr_validate(s, cmd, &err) == 0, "%s: validate: %s", c->name, err.msg);
+	ck_assert_uint_eq(s->generation, 1); /* validate changes nothing */
+	ck_assert_msg(sl_mgr_apply(s, cmd, &err) == 0, "%s: %s", c->name, err.msg);
+	ck_assert_uint_eq(s->generation, 2); /* a batch counts once */
+	json_decref(cmd);
+	assert_vip(s, c->vip, c->expect);
+	sl_mgr_state_free(s);
+}
+END_TEST
+
+struct bad_case {
+	const char *cmd;
+	enum sl_mgr_code code;
+	const char *msg; /* the whole message */
+};
+
+static const struct bad_case bad_cases[] = {
+	/* shape of a command */
+	{"[1]", SL_MGR_EINVAL, "a command must be a JSON object"},
+	{"{}", SL_MGR_EINVAL, "op: required string member is missing"},
+	{"{'op':7}", SL_MGR_EINVAL, "op: required string member is missing"},
+	{"{'op':'vip_frobnicate'}", SL_MGR_EINVAL, "op: 'vip_frobnicate' is not a command"},
+	{"{'op':'vip_delete','vip':" VA ",'force':true}", SL_MGR_EINVAL,
+	 "vip_delete: force: unknown member"},
+	{"{'op':'vip_delete'}", SL_MGR_EINVAL, "vip_delete: vip: required member is missing"},
+	{"{'op':'vip_delete','vip':'203.0.113.10'}", SL_MGR_EINVAL,
+	 "vip_delete: vip: must be an object"},
+	/* VIP keys and values */
+	{"{'op':'vip_create','vip':{'address':'203.0.113.300','protocol':'tcp','port':80}}",
+	 SL_MGR_EINVAL, "vip_create: vip.address: '203.0.113.300' is not an IPv4 or IPv6 address"},
+	{"{'op':'vip_create','vip':{'address':'203.0.113.1/32','protocol':'tcp','port':80}}",
+	 SL_MGR_EINVAL, "vip_create: vip.address: '203.0.113.1/32' is not an IPv4 or IPv6 address"},
+	{"{'op':'vip_create','vip':{'address':5,'protocol':'tcp','port':80}}", SL_MGR_EINVAL,
+	 "vip_create: vip.address: must be a string"},
+	{"{'op':'vip_create','vip':{'protocol':'tcp','port':80}}", SL_MGR_EINVAL,
+	 "vip_create: vip.address: required member is missing"},
+	{"{'op':'vip_create','vip':{'address':'0.0.0.0','protocol':'tcp','port':80}}", SL_MGR_EINVAL,
+	 "vip_create: vip.address: the unspecified address 0.0.0.0 is not allowed"},
+	{"{'op':'vip_create','vip':{'address':'::','protocol':'tcp','port':80}}", SL_MGR_EINVAL,
+	 "vip_create: vip.address: the unspecified address :: is not allowed"},
+	{"{'op':'vip_create','vip':{'address':'198.51.100.1','protocol':'icmp','port':80}}",
+	 SL_MGR_EINVAL,
+	 "vip_create: vip.protocol: 'icmp' is not allowed (one of \"tcp\", \"udp\")"},
+	{"{'op':'vip_create','vip':{'address':'198.51.100.1','protocol':'TCP','port':80}}",
+	 SL_MGR_EINVAL, "vip_create: vip.protocol: 'TCP' is not allowed (one of \"tcp\", \"udp\")"},
+	{"{'op':'vip_create','vip':{'address':'198.51.100.1','protocol':'tcp','port':0}}",
+	 SL_MGR_EINVAL, "vip_create: vip.port: 0 is out of range (1..65535)"},
+	{"{'op':'vip_create','vip':{'address':'198.51.100.1','protocol':'tcp','port':65536}}",
+	 SL_MGR_EINVAL, "vip_create: vip.port: 65536 is out of range (1..65535)"},
+	{"{'op':'vip_create','vip':{'address':'198.51.100.1','protocol':'tcp','port':'80'}}",
+	 SL_MGR_EINVAL, "vip_create: vip.port: must be an integer (1..65535)"},
+	{"{'op':'vip_create','vip':{'address':'198.51.100.1','protocol':'tcp','port':80.0}}",
+	 SL_MGR_EINVAL, "vip_create: vip.port: must be an integer (1..65535)"},
+	{"{'op':'vip_create','vip':{'address':'198.51.100.1','protocol':'tcp'}}", SL_MGR_EINVAL,
+	 "vip_create: vip.port: required member is missing"},
+	{"{'op':'vip_create','vip':{'address':'198.51.100.1','protocol':'tcp','port':80,"
+	 "'weight':3}}",
+	 SL_MGR_EINVAL, "vip_create: vip.weight: unknown member"},
+	{"{'op':'vip_create','vip':" VA "}", SL_MGR_EEXIST,
+	 "vip_create: VIP 203.0.113.10:80/tcp already exists"},
+	{"{'op':'vip_create','vip':{'address':'2001:db8:0::10','protocol':'udp','port':53}}",
+	 SL_MGR_EEXIST, "vip_create: VIP [2001:db8::10]:53/udp already exists"},
+	{"{'op':'vip_delete','vip':{'address':'203.0.113.99','protocol':'tcp','port':80}}",
+	 SL_MGR_ENOENT, "vip_delete: VIP 203.0.113.99:80/tcp does not exist"},
+	{"{'op':'vip_delete','vip':{'address':'203.0.113.10','protocol':'tcp','port':80,'dips':[]}}",
+	 SL_MGR_EINVAL, "vip_delete: vip.dips: unknown member"},
+	/* DIPs of a new VIP */
+	{"{'op':'vip_create','vip':{'address':'198.51.100.1','protocol':'tcp','port':80,'dips':{}}}",
+	 SL_MGR_EINVAL, "vip_create: vip.dips: must be an array"},
+	{"{'op':'vip_create','vip':{'address':'198.51.100.1','protocol':'tcp','port':80,'dips':["
+	 "{'address':'10.1.0.1','host':'192.0.2.30'},{'address':'10.1.0.1','host':'192.0.2.31'}]}}",
+	 SL_MGR_EEXIST,
+	 "vip_create: vip.dips.[1]: DIP 10.1.0.1:80 already backs VIP 198.51.100.1:80/tcp"},
+	{"{'op':'vip_create','vip':{'address':'198.51.100.1','protocol':'tcp','port':80,'dips':["
+	 "{'address':'2001:db8::1','host':'192.0.2.30'}]}}",
+	 SL_MGR_EINVAL,
+	 "vip_create: vip.dips.[0].address: 2001:db8::1 is an IPv6 address; it must be IPv4 like the "
+	 "VIP (4in4, 6in6)"},
+	{"{'op':'vip_create','vip':{'address':'198.51.100.1','protocol':'tcp','port':80,'dips':["
+	 "{'address':'10.1.0.1','host':'192.0.2.30','health':'healthy'}]}}",
+	 SL_MGR_EINVAL, "vip_create: vip.dips.[0].health: unknown member"},
+	{"{'op':'vip_create','vip':{'address':'198.51.100.1','protocol':'tcp','port':80,'dips':[]},"
+	 "'dips':[]}",
+	 SL_MGR_EINVAL, "vip_create: dips: given twice (dips and vip.dips)"},
+	{"{'op':'vip_create','vip':" NEW_V4 ",'dips':[{'address':'10.1.0.1'}]}", SL_MGR_EINVAL,
+	 "vip_create: dips.[0].host: required member is missing"},
+	{"{'op':'vip_create','vip':{'address':'198.51.100.1','protocol':'tcp','port':80,'dips':[7]}}",
+	 SL_MGR_EINVAL, "vip_create: vip.dips.[0]: must be an object"},
+	/* dip_add */
+	{"{'op':'dip_add','vip':" VB ",'dip':{'address':'10.0.0.9','host':'2001:db8:2::21'}}",
+	 SL_MGR_EINVAL,
+	 "dip_add: dip.address: 10.0.0.9 is an IPv4 address; it must be IPv6 like the VIP (4in4, "
+	 "6in6)"},
+	{"{'op':'dip_add','vip':" VA ",'dip':{'address':'10.0.0.9','host':'2001:db8:2::21'}}",
+	 SL_MGR_EINVAL,
+	 "dip_add: dip.host: 2001:db8:2::21 is an IPv6 address; it must be IPv4 like the VIP (4in4, "
+	 "6in6)"},
+	{"{'op':'dip_add','vip':" VA ",'dip':{'address':'10.0.0.9'}}", SL_MGR_EINVAL,
+	 "dip_add: dip.host: required member is missing"},
+	{"{'op':'dip_add','vip':" VA ",'dip':{'address':'10.0.0.9','host':'0.0.0.0'}}",
+	 SL_MGR_EINVAL, "dip_add: dip.host: the unspecified address 0.0.0.0 is not allowed"},
+	{"{'op':'dip_add','vip':" VA ",'dip':{'address':'10.0.0.9','host':'192.0.2.21','weight':0}}",
+	 SL_MGR_EINVAL, "dip_add: dip.weight: 0 is out of range (1..65535)"},
+	{"{'op':'dip_add','vip':" VA
+	 ",'dip':{'address':'10.0.0.9','host':'192.0.2.21','weight':65536}}",
+	 SL_MGR_EINVAL, "dip_add: dip.weight: 65536 is out of range (1..65535)"},
+	{"{'op':'dip_add','vip':" VA ",'dip':{'address':'10.0.0.9','host':'192.0.2.21','weight':-1}}",
+	 SL_MGR_EINVAL, "dip_add: dip.weight: -1 is out of range (1..65535)"},
+	{"{'op':'dip_add','vip':" VA
+	 ",'dip':{'address':'10.0.0.9','host':'192.0.2.21','weight':1e3}}",
+	 SL_MGR_EINVAL, "dip_add: dip.weight: must be an integer (1..65535)"},
+	{"{'op':'dip_add','vip':" VA ",'dip':{'address':'10.0.0.9','host':'192.0.2.21','port':0}}",
+	 SL_MGR_EINVAL, "dip_add: dip.port: 0 is out of range (1..65535)"},
+	{"{'op':'dip_add','vip':" VA
+	 ",'dip':{'address':'10.0.0.9','host':'192.0.2.21','admin':'paused'}}",
+	 SL_MGR_EINVAL,
+	 "dip_add: dip.admin: 'paused' is not allowed (one of \"active\", \"draining\", "
+	 "\"disabled\")"},
+	{"{'op':'dip_add','vip':" VA ",'dip':{'address':'10.0.0.1','port':8080,'host':'192.0.2.21'}}",
+	 SL_MGR_EEXIST, "dip_add: DIP 10.0.0.1:8080 already backs VIP 203.0.113.10:80/tcp"},
+	{"{'op':'dip_add','vip':" VA ",'dip':{'address':'10.0.0.1','port':8080,'host':'192.0.2.29'}}",
+	 SL_MGR_EEXIST, "dip_add: DIP 10.0.0.1:8080 already backs VIP 203.0.113.10:80/tcp"},
+	{"{'op':'dip_add','vip':" VD ",'dip':{'address':'10.0.0.1','port':8080,'host':'192.0.2.21'}}",
+	 SL_MGR_EEXIST,
+	 "DIP 10.0.0.1:8080 on host 192.0.2.21 would back both VIP 203.0.113.10:80/tcp and VIP "
+	 "203.0.113.11:443/tcp; its host agent could not map replies back to one VIP"},
+	{"{'op':'dip_add','vip':{'address':'203.0.113.99','protocol':'tcp','port':80},'dip':{"
+	 "'address':'10.0.0.9','host':'192.0.2.21'}}",
+	 SL_MGR_ENOENT, "dip_add: VIP 203.0.113.99:80/tcp does not exist"},
+	{"{'op':'dip_add','vip':" VA "}", SL_MGR_EINVAL, "dip_add: dip: required member is missing"},
+	/* DIP keys */
+	{"{'op':'dip_remove','vip':" VA ",'dip':{'address':'10.0.0.9','port':8080}}", SL_MGR_ENOENT,
+	 "dip_remove: DIP 10.0.0.9:8080 does not back VIP 203.0.113.10:80/tcp"},
+	{"{'op':'dip_remove','vip':" VA ",'dip':{'address':'10.0.0.1'}}", SL_MGR_ENOENT,
+	 "dip_remove: DIP 10.0.0.1:80 does not back VIP 203.0.113.10:80/tcp"},
+	{"{'op':'dip_remove','vip':" VA ",'dip':{'address':'10.0.0.1','port':8080,'host':'x'}}",
+	 SL_MGR_EINVAL, "dip_remove: dip.host: unknown member"},
+	{"{'op':'dip_remove','vip':" VA ",'dip':{'port':8080}}", SL_MGR_EINVAL,
+	 "dip_remove: dip.address: required member is missing"},
+	{"{'op':'dip_drain','vip':" VB ",'dip':{'address':'10.0.0.1','port':53}}", SL_MGR_EINVAL,
+	 "dip_drain: dip.address: 10.0.0.1 is an IPv4 address; it must be IPv6 like the VIP (4in4, "
+	 "6in6)"},
+	{"{'op':'dip_enable','vip':{'address':'203.0.113.99','protocol':'tcp','port':80},'dip':" D1
+	 "}",
+	 SL_MGR_ENOENT, "dip_enable: VIP 203.0.113.99:80/tcp does not exist"},
+	{"{'op':'dip_disable','vip':" VA ",'dip':{'address':'10.0.0.7','port':8080}}", SL_MGR_ENOENT,
+	 "dip_disable: DIP 10.0.0.7:8080 does not back VIP 203.0.113.10:80/tcp"},
+	{"{'op':'dip_drain','vip':" VA ",'dip':" D1 ",'weight':5}", SL_MGR_EINVAL,
+	 "dip_drain: weight: unknown member"},
+	/* dip_set_weight */
+	{"{'op':'dip_set_weight','vip':" VA ",'dip':" D1 "}", SL_MGR_EINVAL,
+	 "dip_set_weight: weight: required member is missing"},
+	{"{'op':'dip_set_weight','vip':" VA ",'dip':" D1 ",'weight':0}", SL_MGR_EINVAL,
+	 "dip_set_weight: weight: 0 is out of range (1..65535)"},
+	{"{'op':'dip_set_weight','vip':" VA ",'dip':" D1 ",'weight':70000}", SL_MGR_EINVAL,
+	 "dip_set_weight: weight: 70000 is out of range (1..65535)"},
+	{"{'op':'dip_set_weight','vip':" VA ",'dip':{'address':'10.0.0.5','port':8080},'weight':5}",
+	 SL_MGR_ENOENT, "dip_set_weight: DIP 10.0.0.5:8080 does not back VIP 203.0.113.10:80/tcp"},
+	/* dip_health */
+	{"{'op':'dip_health','vip':" VA ",'dip':" D1 ",'health':'sick'}", SL_MGR_EINVAL,
+	 "dip_health: health: 'sick' is not allowed (one of \"unknown\", \"healthy\", "
+	 "\"unhealthy\")"},
+	{"{'op':'dip_health','vip':" VA ",'dip':" D1 "}", SL_MGR_EINVAL,
+	 "dip_health: health: required member is missing"},
+	{"{'op':'dip_health','dip':{'address':'10.0.0.1'},'health':'healthy'}", SL_MGR_EINVAL,
+	 "dip_health: dip.port: required member is missing"},
+	{"{'op':'dip_health','dip':{'address':'10.0.0.1','port':9999},'health':'healthy'}",
+	 SL_MGR_ENOENT, "dip_health: DIP 10.0.0.1:9999 backs no VIP"},
+	{"{'op':'dip_health','dip':{'address':'10.0.0.1','port':8080,'host':'192.0.2.22'},"
+	 "'health':'healthy'}",
+	 SL_MGR_ENOENT, "dip_health: DIP 10.0.0.1:8080 backs no VIP on that host"},
+	{"{'op':'dip_health','dip':{'address':'10.0.0.1','port':8080,'host':'2001:db8::1'},"
+	 "'health':'healthy'}",
+	 SL_MGR_EINVAL,
+	 "dip_health: dip.host: 2001:db8::1 is an IPv6 address; it must be IPv4 like the VIP (4in4, "
+	 "6in6)"},
+	/* vip_update */
+	{"{'op':'vip_update','vip':" VA "}", SL_MGR_EINVAL,
+	 "vip_update: nothing to change (give set or dips)"},
+	{"{'op':'vip_update','vip':" VA ",'set':{'dips':[]},'dips':[]}", SL_MGR_EINVAL,
+	 "vip_update: dips: given twice (dips and set.dips)"},
+	{"{'op':'vip_update','vip':" VA ",'dips':[{'address':'10.0.0.5','host':'192.0.2.21'},"
+	 "{'address':'10.0.0.5','host':'192.0.2.21','weight':2}]}",
+	 SL_MGR_EEXIST,
+	 "vip_update: dips.[1]: DIP 10.0.0.5:80 already backs VIP 203.0.113.10:80/tcp"},
+	{"{'op':'vip_update','vip':" VA ",'set':{'dips':7}}", SL_MGR_EINVAL,
+	 "vip_update: set.dips: must be an array"},
+	{"{'op':'vip_update','vip':" VA ",'set':{}}", SL_MGR_EINVAL,
+	 "vip_update: set: nothing to change"},
+	{"{'op':'vip_update','vip':" VA ",'set':{'weight':1}}", SL_MGR_EINVAL,
+	 "vip_update: set.weight: unknown member"},
+	{"{'op':'vip_update','vip':" VA ",'set':{'port':0}}", SL_MGR_EINVAL,
+	 "vip_update: set.port: 0 is out of range (1..65535)"},
+	{"{'op':'vip_update','vip':" VA ",'set':{'protocol':'udp'}}", SL_MGR_EEXIST,
+	 "vip_update: VIP 203.0.113.10:80/udp already exists"},
+	{"{'op':'vip_update','vip':" VA ",'set':{'address':'2001:db8::99'}}", SL_MGR_EINVAL,
+	 "vip_update: set.address: the VIP's DIPs are IPv4; a VIP of another family needs its new "
+	 "DIPs in dips"},
+	{"{'op':'vip_update','vip':" VA ",'set':{'dips':[{'address':'10.0.0.5','host':'192.0.2.21'},"
+	 "{'address':'10.0.0.5','host':'192.0.2.21','weight':2}]}}",
+	 SL_MGR_EEXIST,
+	 "vip_update: set.dips.[1]: DIP 10.0.0.5:80 already backs VIP 203.0.113.10:80/tcp"},
+	{"{'op':'vip_update','vip':" VD ",'set':{'dips':[{'address':'10.0.0.1','port':8080,"
+	 "'host':'192.0.2.21'}]}}",
+	 SL_MGR_EEXIST,
+	 "DIP 10.0.0.1:8080 on host 192.0.2.21 would back both VIP 203.0.113.10:80/tcp and VIP "
+	 "203.0.113.11:443/tcp; its host agent could not map replies back to one VIP"},
+	/* batch */
+	{"{'op':'batch','commands':[]}", SL_MGR_EINVAL, "batch: commands: empty batch"},
+	{"{'op':'batch','commands':{}}", SL_MGR_EINVAL, "batch: commands: must be an array"},
+	{"{'op':'batch'}", SL_MGR_EINVAL, "batch: commands: required member is missing"},
+	{"{'op':'batch','commands':[{'op':'batch','commands':[]}]}", SL_MGR_EINVAL,
+	 "batch: commands.[0]: batch: not allowed inside a batch"},
+	{"{'op':'batch','commands':[{'op':'bootstrap','vips':[]}]}", SL_MGR_EINVAL,
+	 "batch: commands.[0]: bootstrap: not allowed inside a batch"},
+	{"{'op':'batch','commands':[{'op':'dip_drain','vip':" VA ",'dip':" D1 "},42]}", SL_MGR_EINVAL,
+	 "batch: commands.[1]: a command must be a JSON object"},
+	{"{'op':'batch','commands':[{'op':'vip_create','vip':" NEW_V4 "},{'op':'vip_create','vip':"
+	 NEW_V4 "}]}",
+	 SL_MGR_EEXIST, "batch: commands.[1]: vip_create: VIP 198.51.100.1:80/tcp already exists"},
+	/* A batch whose commands are each fine but whose end state is not. */
+	{"{'op':'batch','commands':[{'op':'dip_add','vip':" VD ",'dip':{'address':'10.0.0.1','port':"
+	 "8080,'host':'192.0.2.21'}},{'op':'dip_drain','vip':" VA ",'dip':" D1 "}]}",
+	 SL_MGR_EEXIST,
+	 "DIP 10.0.0.1:8080 on host 192.0.2.21 would back both VIP 203.0.113.10:80/tcp and VIP "
+	 "203.0.113.11:443/tcp; its host agent could not map replies back to one VIP"},
+	/* bootstrap */
+	{"{'op':'bootstrap','vips':[]}", SL_MGR_ESTATE,
+	 "bootstrap: the cluster already has a state (generation 1); bootstrap only starts a new "
+	 "one"},
+};
+
+/* Refused with exactly this code and message, by validate and apply alike,
+ * and the state is byte-for-byte what it was. */
+START_TEST(test_bad_command)
+{
+	const struct bad_case *c = &bad_cases[_i];
+	struct sl_mgr_state *s = base_state();
+	struct sl_mgr_err err;
+	char *before = encode(s);
+	json_t *cmd = J(c->cmd);
+
+	ck_assert_int_eq(sl_mgr_validate(s, cmd, &err), -1);
+	ck_assert_msg(err.code == c->code, "%s: code %s, want %s (%s)", c->cmd,
+		      sl_mgr_code_name(err.code), sl_mgr_code_name(c->code), err.msg);
+	ck_assert_str_eq(err.msg, c->msg);
+	memset(&err, 0, sizeof(err));
+	ck_assert_int_eq(sl_mgr_apply(s, cmd, &err), -1);
+	ck_assert_int_eq(err.code, c->code);
+	ck_assert_str_eq(err.msg, c->msg);
+
+	char *after = encode(s);
+	ck_assert_str_eq(before, after);
+	free(before);
+	free(after);
+	json_decref(cmd);
+	sl_mgr_state_free(s);
+}
+END_TEST
+
+/* A batch that changes several VIPs (sharing nothing any more with the
+ * state) and then fails leaves no trace; the same batch without its last
+ * command applies completely. */
+START_TEST(test_batch_all_or_nothing)
+{
+	static const char *const parts[] = {
+		"{'op':'vip_create','vip':" NEW_V4 "}",
+		"{'op':'dip_add','vip':" NEW_V4 ",'dip':{'address':'10.9.0.1','host':'192.0.2.40'}}",
+		"{'op':'dip_set_weight','vip':" VA ",'dip':" D1 ",'weight':1}",
+		"{'op':'dip_remove','vip':" VA ",'dip':" D2 "}",
+		"{'op':'vip_delete','vip':" VB "}",
+		"{'op':'dip_health','dip':{'address':'10.0.0.3','port':8443},'health':'unhealthy'}",
+		"{'op':'vip_update','vip':" VC ",'set':{'port':81}}",
+	};
+	const char *bad = "{'op':'dip_add','vip':" VD ",'dip':{'address':'10.0.0.1','port':8080,"
+			  "'host':'192.0.2.21','weight':0}}";
+	char cmd[8192];
+	struct sl_mgr_state *s = base_state();
+	struct sl_mgr_err err;
+	char *before = encode(s);
+
+	for (size_t n = 1; n <= sizeof(parts) / sizeof(parts[0]); n++) {
+		/* parts[0..n) and then the bad command: refused, nothing changes */
+		int len = snprintf(cmd, sizeof(cmd), "{'op':'batch','commands':[");
+		for (size_t i = 0; i < n; i++)
+			len += snprintf(cmd + len, sizeof(cmd) - (size_t)len, "%s,", parts[i]);
+		snprintf(cmd + len, sizeof(cmd) - (size_t)len, "%s]}", bad);
+		ck_assert_int_eq(apply_text(s, cmd, &err), -1);
+		ck_assert_int_eq(err.code, SL_MGR_EINVAL);
+		char want[128];
+		snprintf(want, sizeof(want), "batch: commands.[%zu]: dip_add: dip.weight: ", n);
+		ck_assert_msg(strncmp(err.msg, want, strlen(want)) == 0, "%s", err.msg);
+		char *after = encode(s);
+		ck_assert_str_eq(before, after);
+		free(after);
+	}
+	/* the good part alone */
+	int len = snprintf(cmd, sizeof(cmd), "{'op':'batch','commands':[");
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+		len += snprintf(cmd + len, sizeof(cmd) - (size_t)len, "%s%s", i ? "," : "", parts[i]);
+	snprintf(cmd + len, sizeof(cmd) - (size_t)len, "]}");
+	apply_ok(s, cmd);
+	ck_assert_uint_eq(s->generation, 2);
+	assert_vip(s, VA, A_WITH(D1_FULL(1, "active", "unknown")));
+	assert_vip(s, VB, NULL);
+	assert_vip(s, VC, NULL);
+	assert_vip(s, "{'address':'203.0.113.10','protocol':'udp','port':81}",
+		   "{'address':'203.0.113.10','protocol':'udp','port':81,'dips':[]}");
+	ck_assert_int_eq(vip_of(s, VD)->dips->dip[0].health, SL_MGR_UNHEALTHY);
+	ck_assert_uint_eq(sl_mgr_vip_nb_dips(vip_of(s, NEW_V4)), 1);
+	free(before);
+	sl_mgr_state_free(s);
+}
+END_TEST
+
+/* A failed command must not disturb DIP arrays the state shares with the
+ * working copy; a later good command must not either (copy-on-write). */
+START_TEST(test_copy_on_write)
+{
+	struct sl_mgr_state *s = base_state();
+	const struct sl_mgr_dips *a_dips = vip_of(s, VA)->dips;
+	const struct sl_mgr_dips *d_dips = vip_of(s, VD)->dips;
+	struct sl_mgr_err err;
+	ck_assert_uint_eq(a_dips->refs, 1);
+	ck_assert_int_eq(apply_text(s,
+				    "{'op':'batch','commands':[{'op':'dip_set_weight','vip':" VA
+				    ",'dip':" D1 ",'weight':1},{'op':'vip_delete','vip':{'address':"
+				    "'192.0.2.1','protocol':'tcp','port':1}}]}",
+				    &err),
+			 -1);
+	ck_assert_ptr_eq(vip_of(s, VA)->dips, a_dips);
+	ck_assert_uint_eq(a_dips->refs, 1);
+	ck_assert_uint_eq(a_dips->dip[0].weight, 100);
+	apply_ok(s, "{'op':'dip_set_weight','vip':" VA ",'dip':" D1 ",'weight':1}");
+	ck_assert_uint_eq(vip_of(s, VA)->dips->dip[0].weight, 1);
+	/* untouched VIPs keep their arrays, now owned by the new state alone */
+	ck_assert_ptr_eq(vip_of(s, VD)->dips, d_dips);
+	ck_assert_uint_eq(d_dips->refs, 1);
+	sl_mgr_state_free(s);
+}
+END_TEST
+
+/* vip_update's DIP list keeps the health of DIPs listed again with the
+ * same host; a DIP behind another host is another DIP. */
+START_TEST(test_update_keeps_health)
+{
+	struct sl_mgr_state *s = base_state();
+	apply_ok(s, "{'op':'batch','commands':["
+		    "{'op':'dip_health','vip':" VA ",'dip':" D1 ",'health':'unhealthy'},"
+		    "{'op':'dip_health','vip':" VA ",'dip':" D2 ",'health':'healthy'}]}");
+	apply_ok(s, "{'op':'vip_update','vip':" VA ",'set':{'dips':["
+		    "{'address':'10.0.0.1','port':8080,'host':'192.0.2.21','weight':3},"
+		    "{'address':'10.0.0.2','port':8080,'host':'192.0.2.23','weight':50}]}}");
+	assert_vip(s, VA,
+		   A_WITH(D1_FULL(3, "active", "unhealthy") ",{'address':'10.0.0.2','port':8080,"
+							   "'host':'192.0.2.23','weight':50,"
+							   "'admin':'active','health':'unknown'}"));
+	sl_mgr_state_free(s);
+}
+END_TEST
+
+/* dip_health without a VIP reaches every VIP the DIP backs, or those on
+ * the given host. */
+START_TEST(test_health_report_fans_out)
+{
+	struct sl_mgr_state *s = base_state();
+	apply_ok(s, "{'op':'batch','commands':["
+		    "{'op':'dip_add','vip':" VD ",'dip':{'address':'10.0.0.1','port':8080,'host':"
+		    "'192.0.2.99'}},"
+		    "{'op':'dip_add','vip':" VC ",'dip':{'address':'10.0.0.1','port':8080,'host':"
+		    "'192.0.2.21'}}]}");
+	apply_ok(s, "{'op':'dip_health','dip':{'address':'10.0.0.1','port':8080},'health':"
+		    "'unhealthy'}");
+	ck_assert_int_eq(vip_of(s, VA)->dips->dip[0].health, SL_MGR_UNHEALTHY);
+	ck_assert_int_eq(vip_of(s, VC)->dips->dip[0].health, SL_MGR_UNHEALTHY);
+	ck_assert_int_eq(vip_of(s, VD)->dips->dip[0].health, SL_MGR_UNHEALTHY);
+	apply_ok(s, "{'op':'dip_health','dip':{'address':'10.0.0.1','port':8080,'host':"
+		    "'192.0.2.99'},'health':'healthy'}");
+	ck_assert_int_eq(vip_of(s, VA)->dips->dip[0].health, SL_MGR_UNHEALTHY);
+	ck_assert_int_eq(vip_of(s, VC)->dips->dip[0].health, SL_MGR_UNHEALTHY);
+	ck_assert_int_eq(vip_of(s, VD)->dips->dip[0].health, SL_MGR_HEALTHY);
+	sl_mgr_state_free(s);
+}
+END_TEST
+
+/* Limits: SL_MAX_VIPS VIPs, SL_MAX_DIPS_PER_VIP DIPs per VIP. */
+static json_t *many_dips(unsigned n)
+{
+	json_t *dips = json_array();
+	for (unsigned i = 0; i < n; i++) {
+		char addr[32];
+		snprintf(addr, sizeof(addr), "10.%u.%u.%u", i >> 16, (i >> 8) & 255, i & 255);
+		json_array_append_new(dips, json_pack("{s:s, s:s}", "address", addr, "host",
+						      "192.0.2.50"));
+	}
+	return dips;
+}
+
+START_TEST(test_limits)
+{
+	struct sl_mgr_state *s = sl_mgr_state_new();
+	struct sl_mgr_err err;
+	json_t *vips = json_array();
+	for (unsigned i = 0; i < SL_MAX_VIPS; i++)
+		json_array_append_new(vips, json_pack("{s:s, s:s, s:i, s:[]}", "address",
+						      "198.51.100.7", "protocol", "tcp", "port",
+						      (int)i + 1, "dips"));
+	json_t *boot = json_pack("{s:s, s:o}", "op", "bootstrap", "vips", vips);
+	ck_assert_int_eq(sl_mgr_apply(s, boot, &err), 0);
+	ck_assert_uint_eq(s->nb_vips, SL_MAX_VIPS);
+	ck_assert_int_eq(apply_text(s, "{'op':'vip_create','vip':" NEW_V4 "}", &err), -1);
+	ck_assert_int_eq(err.code, SL_MGR_ELIMIT);
+	ck_assert_str_eq(err.msg, "vip_create: cannot add VIP 198.51.100.1:80/tcp: already 4096 VIPs, "
+				  "the most allowed");
+	/* room again after a delete */
+	apply_ok(s, "{'op':'vip_delete','vip':{'address':'198.51.100.7','protocol':'tcp','port':9}}");
+	apply_ok(s, "{'op':'vip_create','vip':" NEW_V4 "}");
+
+	/* DIPs: a full VIP, then one more */
+	json_t *full = json_pack("{s:s, s:{s:s, s:s, s:i, s:o}}", "op", "vip_create", "vip",
+				 "address", "198.51.100.8", "protocol", "udp", "port", 1, "dips",
+				 many_dips(SL_MAX_DIPS_PER_VIP));
+	apply_ok(s, "{'op':'vip_delete','vip':" NEW_V4 "}");
+	ck_assert_msg(sl_mgr_apply(s, full, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(apply_text(s, "{'op':'dip_add','vip':{'address':'198.51.100.8','protocol':"
+				       "'udp','port':1},'dip':{'address':'10.200.0.1','host':"
+				       "'192.0.2.50'}}",
+				    &err),
+			 -1);
+	ck_assert_int_eq(err.code, SL_MGR_ELIMIT);
+	ck_assert_str_eq(err.msg, "dip_add: cannot add DIP 10.200.0.1:1: VIP 198.51.100.8:1/udp "
+				  "already has 4096 DIPs, the most allowed");
+	json_t *over = json_pack("{s:s, s:{s:s, s:s, s:i, s:o}}", "op", "vip_create", "vip",
+				 "address", "198.51.100.9", "protocol", "udp", "port", 1, "dips",
+				 many_dips(SL_MAX_DIPS_PER_VIP + 1));
+	ck_assert_int_eq(sl_mgr_validate(s, over, &err), -1);
+	ck_assert_int_eq(err.code, SL_MGR_ELIMIT);
+	ck_assert_str_eq(err.msg, "vip_create: vip.dips: 4097 elements, at most 4096 allowed");
+
+	/* a batch of more than SL_MGR_MAX_BATCH commands */
+	json_t *cmds = json_array();
+	for (unsigned i = 0; i <= SL_MGR_MAX_BATCH; i++)
+		json_array_append_new(cmds, json_pack("{s:s, s:{s:s, s:s, s:i}}", "op", "vip_delete",
+						      "vip", "address", "198.51.100.7", "protocol",
+						      "tcp", "port", (int)i + 1));
+	json_t *batch = json_pack("{s:s, s:o}", "op", "batch", "commands", cmds);
+	ck_assert_int_eq(sl_mgr_validate(s, batch, &err), -1);
+	ck_assert_int_eq(err.code, SL_MGR_ELIMIT);
+	ck_assert_str_eq(err.msg, "batch: commands: 4097 elements, at most 4096 allowed");
+
+	json_decref(batch);
+	json_decref(boot);
+	json_decref(full);
+	json_decref(over);
+	sl_mgr_state_free(s);
+}
+END_TEST
+
+/* Replicas given the same commands, written differently (member order,
+ * spacing, address spelling, VIPs made in another order but with the
+ * same number of commands), end with the same bytes. */
+START_TEST(test_determinism)
+{
+	static const char *const one[] = {
+		"{'op':'vip_create','vip':{'address':'198.51.100.1','protocol':'tcp','port':80}}",
+		"{'op':'vip_create','vip':{'address':'2001:db8::1','protocol':'udp','port':53}}",
+		"{'op':'dip_add','vip':{'address':'198.51.100.1','protocol':'tcp','port':80},"
+		"'dip':{'address':'10.0.0.2','host':'192.0.2.1'}}",
+		"{'op':'dip_add','vip':{'address':'198.51.100.1','protocol':'tcp','port':80},"
+		"'dip':{'address':'10.0.0.1','host':'192.0.2.1','weight':5}}",
+		"{'op':'dip_drain','vip':{'address':'198.51.100.1','protocol':'tcp','port':80},"
+		"'dip':{'address':'10.0.0.1'}}",
+	};
+	static const char *const two[] = {
+		"{ 'vip' : { 'port' : 53, 'protocol' : 'udp', 'address' : '2001:DB8:0:0::1' }, "
+		"'op' : 'vip_create' }",
+		"{'vip':{'port':80,'address':'198.51.100.1','protocol':'tcp'},'op':'vip_create'}",
+		"{'dip':{'weight':5,'host':'192.0.2.1','address':'10.0.0.1'},'op':'dip_add',"
+		"'vip':{'protocol':'tcp','port':80,'address':'198.51.100.1'}}",
+		"{'op':'dip_add','dip':{'host':'192.0.2.1','address':'10.0.0.2','port':80,'weight':100,"
+		"'admin':'active'},'vip':{'address':'198.51.100.1','protocol':'tcp','port':80}}",
+		"{'op':'dip_drain','vip':{'address':'198.51.100.1','protocol':'tcp','port':80},"
+		"'dip':{'port':80,'address':'10.0.0.1'}}",
+	};
+	struct sl_mgr_state *a = sl_mgr_state_new(), *b = sl_mgr_state_new();
+	for (size_t i = 0; i < sizeof(one) / sizeof(one[0]); i++) {
+		apply_ok(a, one[i]);
+		apply_ok(b, two[i]);
+	}
+	assert_same_state(a, b);
+	/* and the canonical bytes do not depend on the history of the arrays */
+	char *text = encode(a);
+	struct sl_mgr_state *c = sl_mgr_state_decode(text, strlen(text), NULL);
+	ck_assert_ptr_nonnull(c);
+	assert_same_state(a, c);
+	free(text);
+	sl_mgr_state_free(a);
+	sl_mgr_state_free(b);
+	sl_mgr_state_free(c);
+}
+END_TEST
+
+/* ------------------------------------------------------------ encoding */
+
+START_TEST(test_round_trip)
+{
+	struct sl_mgr_state *s = base_state();
+	apply_ok(s, "{'op':'batch','commands':["
+		    "{'op':'dip_drain','vip':" VA ",'dip':" D1 "},"
+		    "{'op':'dip_disable','vip':" VA ",'dip':" D2 "},"
+		    "{'op':'dip_health','vip':" VD ",'dip':{'address':'10.0.0.3','port':8443},"
+		    "'health':'healthy'},"
+		    "{'op':'dip_health','vip':" VB ",'dip':{'address':'2001:db8:1::1'},"
+		    "'health':'unhealthy'}]}");
+	json_t *del = J("{'op':'vip_delete','vip':" VC "}");
+	ck_assert_int_eq(sl_mgr_apply_entry(s, del, 77, NULL), 0);
+	json_decref(del);
+	ck_assert_uint_eq(s->index, 77);
+	char *text = encode(s);
+	struct sl_mgr_err err;
+	struct sl_mgr_state *d = sl_mgr_state_decode(text, strlen(text), &err);
+	ck_assert_msg(d != NULL, "%s", err.msg);
+	ck_assert_uint_eq(d->generation, 3);
+	ck_assert_uint_eq(d->index, 77);
+	assert_same_state(s, d);
+	/* the decoded state works like the original */
+	apply_ok(d, "{'op':'dip_enable','vip':" VA ",'dip':" D1 "}");
+	free(text);
+	sl_mgr_state_free(s);
+	sl_mgr_state_free(d);
+}
+END_TEST
+
+#define SNAP(vips) "{'format':1,'generation':5,'index':9,'vips':[" vips "]}"
+#define SVIP(dips) "{'address':'203.0.113.10','protocol':'tcp','port':80,'dips':[" dips "]}"
+#define SDIP                                                                                   \
+	"{'address':'10.0.0.1','port':8080,'host':'192.0.2.21','weight':1,'admin':'active',"   \
+	"'health':'unknown'}"
+
+struct decode_case {
+	const char *text; /* single quotes */
+	const char *msg;
+};
+
+static const struct decode_case decode_cases[] = {
+	{"", "invalid JSON at line 1 column 0: '[' or '{' expected near end of file"},
+	{"[]", "must be a JSON object"},
+	{"{'format':1,'generation':5,'index':9,'vips':[],'vips':[]}",
+	 "invalid JSON at line 1 column 53: duplicate object key near '\"vips\"'"},
+	{"{'generation':5,'index':9,'vips':[]}", "format: required member is missing"},
+	{"{'format':2,'generation':5,'index':9,'vips':[]}", "format: 2 is out of range (1..1)"},
+	{"{'format':1,'index':9,'vips':[]}", "generation: required member is missing"},
+	{"{'format':1,'generation':-5,'index':9,'vips':[]}",
+	 "generation: must be a non-negative integer"},
+	{"{'format':1,'generation':5,'index':'9','vips':[]}", "index: must be a non-negative integer"},
+	{"{'format':1,'generation':5,'index':9,'vips':[],'snat':[]}", "snat: unknown member"},
+	{"{'format':1,'generation':5,'index':9,'vips':{}}", "vips: must be an array"},
+	{SNAP("7"), "vips.[0]: must be an object"},
+	{SNAP("{'address':'203.0.113.10','protocol':'tcp','port':80}"),
+	 "vips.[0].dips: required member is missing"},
+	{SNAP(SVIP("") "," SVIP("")), "vips.[1]: VIP 203.0.113.10:80/tcp already exists"},
+	{SNAP(SVIP("{'address':'10.0.0.1','port':8080,'host':'192.0.2.21','weight':1,'admin':"
+		   "'active'}")),
+	 "vips.[0].dips.[0].health: required member is missing"},
+	{SNAP(SVIP("{'address':'10.0.0.1','host':'192.0.2.21','weight':1,'admin':'active',"
+		   "'health':'unknown'}")),
+	 "vips.[0].dips.[0].port: required member is missing"},
+	{SNAP(SVIP("{'address':'10.0.0.1','port':8080,'host':'192.0.2.21','admin':'active',"
+		   "'health':'unknown'}")),
+	 "vips.[0].dips.[0].weight: required member is missing"},
+	{SNAP(SVIP("{'address':'10.0.0.1','port':8080,'host':'192.0.2.21','weight':0,'admin':"
+		   "'active','health':'unknown'}")),
+	 "vips.[0].dips.[0].weight: 0 is out of range (1..65535)"},
+	{SNAP(SVIP("{'address':'10.0.0.1','port':8080,'host':'192.0.2.21','weight':1,'admin':"
+		   "'active','health':'meh'}")),
+	 "vips.[0].dips.[0].health: 'meh' is not allowed (one of \"unknown\", \"healthy\", "
+	 "\"unhealthy\")"},
+	{SNAP(SVIP(SDIP "," SDIP)),
+	 "vips.[0].dips.[1]: DIP 10.0.0.1:8080 already backs VIP 203.0.113.10:80/tcp"},
+	{SNAP(SVIP("{'address':'2001:db8::1','port':8080,'host':'192.0.2.21','weight':1,'admin':"
+		   "'active','health':'unknown'}")),
+	 "vips.[0].dips.[0].address: 2001:db8::1 is an IPv6 address; it must be IPv4 like the VIP "
+	 "(4in4, 6in6)"},
+	{SNAP(SVIP(SDIP) ",{'address':'203.0.113.11','protocol':'tcp','port':80,'dips':[" SDIP "]}"),
+	 "DIP 10.0.0.1:8080 on host 192.0.2.21 would back both VIP 203.0.113.10:80/tcp and VIP "
+	 "203.0.113.11:80/tcp; its host agent could not map replies back to one VIP"},
+};
+
+START_TEST(test_decode_rejects)
+{
+	const struct decode_case *c = &decode_cases[_i];
+	char *text = strdup(c->text);
+	for (char *p = text; *p != '\0'; p++)
+		if (*p == '\'')
+			*p = '"';
+	struct sl_mgr_err err;
+	struct sl_mgr_state *s = sl_mgr_state_decode(text, strlen(text), &err);
+	ck_assert_msg(s == NULL, "accepted %s", c->text);
+	ck_assert_str_eq(err.msg, c->msg);
+	ck_assert_int_ne(err.code, SL_MGR_OK);
+	free(text);
+}
+END_TEST
+
+START_TEST(test_decode_accepts)
+{
+	/* a snapshot written before a section existed: the section is empty */
+	const char *old = "{\"format\":1,\"generation\":5,\"index\":9}";
+	struct sl_mgr_err err;
+	struct sl_mgr_state *s = sl_mgr_state_decode(old, strlen(old), &err);
+	ck_assert_msg(s != NULL, "%s", err.msg);
+	ck_assert_uint_eq(s->nb_vips, 0);
+	ck_assert_uint_eq(s->generation, 5);
+	sl_mgr_state_free(s);
+	/* VIPs and DIPs in any order come out sorted */
+	const char *unsorted =
+		"{\"format\":1,\"generation\":2,\"index\":3,\"vips\":["
+		"{\"address\":\"203.0.113.10\",\"protocol\":\"udp\",\"port\":80,\"dips\":[]},"
+		"{\"address\":\"203.0.113.10\",\"protocol\":\"tcp\",\"port\":80,\"dips\":["
+		"{\"address\":\"10.0.0.2\",\"port\":1,\"host\":\"192.0.2.1\",\"weight\":1,\"admin\":"
+		"\"active\",\"health\":\"unknown\"},"
+		"{\"address\":\"10.0.0.1\",\"port\":1,\"host\":\"192.0.2.1\",\"weight\":1,\"admin\":"
+		"\"active\",\"health\":\"unknown\"}]}]}";
+	s = sl_mgr_state_decode(unsorted, strlen(unsorted), &err);
+	ck_assert_msg(s != NULL, "%s", err.msg);
+	ck_assert_uint_eq(s->vips[0].proto, SL_PROTO_TCP);
+	ck_assert_uint_eq(s->vips[0].dips->dip[0].addr.v4, htonl(0x0a000001));
+	sl_mgr_state_free(s);
+}
+END_TEST
+
+/* ------------------------------------------------------------ to/from config */
+
+static const char CFG[] =
+	"sluice: {\n"
+	"  roles = [\"mux\", \"host\"];\n"
+	"  ports = ( { name = \"up\"; device = \"net_tap0\"; addresses = [\"192.0.2.21/24\", "
+	"\"2001:db8:2::21/64\"]; } );\n"
+	"  mux: { maglev_size = 251; hash_seed = 42; };\n"
+	"  host: { address = \"192.0.2.21\"; address6 = \"2001:db8:2::21\"; uplink = \"up\"; "
+	"backend = \"up\"; };\n"
+	"  vips = (\n"
+	"    { address = \"203.0.113.10\"; protocol = \"tcp\"; port = 80;\n"
+	"      dips = ( { address = \"10.0.0.2\"; port = 8080; host = \"192.0.2.22\"; weight = 50; },\n"
+	"               { address = \"10.0.0.1\"; port = 8080; host = \"192.0.2.21\"; } ); },\n"
+	"    { address = \"2001:db8::10\"; protocol = \"udp\"; port = 53;\n"
+	"      dips = ( { address = \"2001:db8:1::1\"; host = \"2001:db8:2::21\"; } ); },\n"
+	"    { address = \"203.0.113.10\"; protocol = \"udp\"; port = 80; }\n"
+	"  );\n"
+	"};\n";
+
+static void load_cfg(const char *text, struct sl_config *cfg)
+{
+	char err[512];
+	ck_assert_msg(sl_config_load_string(text, "test.cfg", cfg, err, sizeof(err)) == 0, "%s", err);
+}
+
+static const struct sl_dip_cfg *cfg_dip(const struct sl_vip_cfg *v, const char *addr,
+					uint16_t port)
+{
+	union sl_addr a;
+	memset(&a, 0, sizeof(a));
+	ck_assert_int_ne(sl_addr_parse(addr, &a), SL_AF_NONE);
+	for (unsigned j = 0; j < v->nb_dips; j++)
+		if (sl_addr_eq(&v->dips[j].addr, &a) && v->dips[j].port == port)
+			return &v->dips[j];
+	ck_abort_msg("DIP %s:%u missing", addr, port);
+	return NULL;
+}
+
+START_TEST(test_from_config)
+{
+	struct sl_config cfg, out;
+	struct sl_mgr_err err;
+	load_cfg(CFG, &cfg);
+	struct sl_mgr_state *s = sl_mgr_state_from_config(&cfg, &err);
+	ck_assert_msg(s != NULL, "%s", err.msg);
+	ck_assert_uint_eq(s->generation, 1);
+	assert_vip(s, VA, A_BASE);
+	assert_vip(s, VB,
+		   "{'address':'2001:db8::10','protocol':'udp','port':53,'dips':[{'address':"
+		   "'2001:db8:1::1','port':53,'host':'2001:db8:2::21','weight':100,'admin':'active',"
+		   "'health':'unknown'}]}");
+	assert_vip(s, VC, "{'address':'203.0.113.10','protocol':'udp','port':80,'dips':[]}");
+
+	/* and back: the file's VIPs and DIPs, with the file's weights */
+	ck_assert_int_eq(sl_mgr_state_to_config(s, &cfg, &out, &err), 0);
+	ck_assert_uint_eq(out.nb_vips, cfg.nb_vips);
+	for (unsigned i = 0; i < cfg.nb_vips; i++) {
+		const struct sl_vip_cfg *want = &cfg.vips[i], *got = NULL;
+		for (unsigned k = 0; k < out.nb_vips && got == NULL; k++)
+			if (sl_addr_eq(&out.vips[k].addr, &want->addr) &&
+			    out.vips[k].proto == want->proto && out.vips[k].port == want->port)
+				got = &out.vips[k];
+		ck_assert_ptr_nonnull(got);
+		ck_assert_uint_eq(got->family, want->family);
+		ck_assert_uint_eq(got->nb_dips, want->nb_dips);
+		for (unsigned j = 0; j < want->nb_dips; j++) {
+			char a[64];
+			sl_addr_format(want->family, &want->dips[j].addr, a, sizeof(a));
+			const struct sl_dip_cfg *d = cfg_dip(got, a, want->dips[j].port);
+			ck_assert(sl_addr_eq(&d->host, &want->dips[j].host));
+			ck_assert_uint_eq(d->weight, want->dips[j].weight);
+		}
+	}
+	/* the file's bootstrap is refused once the cluster has a state */
+	json_t *boot = sl_mgr_cmd_bootstrap(&cfg, &err);
+	ck_assert_int_eq(sl_mgr_apply(s, boot, &err), -1);
+	ck_assert_int_eq(err.code, SL_MGR_ESTATE);
+	json_decref(boot);
+	sl_config_free(&out);
+	sl_config_free(&cfg);
+	sl_mgr_state_free(s);
+}
+END_TEST
+
+/* Admin state and health decide the data-plane weight; everything but the
+ * VIPs comes from the base file. */
+START_TEST(test_to_config)
+{
+	struct sl_config cfg, out;
+	struct sl_mgr_err err;
+	load_cfg(CFG, &cfg);
+	struct sl_mgr_state *s = sl_mgr_state_new();
+	apply_ok(s, "{'op':'vip_create','vip':{'address':'198.51.100.1','protocol':'tcp','port':80,"
+		    "'dips':["
+		    "{'address':'10.1.0.1','host':'192.0.2.21','weight':10},"
+		    "{'address':'10.1.0.2','host':'192.0.2.21','weight':20},"
+		    "{'address':'10.1.0.3','host':'192.0.2.21','weight':30},"
+		    "{'address':'10.1.0.4','host':'192.0.2.22','weight':40},"
+		    "{'address':'10.1.0.5','host':'192.0.2.22','weight':50,'admin':'draining'},"
+		    "{'address':'10.1.0.6','host':'192.0.2.22','weight':60,'admin':'disabled'},"
+		    "{'address':'10.1.0.7','host':'192.0.2.22','weight':70,'admin':'draining'}]}}");
+	apply_ok(s, "{'op':'batch','commands':["
+		    "{'op':'dip_health','dip':{'address':'10.1.0.2','port':80},'health':'healthy'},"
+		    "{'op':'dip_health','dip':{'address':'10.1.0.3','port':80},'health':'unhealthy'},"
+		    "{'op':'dip_health','dip':{'address':'10.1.0.7','port':80},'health':'healthy'}]}");
+	static const uint32_t want[] = {10, 20, 0, 40, 0, 0, 0};
+
+	ck_assert_int_eq(sl_mgr_state_to_config(s, &cfg, &out, &err), 0);
+	ck_assert_uint_eq(out.nb_vips, 1);
+	ck_assert_uint_eq(out.roles, cfg.roles);
+	ck_assert_uint_eq(out.maglev_size, 251);
+	ck_assert_uint_eq(out.hash_seed, 42);
+	ck_assert_uint_eq(out.nb_ports, 1);
+	ck_assert_str_eq(out.ports[0].name, "up");
+	ck_assert(sl_addr_eq(&out.host_addr4, &cfg.host_addr4));
+	const struct sl_vip_cfg *v = &out.vips[0];
+	ck_assert_uint_eq(v->family, SL_AF_INET);
+	ck_assert_uint_eq(v->proto, SL_PROTO_TCP);
+	ck_assert_uint_eq(v->port, 80);
+	ck_assert_uint_eq(v->nb_dips, 7);
+
+	/* Maglev over these weights: DIPs at weight 0 own no slot, the others do. */
+	struct sl_maglev_backend b[7];
+	for (unsigned j = 0; j < 7; j++) {
+		ck_assert_uint_eq(v->dips[j].weight, want[j]);
+		ck_assert_uint_eq(v->dips[j].port, 80);
+		b[j] = (struct sl_maglev_backend){.key = &v->dips[j].addr,
+						  .key_len = sizeof(v->dips[j].addr),
+						  .weight = v->dips[j].weight};
+	}
+	struct sl_maglev *m = sl_maglev_build(b, 7, out.maglev_size, out.hash_seed);
+	ck_assert_ptr_nonnull(m);
+	unsigned slots[7] = {0};
+	for (uint32_t i = 0; i < m->size; i++) {
+		ck_assert_uint_lt(m->slot[i], 7);
+		slots[m->slot[i]]++;
+	}
+	for (unsigned j = 0; j < 7; j++)
+		ck_assert_msg((slots[j] > 0) == (want[j] > 0), "DIP %u has %u slots", j, slots[j]);
+	free(m);
+	sl_config_free(&out);
+
+	/* the base file's VIPs are not part of it, and an empty state has none */
+	struct sl_mgr_state *empty = sl_mgr_state_new();
+	ck_assert_int_eq(sl_mgr_state_to_config(empty, &cfg, &out, &err), 0);
+	ck_assert_uint_eq(out.nb_vips, 0);
+	ck_assert_ptr_null(out.vips);
+	sl_config_free(&out);
+	sl_mgr_state_free(empty);
+
+	/* a VIP with more DIPs than this mux's Maglev table can take */
+	cfg.maglev_size = 7;
+	ck_assert_int_eq(sl_mgr_state_to_config(s, &cfg, &out, &err), -1);
+	ck_assert_int_eq(err.code, SL_MGR_ELIMIT);
+	ck_assert_str_eq(err.msg, "VIP 198.51.100.1:80/tcp has 7 DIPs; this instance's "
+				  "mux.maglev_size (7) must be larger");
+	ck_assert_ptr_null(out.vips);
+	cfg.roles = SL_ROLE_HOST; /* without the mux role, Maglev's size is not ours to check */
+	ck_assert_int_eq(sl_mgr_state_to_config(s, &cfg, &out, &err), 0);
+	sl_config_free(&out);
+	sl_config_free(&cfg);
+	sl_mgr_state_free(s);
+}
+END_TEST
+
+/* ================================================================ Raft */
+
+#define MAX_SERVERS 5
+#define MAX_PROPOSALS 128
+#define WAIT_MS 10000 /* bound on every wait, in the fixture's simulated time */
+
+struct proposal {
+	struct raft_apply req;
+	raft_index index;
+	bool done;
+	int status;
+	struct sl_mgr_result result;
+};
+
+struct cluster {
+	struct raft_fixture f;
+	struct sl_mgr_fsm fsm[MAX_SERVERS];
+	unsigned changes[MAX_SERVERS]; /* calls of the fsm's changed hook */
+	unsigned n;
+	struct proposal prop[MAX_PROPOSALS];
+	unsigned nb_prop;
+};
+
+static void count_change(struct sl_mgr_fsm *m, void *arg)
+{
+	(void)m;
+	(*(unsigned *)arg)++;
+}
+
+static void apply_done(struct raft_apply *req, int status, void *result)
+{
+	struct proposal *p = req->data;
+	p->done = true;
+	p->status = status;
+	if (status == 0)
+		p->result = *(const struct sl_mgr_result *)result;
+	else
+		ck_assert_ptr_null(result);
+}
+
+/* n voters with fresh state machines, not started. */
+static struct cluster *cluster_alloc(unsigned n, unsigned threshold, unsigned trailing)
+{
+	struct cluster *c = calloc(1, sizeof(*c));
+	ck_assert_ptr_nonnull(c);
+	c->n = n;
+	ck_assert_int_eq(raft_fixture_initialize(&c->f), 0);
+	for (unsigned i = 0; i < n; i++) {
+		ck_assert_int_eq(sl_mgr_fsm_init(&c->fsm[i]), 0);
+		c->fsm[i].changed = count_change;
+		c->fsm[i].changed_arg = &c->changes[i];
+		ck_assert_int_eq(raft_fixture_grow(&c->f, &c->fsm[i].fsm), 0);
+		struct raft *r = raft_fixture_get(&c->f, i);
+		sl_mgr_fsm_bind(&c->fsm[i], r);
+		if (threshold > 0) {
+			raft_set_snapshot_threshold(r, threshold);
+			raft_set_snapshot_trailing(r, trailing);
+		}
+	}
+	return c;
+}
+
+static struct cluster *cluster_new(unsigned n, unsigned threshold, unsigned trailing)
+{
+	struct cluster *c = cluster_alloc(n, threshold, trailing);
+	struct raft_configuration conf;
+	ck_assert_int_eq(raft_fixture_configuration(&c->f, n, &conf), 0);
+	ck_assert_int_eq(raft_fixture_bootstrap(&c->f, &conf), 0);
+	raft_configuration_close(&conf);
+	ck_assert_int_eq(raft_fixture_start(&c->f), 0);
+	return c;
+}
+
+static void cluster_free(struct cluster *c)
+{
+	raft_fixture_close(&c->f);
+	for (unsigned i = 0; i < c->n; i++)
+		sl_mgr_fsm_close(&c->fsm[i]);
+	free(c);
+}
+
+static unsigned elect(struct cluster *c)
+{
+	ck_assert(raft_fixture_step_until_has_leader(&c->f, WAIT_MS));
+	unsigned l = raft_fixture_leader_index(&c->f);
+	ck_assert_uint_lt(l, c->n);
+	return l;
+}
+
+static unsigned excluded; /* for other_leader() */
+
+static bool other_leader(struct raft_fixture *f, void *arg)
+{
+	(void)arg;
+	for (unsigned i = 0; i < raft_fixture_n(f); i++)
+		if (i != excluded && raft_fixture_alive(f, i) &&
+		    raft_state(raft_fixture_get(f, i)) == RAFT_LEADER)
+			return true;
+	return false;
+}
+
+/* A leader other than old (dead or cut off), once elected. */
+static unsigned elect_other(struct cluster *c, unsigned old)
+{
+	excluded = old;
+	ck_assert(raft_fixture_step_until(&c->f, other_leader, NULL, WAIT_MS));
+	for (unsigned i = 0; i < c->n; i++)
+		if (i != old && raft_fixture_alive(&c->f, i) &&
+		    raft_state(raft_fixture_get(&c->f, i)) == RAFT_LEADER)
+			return i;
+	ck_abort_msg("no leader");
+	return c->n;
+}
+
+static struct proposal *propose(struct cluster *c, unsigned i, const char *text)
+{
+	ck_assert_uint_lt(c->nb_prop, MAX_PROPOSALS);
+	struct proposal *p = &c->prop[c->nb_prop++];
+	struct raft_buffer buf;
+	struct raft *r = raft_fixture_get(&c->f, i);
+	json_t *cmd = J(text);
+	ck_assert_int_eq(sl_mgr_cmd_to_buffer(cmd, &buf, NULL), 0);
+	json_decref(cmd);
+	p->req.data = p;
+	int rv = raft_apply(r, &p->req, &buf, 1, apply_done);
+	ck_assert_msg(rv == 0, "raft_apply on server %u: %s", i, raft_strerror(rv));
+	p->index = raft_last_index(r);
+	return p;
+}
+
+/* {"op": "vip_create"} of VIP 198.51.100.1, tcp, port k, with DIP 10.0.<k>.1 */
+static const char *create_cmd(unsigned k)
+{
+	static char buf[256];
+	snprintf(buf, sizeof(buf),
+		 "{'op':'vip_create','vip':{'address':'198.51.100.1','protocol':'tcp','port':%u,"
+		 "'dips':[{'address':'10.0.%u.1','host':'192.0.2.%u'}]}}",
+		 k, k % 256, 1 + k % 200);
+	return buf;
+}
+
+static const struct sl_mgr_vip *created(const struct sl_mgr_state *s, unsigned k)
+{
+	char key[128];
+	snprintf(key, sizeof(key), "{'address':'198.51.100.1','protocol':'tcp','port':%u}", k);
+	return vip_of(s, key);
+}
+
+#define ALL ~0u
+
+/* Step until every live server in mask has applied index. */
+static void wait_applied(struct cluster *c, unsigned mask, raft_index index)
+{
+	for (unsigned i = 0; i < c->n; i++)
+		if ((mask & (1u << i)) && raft_fixture_alive(&c->f, i))
+			ck_assert_msg(raft_fixture_step_until_applied(&c->f, i, index, WAIT_MS),
+				      "server %u did not apply entry %llu (applied %llu)", i,
+				      (unsigned long long)index,
+				      (unsigned long long)raft_last_applied(raft_fixture_get(&c->f, i)));
+}
+
+/* Every live server in mask holds byte-identical state. */
+static void assert_replicas_equal(struct cluster *c, unsigned mask)
+{
+	char *first = NULL;
+	for (unsigned i = 0; i < c->n; i++) {
+		if (!(mask & (1u << i)) || !raft_fixture_alive(&c->f, i))
+			continue;
+		char *text = encode(c->fsm[i].state);
+		if (first == NULL) {
+			first = text;
+			continue;
+		}
+		ck_assert_msg(strcmp(first, text) == 0, "server %u differs:\n%s\n%s", i, first, text);
+		free(text);
+	}
+	free(first);
+}
+
+static bool proposal_done(struct raft_fixture *f, void *arg)
+{
+	(void)f;
+	return ((struct proposal *)arg)->done;
+}
+
+START_TEST(test_raft_initial_election)
+{
+	unsigned n = _i == 0 ? 3 : 5;
+	struct cluster *c = cluster_new(n, 0, 0);
+	unsigned l = elect(c), leaders = 0;
+	for (unsigned i = 0; i < n; i++) {
+		leaders += raft_state(raft_fixture_get(&c->f, i)) == RAFT_LEADER;
+		ck_assert_uint_eq(c->fsm[i].state->generation, 0);
+	}
+	ck_assert_uint_eq(leaders, 1);
+
+	struct proposal *p = propose(c, l, create_cmd(1));
+	wait_applied(c, ALL, p->index);
+	ck_assert(p->done);
+	ck_assert_int_eq(p->status, 0);
+	ck_assert_int_eq(p->result.code, SL_MGR_OK);
+	ck_assert_str_eq(p->result.msg, "");
+	ck_assert_uint_eq(p->result.index, p->index);
+	ck_assert_uint_eq(p->result.generation, 1);
+	for (unsigned i = 0; i < n; i++) {
+		ck_assert_uint_eq(c->fsm[i].state->generation, 1);
+		ck_assert_uint_eq(c->fsm[i].state->index, p->index);
+		ck_assert_ptr_nonnull(created(c->fsm[i].state, 1));
+		ck_assert_uint_eq(c->changes[i], 1);
+	}
+	assert_replicas_equal(c, ALL);
+
+	/* Only the leader takes proposals: the API forwards the others. */
+	struct raft_buffer buf;
+	struct raft_apply req;
+	json_t *cmd = J(create_cmd(2));
+	ck_assert_int_eq(sl_mgr_cmd_to_buffer(cmd, &buf, NULL), 0);
+	ck_assert_int_eq(raft_apply(raft_fixture_get(&c->f, (l + 1) % n), &req, &buf, 1, apply_done),
+			 RAFT_NOTLEADER);
+	raft_free(buf.base);
+	json_decref(cmd);
+	cluster_free(c);
+}
+END_TEST
+
+START_TEST(test_raft_reelection)
+{
+	struct cluster *c = cluster_new(3, 0, 0);
+	unsigned l = elect(c);
+	struct proposal *p1 = propose(c, l, create_cmd(1));
+	wait_applied(c, ALL, p1->index);
+
+	raft_fixture_kill(&c->f, l);
+	unsigned l2 = elect_other(c, l);
+	struct proposal *p2 = propose(c, l2, create_cmd(2));
+	wait_applied(c, ALL, p2->index);
+	ck_assert_int_eq(p2->result.code, SL_MGR_OK);
+	ck_assert_uint_eq(c->fsm[l].state->generation, 1); /* down, it missed the write */
+
+	raft_fixture_revive(&c->f, l);
+	wait_applied(c, ALL, p2->index);
+	assert_replicas_equal(c, ALL);
+	for (unsigned i = 0; i < 3; i++) {
+		ck_assert_uint_eq(c->fsm[i].state->generation, 2);
+		ck_assert_ptr_nonnull(created(c->fsm[i].state, 2));
+	}
+	cluster_free(c);
+}
+END_TEST
+
+START_TEST(test_raft_follower_failure)
+{
+	struct cluster *c = cluster_new(3, 0, 0);
+	unsigned l = elect(c), down = (l + 1) % 3;
+	raft_fixture_kill(&c->f, down);
+	struct proposal *p = NULL;
+	for (unsigned k = 1; k <= 5; k++) {
+		p = propose(c, l, create_cmd(k));
+		wait_applied(c, ALL, p->index); /* a majority is up: commits go on */
+		ck_assert_int_eq(p->result.code, SL_MGR_OK);
+	}
+	ck_assert_uint_eq(c->fsm[l].state->generation, 5);
+	ck_assert_uint_eq(c->fsm[down].state->generation, 0);
+	raft_fixture_revive(&c->f, down);
+	wait_applied(c, ALL, p->index);
+	assert_replicas_equal(c, ALL);
+	ck_assert_uint_eq(c->fsm[down].state->generation, 5);
+	cluster_free(c);
+}
+END_TEST
+
+START_TEST(test_raft_no_quorum)
+{
+	struct cluster *c = cluster_new(3, 0, 0);
+	unsigned l = elect(c);
+	struct proposal *p1 = propose(c, l, create_cmd(1));
+	wait_applied(c, ALL, p1->index);
+
+	raft_fixture_kill(&c->f, (l + 1) % 3);
+	raft_fixture_kill(&c->f, (l + 2) % 3);
+	struct proposal *p2 = propose(c, l, create_cmd(2));
+	ck_assert(!raft_fixture_step_until_applied(&c->f, l, p2->index, 3000));
+	ck_assert_uint_eq(c->fsm[l].state->generation, 1);
+	ck_assert_ptr_null(created(c->fsm[l].state, 2));
+	/* The leader finds it has lost its majority, steps down and tells the proposer. */
+	ck_assert(raft_fixture_step_until(&c->f, proposal_done, p2, WAIT_MS));
+	ck_assert_int_eq(p2->status, RAFT_LEADERSHIPLOST);
+	ck_assert_int_ne(raft_state(raft_fixture_get(&c->f, l)), RAFT_LEADER);
+	ck_assert_uint_eq(c->fsm[l].state->generation, 1);
+
+	/* Back to a majority: whatever the log decides, every replica agrees. */
+	raft_fixture_revive(&c->f, (l + 1) % 3);
+	raft_fixture_revive(&c->f, (l + 2) % 3);
+	unsigned l2 = elect(c);
+	struct proposal *p3 = propose(c, l2, create_cmd(3));
+	wait_applied(c, ALL, p3->index);
+	assert_replicas_equal(c, ALL);
+	cluster_free(c);
+}
+END_TEST
+
+/* Many proposals in flight at once, one of them refused by the state: all
+ * are decided in log order, identically everywhere. */
+START_TEST(test_raft_concurrent_writes)
+{
+	struct cluster *c = cluster_new(5, 0, 0);
+	unsigned l = elect(c);
+	char cmd[256];
+	struct proposal *p[20];
+	p[0] = propose(c, l, create_cmd(7));
+	for (unsigned k = 1; k < 20; k++) {
+		if (k == 9) { /* a second create of the same VIP */
+			p[k] = propose(c, l, create_cmd(7));
+			continue;
+		}
+		snprintf(cmd, sizeof(cmd),
+			 "{'op':'dip_set_weight','vip':{'address':'198.51.100.1','protocol':'tcp',"
+			 "'port':7},'dip':{'address':'10.0.7.1','port':7},'weight':%u}",
+			 k);
+		p[k] = propose(c, l, cmd);
+	}
+	for (unsigned k = 0; k < 20; k++)
+		ck_assert(!p[k]->done); /* all in flight together */
+	wait_applied(c, ALL, p[19]->index);
+	uint64_t generation = 0;
+	for (unsigned k = 0; k < 20; k++) {
+		ck_assert(p[k]->done);
+		ck_assert_int_eq(p[k]->status, 0);
+		ck_assert_uint_eq(p[k]->result.index, p[k]->index);
+		if (k > 0)
+			ck_assert_uint_eq(p[k]->index, p[k - 1]->index + 1);
+		if (k == 9) {
+			ck_assert_int_eq(p[k]->result.code, SL_MGR_EEXIST);
+			ck_assert_str_eq(p[k]->result.msg,
+					 "vip_create: VIP 198.51.100.1:7/tcp already exists");
+		} else {
+			ck_assert_int_eq(p[k]->result.code, SL_MGR_OK);
+			generation++;
+		}
+		ck_assert_uint_eq(p[k]->result.generation, generation);
+	}
+	assert_replicas_equal(c, ALL);
+	for (unsigned i = 0; i < 5; i++) {
+		const struct sl_mgr_vip *v = created(c->fsm[i].state, 7);
+		ck_assert_uint_eq(v->dips->dip[0].weight, 19); /* the last write won */
+		ck_assert_uint_eq(c->fsm[i].state->generation, 19);
+		ck_assert_uint_eq(c->fsm[i].n_applied, 19);
+		ck_assert_uint_eq(c->fsm[i].n_refused, 1);
+		ck_assert_uint_eq(c->changes[i], 19);
+	}
+	cluster_free(c);
+}
+END_TEST
+
+START_TEST(test_raft_partitioned_leader)
+{
+	struct cluster *c = cluster_new(5, 0, 0);
+	unsigned l = elect(c);
+	struct proposal *p1 = propose(c, l, create_cmd(1));
+	wait_applied(c, ALL, p1->index);
+
+	for (unsigned j = 0; j < 5; j++)
+		if (j != l) {
+			raft_fixture_disconnect(&c->f, l, j);
+			raft_fixture_disconnect(&c->f, j, l);
+		}
+	struct proposal *lost = propose(c, l, create_cmd(2)); /* can never commit */
+	unsigned l2 = elect_other(c, l);
+	struct proposal *p3 = propose(c, l2, create_cmd(3));
+	unsigned majority = ALL & ~(1u << l);
+	wait_applied(c, majority, p3->index);
+	assert_replicas_equal(c, majority);
+	ck_assert_uint_eq(c->fsm[l].state->generation, 1);
+	ck_assert_ptr_null(created(c->fsm[l].state, 2));
+	ck_assert_ptr_null(created(c->fsm[l].state, 3));
+
+	for (unsigned j = 0; j < 5; j++)
+		if (j != l) {
+			raft_fixture_reconnect(&c->f, l, j);
+			raft_fixture_reconnect(&c->f, j, l);
+		}
+	wait_applied(c, ALL, p3->index);
+	ck_assert(raft_fixture_step_until(&c->f, proposal_done, lost, WAIT_MS));
+	ck_assert_int_ne(lost->status, 0); /* the old leader's client hears it failed */
+	assert_replicas_equal(c, ALL);
+	for (unsigned i = 0; i < 5; i++) {
+		ck_assert_ptr_null(created(c->fsm[i].state, 2)); /* its entry was discarded */
+		ck_assert_ptr_nonnull(created(c->fsm[i].state, 3));
+		ck_assert_uint_eq(c->fsm[i].state->generation, 2);
+	}
+	cluster_free(c);
+}
+END_TEST
+
+/* Every member killed at once, then brought back (the fixture keeps their
+ * memory): a leader is elected and writes go on where they stopped. */
+START_TEST(test_raft_all_killed_and_revived)
+{
+	struct cluster *c = cluster_new(3, 0, 0);
+	unsigned l = elect(c);
+	struct proposal *p = NULL;
+	for (unsigned k = 1; k <= 5; k++)
+		p = propose(c, l, create_cmd(k));
+	wait_applied(c, ALL, p->index);
+	for (unsigned i = 0; i < 3; i++)
+		raft_fixture_kill(&c->f, i);
+	raft_fixture_step_until_elapsed(&c->f, 3000);
+	for (unsigned i = 0; i < 3; i++)
+		raft_fixture_revive(&c->f, i);
+	l = elect(c);
+	p = propose(c, l, create_cmd(6));
+	wait_applied(c, ALL, p->index);
+	assert_replicas_equal(c, ALL);
+	ck_assert_uint_eq(c->fsm[0].state->generation, 6);
+	cluster_free(c);
+}
+END_TEST
+
+/*
+ * A restart of every process: new servers, with empty state machines,
+ * starting from what the old ones persisted (term, latest snapshot, log).
+ * Each must rebuild the state from its snapshot and log alone.
+ */
+static struct cluster *cluster_restart(struct cluster *old)
+{
+	struct cluster *c = cluster_alloc(old->n, 0, 0);
+	for (unsigned i = 0; i < old->n; i++) {
+		struct raft_io *io = &old->f.servers[i].io;
+		raft_term term;
+		raft_id vote;
+		struct raft_snapshot *snap = NULL;
+		raft_index start;
+		struct raft_entry *entries = NULL;
+		size_t n = 0;
+		ck_assert_int_eq(io->load(io, &term, &vote, &snap, &start, &entries, &n), 0);
+		/* This fixture's io hands back its whole log, entries[k] being
+		 * entry k + 1 (checked here), and says the log starts after the
+		 * snapshot: keep only the entries the snapshot does not cover. */
+		ck_assert_uint_eq(n, raft_last_index(raft_fixture_get(&old->f, i)));
+		ck_assert_uint_eq(start, snap != NULL ? snap->index + 1 : 1);
+		size_t skip = snap != NULL ? snap->index : 0;
+		ck_assert_uint_le(skip, n);
+		raft_fixture_set_term(&c->f, i, term);
+		if (snap != NULL)
+			raft_fixture_set_snapshot(&c->f, i, snap);
+		for (size_t k = skip; k < n; k++) {
+			struct raft_entry e = entries[k];
+			e.buf.base = raft_malloc(e.buf.len);
+			memcpy(e.buf.base, entries[k].buf.base, e.buf.len);
+			e.batch = NULL;
+			raft_fixture_add_entry(&c->f, i, &e);
+		}
+		if (n > 0)
+			raft_free(entries[0].batch);
+		raft_free(entries);
+	}
+	ck_assert_int_eq(raft_fixture_start(&c->f), 0);
+	return c;
+}
+
+static bool barrier_done_flag;
+
+static void barrier_done(struct raft_barrier *req, int status)
+{
+	(void)req;
+	ck_assert_int_eq(status, 0);
+	barrier_done_flag = true;
+}
+
+static bool barrier_done_fn(struct raft_fixture *f, void *arg)
+{
+	(void)f;
+	(void)arg;
+	return barrier_done_flag;
+}
+
+START_TEST(test_raft_restart_all_from_disk)
+{
+	struct cluster *c = cluster_new(3, 4, 2);
+	unsigned l = elect(c);
+	struct proposal *p = NULL;
+	for (unsigned k = 1; k <= 10; k++) {
+		p = propose(c, l, create_cmd(k));
+		wait_applied(c, ALL, p->index);
+	}
+	char *before = encode(c->fsm[0].state);
+	assert_replicas_equal(c, ALL);
+	for (unsigned i = 0; i < 3; i++) {
+		ck_assert_uint_ge(c->fsm[i].n_snapshots, 1);
+		raft_fixture_kill(&c->f, i);
+	}
+
+	struct cluster *c2 = cluster_restart(c);
+	l = elect(c2);
+	/* A barrier commits in the new term, so every earlier entry is applied. */
+	struct raft_barrier b;
+	barrier_done_flag = false;
+	ck_assert_int_eq(raft_barrier(raft_fixture_get(&c2->f, l), &b, barrier_done), 0);
+	ck_assert(raft_fixture_step_until(&c2->f, barrier_done_fn, NULL, WAIT_MS));
+	wait_applied(c2, ALL, raft_last_index(raft_fixture_get(&c2->f, l)));
+	for (unsigned i = 0; i < 3; i++) {
+		char *after = encode(c2->fsm[i].state);
+		ck_assert_str_eq(after, before);
+		free(after);
+		ck_assert_uint_ge(c2->fsm[i].n_restores, 1); /* from the snapshot... */
+		ck_assert_uint_ge(c2->fsm[i].n_applied, 1);  /* ...and the log after it */
+	}
+	p = propose(c2, l, create_cmd(11));
+	wait_applied(c2, ALL, p->index);
+	assert_replicas_equal(c2, ALL);
+	ck_assert_uint_eq(c2->fsm[0].state->generation, 11);
+	free(before);
+	cluster_free(c);
+	cluster_free(c2);
+}
+END_TEST
+
+/* A follower that was down while the others compacted their logs catches
+ * up from the leader's snapshot (InstallSnapshot), then from the log. */
+START_TEST(test_raft_snapshot_install)
+{
+	struct cluster *c = cluster_new(3, 8, 4);
+	unsigned l = elect(c), lagging = (l + 1) % 3;
+	raft_fixture_kill(&c->f, lagging);
+	struct proposal *p = NULL;
+	for (unsigned k = 1; k <= 40; k++) {
+		p = propose(c, l, create_cmd(k));
+		if (k % 4 == 0)
+			wait_applied(c, ALL, p->index);
+	}
+	wait_applied(c, ALL, p->index);
+	ck_assert_uint_ge(c->fsm[l].n_snapshots, 3);
+	ck_assert_uint_eq(c->fsm[lagging].state->generation, 0);
+
+	raft_fixture_revive(&c->f, lagging);
+	wait_applied(c, ALL, p->index);
+	ck_assert_uint_ge(raft_fixture_n_recv(&c->f, lagging, RAFT_IO_INSTALL_SNAPSHOT), 1);
+	ck_assert_uint_ge(c->fsm[lagging].n_restores, 1);
+	assert_replicas_equal(c, ALL);
+	ck_assert_uint_eq(c->fsm[lagging].state->generation, 40);
+
+	/* and it keeps up with new writes through the log */
+	p = propose(c, l, create_cmd(41));
+	wait_applied(c, ALL, p->index);
+	assert_replicas_equal(c, ALL);
+	cluster_free(c);
+}
+END_TEST
+
+/* ================================================================ main */
+
+static Suite *manager_suite(void)
+{
+	Suite *s = suite_create("manager");
+	TCase *tc = tcase_create("state");
+	tcase_add_test(tc, test_empty_state);
+	tcase_add_test(tc, test_canonical_bytes);
+	tcase_add_loop_test(tc, test_good_command, 0,
+			    (int)(sizeof(good_cases) / sizeof(good_cases[0])));
+	tcase_add_loop_test(tc, test_bad_command, 0, (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
+	tcase_add_test(tc, test_batch_all_or_nothing);
+	tcase_add_test(tc, test_copy_on_write);
+	tcase_add_test(tc, test_update_keeps_health);
+	tcase_add_test(tc, test_health_report_fans_out);
+	tcase_add_test(tc, test_limits);
+	tcase_add_test(tc, test_determinism);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("encoding");
+	tcase_add_test(tc, test_round_trip);
+	tcase_add_loop_test(tc, test_decode_rejects, 0,
+			    (int)(sizeof(decode_cases) / sizeof(decode_cases[0])));
+	tcase_add_test(tc, test_decode_accepts);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("config");
+	tcase_add_test(tc, test_from_config);
+	tcase_add_test(tc, test_to_config);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("raft");
+	tcase_add_loop_test(tc, test_raft_initial_election, 0, 2);
+	tcase_add_test(tc, test_raft_reelection);
+	tcase_add_test(tc, test_raft_follower_failure);
+	tcase_add_test(tc, test_raft_no_quorum);
+	tcase_add_test(tc, test_raft_concurrent_writes);
+	tcase_add_test(tc, test_raft_partitioned_leader);
+	tcase_add_test(tc, test_raft_all_killed_and_revived);
+	tcase_add_test(tc, test_raft_restart_all_from_disk);
+	tcase_add_test(tc, test_raft_snapshot_install);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(manager_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
