@@ -1,0 +1,38 @@
+/*
+ * Inside the API: routing and validation, from a method, a decoded path and
+ * a body to either a reply or a manager command. Free of h2o and of
+ * sockets, so tests and fuzzers can drive it with plain buffers.
+ */
+#ifndef SLUICE_API_ROUTE_H
+#define SLUICE_API_ROUTE_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "api/api.h"
+
+enum sl_api_action {
+	SL_API_REPLY,  /* answer now with status and json */
+	SL_API_SUBMIT, /* json is a command for backend->submit */
+};
+
+struct sl_api_outcome {
+	enum sl_api_action action;
+	int status;     /* SL_API_REPLY: HTTP status */
+	json_t *json;   /* reply body or command; owned by the caller */
+	char allow[64]; /* 405: the Allow header's value, else "" */
+};
+
+/* Route one request. path is the percent-decoded path without the query.
+ * Reads call backend->get synchronously; writes only build the command. */
+void sl_api_route(const struct sl_api_backend *backend, const char *method, size_t method_len,
+		  const char *path, size_t path_len, const char *body, size_t body_len,
+		  struct sl_api_outcome *out);
+
+/* {"error": formatted message}, a new reference. */
+json_t *sl_api_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Reason phrase for an HTTP status ("Not Found"). */
+const char *sl_api_reason(int status);
+
+#endif

@@ -1,0 +1,798 @@
+/*
+ * REST routes: a table of (method, path pattern) -> builder. Builders
+ * validate syntax only (types, addresses, ranges, unknown fields) and turn
+ * the request into a manager command with canonical values, so the state
+ * machine compares addresses as strings and never sees a half-valid
+ * command. Semantics (does the VIP exist?) belong to the manager.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/route.h"
+
+#define MAX_SEGS 12
+#define MAX_PATH 512
+#define MSG_LEN 320
+#define QUOTE_LEN 72 /* echoed user text is cut to this */
+
+/* ------------------------------------------------------------ messages */
+
+json_t *sl_api_error(const char *fmt, ...)
+{
+	char msg[MSG_LEN];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return json_pack("{s:s}", "error", msg);
+}
+
+/* User text echoed in a message: printable ASCII only (the reply must be
+ * valid UTF-8 whatever was sent) and short (the reply must stay small). */
+static const char *quote(const char *s, char buf[QUOTE_LEN])
+{
+	size_t i, n = 0;
+	for (i = 0; s[i] != '\0' && n < QUOTE_LEN - 4; i++)
+		buf[n++] = isprint((unsigned char)s[i]) ? s[i] : '?';
+	if (s[i] != '\0')
+		n += (size_t)snprintf(buf + n, QUOTE_LEN - n, "...");
+	buf[n] = '\0';
+	return buf;
+}
+
+/* "got ..." part of a message: what the client actually sent. */
+static const char *describe(const json_t *v, char buf[QUOTE_LEN + 2])
+{
+	char q[QUOTE_LEN];
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		snprintf(buf, QUOTE_LEN + 2, "\"%s\"", quote(json_string_value(v), q));
+		return buf;
+	case JSON_INTEGER:
+		snprintf(buf, QUOTE_LEN + 2, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		return buf;
+	case JSON_REAL: return "a number with a fraction";
+	case JSON_OBJECT: return "an object";
+	case JSON_ARRAY: return "an array";
+	case JSON_TRUE:
+	case JSON_FALSE: return "a boolean";
+	default: return "null";
+	}
+}
+
+static const struct {
+	int status;
+	const char *reason;
+} reasons[] = {
+	{200, "OK"},           {201, "Created"},
+	{202, "Accepted"},     {204, "No Content"},
+	{307, "Temporary Redirect"},
+	{400, "Bad Request"},  {401, "Unauthorized"},
+	{403, "Forbidden"},    {404, "Not Found"},
+	{405, "Method Not Allowed"},
+	{408, "Request Timeout"},
+	{409, "Conflict"},     {411, "Length Required"},
+	{413, "Payload Too Large"},
+	{414, "URI Too Long"}, {422, "Unprocessable Entity"},
+	{500, "Internal Server Error"},
+	{503, "Service Unavailable"},
+	{504, "Gateway Timeout"},
+};
+
+const char *sl_api_reason(int status)
+{
+	for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+		if (reasons[i].status == status)
+			return reasons[i].reason;
+	return status < 400 ? "OK" : status < 500 ? "Bad Request" : "Internal Server Error";
+}
+
+/* ----------------------------------------------------- one request */
+
+struct route;
+
+struct call {
+	const struct sl_api_backend *backend;
+	const struct route *route;
+	char path[MAX_PATH];
+	char *seg[MAX_SEGS];
+	int nseg;
+	int vip_at, dip_at, id_at; /* first segment of each {capture}, -1 if absent */
+	json_t *body;              /* NULL when the route takes none */
+	struct sl_api_outcome *out;
+};
+
+/* Record an error reply; returns NULL so builders can `return fail(...)`. */
+static json_t *fail(struct call *c, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static json_t *fail(struct call *c, int status, const char *fmt, ...)
+{
+	char msg[MSG_LEN];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	json_decref(c->out->json);
+	c->out->action = SL_API_REPLY;
+	c->out->status = status;
+	c->out->json = sl_api_error("%s", msg);
+	return NULL;
+}
+
+/* ------------------------------------------------------ value checks */
+
+/* Each kind of value has one checker that returns the canonical value (a
+ * new reference) or NULL; the caller words the message from `expect`. */
+struct kind {
+	const char *expect;
+	json_t *(*check)(const struct kind *k, const json_t *v);
+	json_int_t lo, hi;
+	const char *const *choices;
+};
+
+static json_t *check_int(const struct kind *k, const json_t *v)
+{
+	if (!json_is_integer(v) || json_integer_value(v) < k->lo || json_integer_value(v) > k->hi)
+		return NULL;
+	return json_integer(json_integer_value(v));
+}
+
+static json_t *check_choice(const struct kind *k, const json_t *v)
+{
+	if (!json_is_string(v))
+		return NULL;
+	for (const char *const *c = k->choices; *c != NULL; c++)
+		if (strcmp(json_string_value(v), *c) == 0)
+			return json_string(*c);
+	return NULL;
+}
+
+/* Canonical text (inet_ntop) of a unicast address, and its family (4, 6),
+ * or 0. Unspecified, multicast and broadcast addresses can be neither VIPs
+ * nor backends, so they are refused here rather than deep in the manager. */
+static int canon_addr(const char *text, char *out, size_t outlen)
+{
+	unsigned char a[16];
+	if (inet_pton(AF_INET, text, a) == 1) {
+		uint32_t v = (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3];
+		if (v == 0 || v == UINT32_MAX || (a[0] & 0xf0) == 0xe0)
+			return 0;
+		return inet_ntop(AF_INET, a, out, (socklen_t)outlen) ? 4 : 0;
+	}
+	if (inet_pton(AF_INET6, text, a) == 1) {
+		static const unsigned char zero[16];
+		if (memcmp(a, zero, 16) == 0 || a[0] == 0xff)
+			return 0;
+		return inet_ntop(AF_INET6, a, out, (socklen_t)outlen) ? 6 : 0;
+	}
+	return 0;
+}
+
+static json_t *check_addr(const struct kind *k, const json_t *v)
+{
+	char buf[INET6_ADDRSTRLEN];
+	(void)k;
+	if (!json_is_string(v) || canon_addr(json_string_value(v), buf, sizeof(buf)) == 0)
+		return NULL;
+	return json_string(buf);
+}
+
+/* "1".."65535" with digits only (no sign, space or hex). */
+static long parse_port(const char *s)
+{
+	long v = 0;
+	if (*s == '\0' || strlen(s) > 5)
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (!isdigit((unsigned char)*s))
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	return v >= 1 && v <= 65535 ? v : -1;
+}
+
+/* RFC 1123 host name: dot-separated labels of letters, digits and inner
+ * hyphens, at most 63 characters each and 253 in all. */
+static bool valid_hostname(const char *h, size_t len)
+{
+	size_t label = 0;
+	if (len == 0 || len > 253)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (h[i] == '.') {
+			if (label == 0 || h[i - 1] == '-')
+				return false;
+			label = 0;
+		} else if (isalnum((unsigned char)h[i]) || (h[i] == '-' && label > 0)) {
+			if (++label > 63)
+				return false;
+		} else {
+			return false;
+		}
+	}
+	return label > 0 && h[len - 1] != '-';
+}
+
+/* A Raft member's "HOST:PORT": an address ("[v6]:port" for IPv6) or a DNS
+ * name, canonicalised when it is an address. */
+static json_t *check_hostport(const struct kind *k, const json_t *v)
+{
+	char host[256], canon[INET6_ADDRSTRLEN], out[300];
+	const char *s, *colon;
+	size_t hlen;
+	(void)k;
+	if (!json_is_string(v))
+		return NULL;
+	s = json_string_value(v);
+	if (s[0] == '[') {
+		const char *end = strchr(s, ']');
+		if (end == NULL || end[1] != ':')
+			return NULL;
+		colon = end + 1;
+		s++;
+		hlen = (size_t)(end - s);
+	} else {
+		colon = strchr(s, ':');
+		if (colon == NULL || strchr(colon + 1, ':') != NULL)
+			return NULL;
+		hlen = (size_t)(colon - s);
+	}
+	if (hlen >= sizeof(host) || parse_port(colon + 1) < 0)
+		return NULL;
+	memcpy(host, s, hlen);
+	host[hlen] = '\0';
+	switch (canon_addr(host, canon, sizeof(canon))) {
+	case 4: snprintf(out, sizeof(out), "%s:%ld", canon, parse_port(colon + 1)); break;
+	case 6: snprintf(out, sizeof(out), "[%s]:%ld", canon, parse_port(colon + 1)); break;
+	default:
+		/* "[name]" and bare IPv6 are not host names. */
+		if (s != json_string_value(v) || !valid_hostname(host, hlen) ||
+		    isdigit((unsigned char)host[hlen - 1]))
+			return NULL;
+		snprintf(out, sizeof(out), "%s:%ld", host, parse_port(colon + 1));
+	}
+	return json_string(out);
+}
+
+static json_t *check_array(const struct kind *k, const json_t *v)
+{
+	if (!json_is_array(v) || json_array_size(v) > (size_t)k->hi)
+		return NULL;
+	return json_deep_copy(v);
+}
+
+enum kind_id { K_ADDR, K_PROTO, K_PORT, K_WEIGHT, K_ID, K_ROLE, K_HOSTPORT, K_DIPS };
+
+static const char *const protocols[] = {"tcp", "udp", NULL};
+static const char *const roles[] = {"voter", "spare", "standby", NULL};
+
+static const struct kind kinds[] = {
+	[K_ADDR] = {"a unicast IPv4 or IPv6 address", check_addr, 0, 0, NULL},
+	[K_PROTO] = {"\"tcp\" or \"udp\"", check_choice, 0, 0, protocols},
+	[K_PORT] = {"an integer from 1 to 65535", check_int, 1, 65535, NULL},
+	[K_WEIGHT] = {"an integer from 1 to 65535", check_int, 1, 65535, NULL},
+	[K_ID] = {"an integer from 1 to 9223372036854775807", check_int, 1, INT64_MAX, NULL},
+	[K_ROLE] = {"\"voter\", \"spare\" or \"standby\"", check_choice, 0, 0, roles},
+	[K_HOSTPORT] = {"\"ADDRESS:PORT\", \"[IPv6]:PORT\" or \"HOSTNAME:PORT\"", check_hostport, 0,
+			0, NULL},
+	[K_DIPS] = {"an array of at most 4096 DIPs", check_array, 0, SL_API_MAX_DIPS, NULL},
+};
+
+/* --------------------------------------------------- object schemas */
+
+struct field {
+	const char *name;
+	enum kind_id kind;
+	bool required;
+};
+
+#define NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
+
+static const struct field vip_fields[] = {
+	{"address", K_ADDR, true}, {"protocol", K_PROTO, true}, {"port", K_PORT, true},
+	{"dips", K_DIPS, false},
+};
+static const struct field vip_update_fields[] = {{"dips", K_DIPS, true}};
+static const struct field dip_fields[] = {
+	{"address", K_ADDR, true}, {"port", K_PORT, false},
+	{"host", K_ADDR, true},    {"weight", K_WEIGHT, false},
+};
+static const struct field dip_ref_fields[] = {{"address", K_ADDR, true}, {"port", K_PORT, true}};
+static const struct field weight_fields[] = {{"weight", K_WEIGHT, true}};
+static const struct field member_fields[] = {
+	{"id", K_ID, true}, {"address", K_HOSTPORT, true}, {"role", K_ROLE, false}};
+static const struct field id_fields[] = {{"id", K_ID, true}};
+static const struct field transfer_fields[] = {{"id", K_ID, false}};
+
+static const struct field *find_field(const struct field *fs, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(fs[i].name, name) == 0)
+			return &fs[i];
+	return NULL;
+}
+
+/*
+ * Check obj against a schema; returns a new object holding the canonical
+ * value of each field present. `where` names obj in messages ("dips[2]",
+ * "path VIP"); NULL for the request body. Unknown fields are refused so a
+ * misspelt optional field ("wieght") is not silently ignored.
+ */
+static json_t *take(struct call *c, const json_t *obj, const char *where, const struct field *fs,
+		    size_t n)
+{
+	char q[QUOTE_LEN], got[QUOTE_LEN + 2], pre[48];
+	const char *key;
+	json_t *v, *out;
+
+	snprintf(pre, sizeof(pre), "%s%s", where ? where : "", where ? " " : "");
+	if (!json_is_object(obj))
+		return fail(c, 400, "%s must be a JSON object, got %s",
+			    where ? where : "the request body", describe(obj, got));
+	json_object_foreach((json_t *)obj, key, v)
+		if (find_field(fs, n, key) == NULL)
+			return fail(c, 400, "%sunknown field \"%s\"", pre, quote(key, q));
+	out = json_object();
+	for (size_t i = 0; i < n; i++) {
+		const struct kind *k = &kinds[fs[i].kind];
+		json_t *canon;
+		v = json_object_get(obj, fs[i].name);
+		if (v == NULL) {
+			if (fs[i].required) {
+				json_decref(out);
+				return fail(c, 400, "%smissing field \"%s\"", pre, fs[i].name);
+			}
+			continue;
+		}
+		canon = k->check(k, v);
+		if (canon == NULL) {
+			json_decref(out);
+			return fail(c, 400, "%s%s: must be %s, got %s", pre, fs[i].name, k->expect,
+				    describe(v, got));
+		}
+		json_object_set_new(out, fs[i].name, canon);
+	}
+	return out;
+}
+
+/* Path segments as an object, so they go through the same schemas as
+ * bodies: all-digit segments (up to 18, so no overflow) become integers. */
+static json_t *path_object(const struct call *c, int at, const char *const *names, size_t n)
+{
+	json_t *o = json_object();
+	for (size_t i = 0; i < n; i++) {
+		const char *s = c->seg[at + (int)i];
+		size_t len = strlen(s);
+		bool number = len > 0 && len <= 18 && strspn(s, "0123456789") == len;
+		json_object_set_new(o, names[i], number ? json_integer(strtoll(s, NULL, 10))
+							: json_string(s));
+	}
+	return o;
+}
+
+static json_t *take_path(struct call *c, int at, const char *where, const struct field *fs,
+			 size_t n)
+{
+	const char *names[4];
+	for (size_t i = 0; i < n; i++)
+		names[i] = fs[i].name;
+	json_t *o = path_object(c, at, names, n);
+	json_t *r = take(c, o, where, fs, n);
+	json_decref(o);
+	return r;
+}
+
+/* ------------------------------------------------------------- VIPs */
+
+struct vip_key {
+	json_t *json;   /* {"address", "protocol", "port"} */
+	int family;     /* 4 or 6 */
+	json_int_t port;
+	char text[96];  /* "tcp/203.0.113.10/80", the backend's read key */
+};
+
+static int family_of(const json_t *addr)
+{
+	return strchr(json_string_value(addr), ':') ? 6 : 4;
+}
+
+/* Fill k from a checked object; takes a reference to address/protocol/port. */
+static void vip_key_from(struct vip_key *k, const json_t *o)
+{
+	const json_t *addr = json_object_get(o, "address");
+	k->port = json_integer_value(json_object_get(o, "port"));
+	k->family = family_of(addr);
+	k->json = json_pack("{s:O,s:O,s:I}", "address", addr, "protocol",
+			    json_object_get(o, "protocol"), "port", k->port);
+	snprintf(k->text, sizeof(k->text), "%s/%s/%" JSON_INTEGER_FORMAT,
+		 json_string_value(json_object_get(o, "protocol")), json_string_value(addr), k->port);
+}
+
+static bool vip_from_path(struct call *c, struct vip_key *k)
+{
+	static const struct field path_vip[] = {
+		{"protocol", K_PROTO, true}, {"address", K_ADDR, true}, {"port", K_PORT, true}};
+	json_t *o = take_path(c, c->vip_at, "path VIP", path_vip, NFIELDS(path_vip));
+	if (o == NULL)
+		return false;
+	vip_key_from(k, o);
+	json_decref(o);
+	return true;
+}
+
+/* DIPs and their hosts share the VIP's family: the mux tunnels IPv4 in
+ * IPv4 and IPv6 in IPv6. */
+static bool same_family(struct call *c, const struct vip_key *k, const json_t *o,
+			const char *field, const char *where)
+{
+	const json_t *a = json_object_get(o, field);
+	if (a == NULL || family_of(a) == k->family)
+		return true;
+	fail(c, 400, "%s%s%s: %s is IPv%d but the VIP is IPv%d (DIPs and their hosts must be of the VIP's family)",
+	     where ? where : "", where ? " " : "", field, json_string_value(a), family_of(a),
+	     k->family);
+	return false;
+}
+
+/* One DIP of a body, with defaults filled (port: the VIP's; weight 100). */
+static json_t *take_dip(struct call *c, const json_t *in, const struct vip_key *k, const char *where)
+{
+	json_t *d = take(c, in, where, dip_fields, NFIELDS(dip_fields));
+	if (d == NULL)
+		return NULL;
+	if (!same_family(c, k, d, "address", where) || !same_family(c, k, d, "host", where)) {
+		json_decref(d);
+		return NULL;
+	}
+	if (json_object_get(d, "port") == NULL)
+		json_object_set_new(d, "port", json_integer(k->port));
+	if (json_object_get(d, "weight") == NULL)
+		json_object_set_new(d, "weight", json_integer(SL_API_DEFAULT_WEIGHT));
+	return d;
+}
+
+/* A whole DIP set (create, update): all valid and no (address, port) twice,
+ * or nothing, since the manager applies it as one change. */
+static json_t *take_dips(struct call *c, const json_t *list, const struct vip_key *k)
+{
+	json_t *out = json_array(), *seen = json_object(), *d;
+	size_t i;
+	json_array_foreach((json_t *)list, i, d) {
+		char where[32], key[80];
+		json_t *dip, *first;
+		snprintf(where, sizeof(where), "dips[%zu]", i);
+		if ((dip = take_dip(c, d, k, where)) == NULL)
+			goto fail;
+		snprintf(key, sizeof(key), "%s/%" JSON_INTEGER_FORMAT,
+			 json_string_value(json_object_get(dip, "address")),
+			 json_integer_value(json_object_get(dip, "port")));
+		if ((first = json_object_get(seen, key)) != NULL) {
+			json_decref(dip);
+			fail(c, 400, "%s: same address and port as dips[%" JSON_INTEGER_FORMAT "]",
+			     where, json_integer_value(first));
+			goto fail;
+		}
+		json_object_set_new(seen, key, json_integer((json_int_t)i));
+		json_array_append_new(out, dip);
+	}
+	json_decref(seen);
+	return out;
+fail:
+	json_decref(seen);
+	json_decref(out);
+	return NULL;
+}
+
+/* ---------------------------------------------------------- builders */
+
+enum body { BODY_NONE, BODY_REQUIRED, BODY_OPTIONAL };
+
+typedef json_t *(*build_fn)(struct call *c);
+
+struct route {
+	const char *method;
+	const char *pattern; /* segments; {vip} = 3 (proto/address/port), {dip} = 2, {id} = 1 */
+	bool write;          /* submit the result, else it is the reply */
+	enum body body;
+	build_fn build;
+	const char *arg;     /* write: the command's "op"; read: what to get */
+};
+
+/* Reads: the backend's view, keyed by the canonical VIP when there is one. */
+static json_t *read_state(struct call *c)
+{
+	struct vip_key k = {0};
+	json_t *r;
+	if (c->vip_at >= 0 && !vip_from_path(c, &k))
+		return NULL;
+	r = c->backend->get(c->backend->ctx, c->route->arg, c->vip_at >= 0 ? k.text : NULL);
+	json_decref(k.json);
+	if (r == NULL && c->vip_at >= 0)
+		return fail(c, 404, "no VIP %s", k.text);
+	if (r == NULL)
+		return fail(c, 503, "%s state is not available", c->route->arg);
+	return r;
+}
+
+static json_t *command(const struct call *c)
+{
+	return json_pack("{s:s}", "op", c->route->arg);
+}
+
+/* {"op", "vip": key} from the path; *k keeps the key for further checks. */
+static json_t *vip_command(struct call *c, struct vip_key *k)
+{
+	json_t *cmd;
+	if (!vip_from_path(c, k))
+		return NULL;
+	cmd = command(c);
+	json_object_set_new(cmd, "vip", k->json);
+	return cmd;
+}
+
+/* Merge a checked sub-result into cmd, or drop cmd when it failed. */
+static json_t *with(json_t *cmd, const char *name, json_t *value)
+{
+	if (value == NULL) {
+		json_decref(cmd);
+		return NULL;
+	}
+	json_object_set_new(cmd, name, value);
+	return cmd;
+}
+
+static json_t *build_vip_create(struct call *c)
+{
+	struct vip_key k;
+	json_t *v = take(c, c->body, NULL, vip_fields, NFIELDS(vip_fields)), *cmd, *dips;
+	if (v == NULL)
+		return NULL;
+	vip_key_from(&k, v);
+	dips = json_object_get(v, "dips");
+	cmd = command(c);
+	json_object_set_new(cmd, "vip", k.json);
+	cmd = with(cmd, "dips", dips ? take_dips(c, dips, &k) : json_array());
+	json_decref(v);
+	return cmd;
+}
+
+static json_t *build_vip(struct call *c)
+{
+	struct vip_key k;
+	return vip_command(c, &k);
+}
+
+static json_t *build_vip_update(struct call *c)
+{
+	struct vip_key k;
+	json_t *cmd = vip_command(c, &k), *v;
+	if (cmd == NULL)
+		return NULL;
+	v = take(c, c->body, NULL, vip_update_fields, NFIELDS(vip_update_fields));
+	cmd = with(cmd, "dips", v ? take_dips(c, json_object_get(v, "dips"), &k) : NULL);
+	json_decref(v);
+	return cmd;
+}
+
+static json_t *build_dip_add(struct call *c)
+{
+	struct vip_key k;
+	json_t *cmd = vip_command(c, &k);
+	return cmd ? with(cmd, "dip", take_dip(c, c->body, &k, NULL)) : NULL;
+}
+
+/* {"op", "vip", "dip": {address, port}} with both from the path. */
+static json_t *build_dip(struct call *c)
+{
+	struct vip_key k;
+	json_t *cmd = vip_command(c, &k), *d;
+	if (cmd == NULL)
+		return NULL;
+	d = take_path(c, c->dip_at, "path DIP", dip_ref_fields, NFIELDS(dip_ref_fields));
+	if (d != NULL && !same_family(c, &k, d, "address", "path DIP")) {
+		json_decref(d);
+		d = NULL;
+	}
+	return with(cmd, "dip", d);
+}
+
+static json_t *build_dip_weight(struct call *c)
+{
+	json_t *cmd = build_dip(c), *w;
+	if (cmd == NULL)
+		return NULL;
+	w = take(c, c->body, NULL, weight_fields, NFIELDS(weight_fields));
+	cmd = with(cmd, "weight", w ? json_incref(json_object_get(w, "weight")) : NULL);
+	json_decref(w);
+	return cmd;
+}
+
+/* Merge the checked fields of obj (a new object, consumed) into cmd. */
+static json_t *merged(json_t *cmd, json_t *obj)
+{
+	if (obj == NULL) {
+		json_decref(cmd);
+		return NULL;
+	}
+	json_object_update(cmd, obj);
+	json_decref(obj);
+	return cmd;
+}
+
+static json_t *build_member_add(struct call *c)
+{
+	json_t *cmd = merged(command(c), take(c, c->body, NULL, member_fields, NFIELDS(member_fields)));
+	if (cmd != NULL && json_object_get(cmd, "role") == NULL)
+		json_object_set_new(cmd, "role", json_string("voter"));
+	return cmd;
+}
+
+static json_t *build_member_remove(struct call *c)
+{
+	return merged(command(c), take_path(c, c->id_at, "path member", id_fields, NFIELDS(id_fields)));
+}
+
+/* No body or no "id": id 0, meaning "let Raft pick the best voter". */
+static json_t *build_transfer(struct call *c)
+{
+	json_t *cmd = c->body ? merged(command(c), take(c, c->body, NULL, transfer_fields,
+							  NFIELDS(transfer_fields)))
+			      : command(c);
+	if (cmd != NULL && json_object_get(cmd, "id") == NULL)
+		json_object_set_new(cmd, "id", json_integer(0));
+	return cmd;
+}
+
+#define VIP "v1/vips/{vip}"
+#define DIP VIP "/dips/{dip}"
+
+static const struct route routes[] = {
+	{"GET", "v1/vips", false, BODY_NONE, read_state, "vips"},
+	{"POST", "v1/vips", true, BODY_REQUIRED, build_vip_create, "vip_create"},
+	{"GET", VIP, false, BODY_NONE, read_state, "vip"},
+	{"PUT", VIP, true, BODY_REQUIRED, build_vip_update, "vip_update"},
+	{"DELETE", VIP, true, BODY_NONE, build_vip, "vip_delete"},
+	{"GET", VIP "/dips", false, BODY_NONE, read_state, "dips"},
+	{"POST", VIP "/dips", true, BODY_REQUIRED, build_dip_add, "dip_add"},
+	{"DELETE", DIP, true, BODY_NONE, build_dip, "dip_remove"},
+	{"PUT", DIP "/weight", true, BODY_REQUIRED, build_dip_weight, "dip_set_weight"},
+	{"POST", DIP "/drain", true, BODY_NONE, build_dip, "dip_drain"},
+	{"POST", DIP "/enable", true, BODY_NONE, build_dip, "dip_enable"},
+	{"POST", DIP "/disable", true, BODY_NONE, build_dip, "dip_disable"},
+	{"GET", "v1/cluster", false, BODY_NONE, read_state, "cluster"},
+	{"POST", "v1/cluster/members", true, BODY_REQUIRED, build_member_add, "member_add"},
+	{"DELETE", "v1/cluster/members/{id}", true, BODY_NONE, build_member_remove, "member_remove"},
+	{"POST", "v1/cluster/transfer", true, BODY_OPTIONAL, build_transfer, "transfer"},
+};
+
+/* ----------------------------------------------------------- routing */
+
+static bool split_path(struct call *c, const char *path, size_t len)
+{
+	char *p;
+	if (len == 0 || len >= MAX_PATH || path[0] != '/')
+		return false;
+	memcpy(c->path, path + 1, len - 1);
+	c->path[len - 1] = '\0';
+	for (p = c->path, c->nseg = 0; c->nseg < MAX_SEGS; c->nseg++) {
+		c->seg[c->nseg] = p;
+		if ((p = strchr(p, '/')) == NULL)
+			return ++c->nseg, true;
+		*p++ = '\0';
+	}
+	return false;
+}
+
+/* Does the path fit the pattern? Records where each {capture} starts. */
+static bool match(struct call *c, const char *pattern)
+{
+	static const struct {
+		const char *name;
+		int width;
+		size_t at; /* offset of the int in struct call */
+	} captures[] = {
+		{"{vip}", 3, offsetof(struct call, vip_at)},
+		{"{dip}", 2, offsetof(struct call, dip_at)},
+		{"{id}", 1, offsetof(struct call, id_at)},
+	};
+	int i = 0;
+	c->vip_at = c->dip_at = c->id_at = -1;
+	for (const char *p = pattern; *p != '\0'; p += (*p == '/')) {
+		size_t n = strcspn(p, "/"), k;
+		for (k = 0; k < sizeof(captures) / sizeof(captures[0]); k++)
+			if (strlen(captures[k].name) == n && memcmp(p, captures[k].name, n) == 0)
+				break;
+		if (k < sizeof(captures) / sizeof(captures[0])) {
+			*(int *)((char *)c + captures[k].at) = i;
+			i += captures[k].width;
+		} else if (i >= c->nseg || strlen(c->seg[i]) != n || memcmp(c->seg[i], p, n) != 0) {
+			return false;
+		} else {
+			i++;
+		}
+		if (i > c->nseg)
+			return false;
+		p += n;
+	}
+	return i == c->nseg;
+}
+
+static bool parse_body(struct call *c, const char *body, size_t len, enum body kind)
+{
+	char q[QUOTE_LEN];
+	json_error_t e;
+	if (kind == BODY_NONE || (len == 0 && kind == BODY_OPTIONAL))
+		return true;
+	if (len == 0) {
+		fail(c, 400, "the request body must be a JSON object, and it is empty");
+		return false;
+	}
+	/* Duplicate keys would make "which value counts" a guess. */
+	c->body = json_loadb(body, len, JSON_REJECT_DUPLICATES, &e);
+	if (c->body == NULL) {
+		fail(c, 400, "malformed JSON at line %d, column %d: %s", e.line, e.column,
+		     quote(e.text, q));
+		return false;
+	}
+	return true;
+}
+
+/* Find the route; 404 when no pattern fits, 405 (with Allow) when only
+ * the method is wrong. */
+static const struct route *find_route(struct call *c, const char *method, size_t method_len)
+{
+	size_t used = 0;
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		if (!match(c, routes[i].pattern))
+			continue;
+		if (strlen(routes[i].method) == method_len &&
+		    memcmp(routes[i].method, method, method_len) == 0)
+			return &routes[i];
+		used += (size_t)snprintf(c->out->allow + used, sizeof(c->out->allow) - used, "%s%s",
+					 used ? ", " : "", routes[i].method);
+	}
+	return NULL;
+}
+
+void sl_api_route(const struct sl_api_backend *backend, const char *method, size_t method_len,
+		  const char *path, size_t path_len, const char *body, size_t body_len,
+		  struct sl_api_outcome *out)
+{
+	struct call c = {.backend = backend, .out = out};
+	char q[QUOTE_LEN], qm[QUOTE_LEN], m[16];
+	json_t *result;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(m, sizeof(m), "%.*s", (int)(method_len < 15 ? method_len : 15), method);
+	if (memchr(path, '\0', path_len) != NULL) {
+		fail(&c, 400, "the path contains a NUL byte");
+		return;
+	}
+	if (!split_path(&c, path, path_len) || (c.route = find_route(&c, method, method_len)) == NULL) {
+		char p[MAX_PATH];
+		snprintf(p, sizeof(p), "%.*s", (int)(path_len < MAX_PATH - 1 ? path_len : MAX_PATH - 1),
+			 path);
+		if (out->allow[0] != '\0')
+			fail(&c, 405, "method %s is not allowed on %s (allowed: %s)", quote(m, qm),
+			     quote(p, q), out->allow);
+		else
+			fail(&c, 404, "no such endpoint: %s", quote(p, q));
+		return;
+	}
+	if (!parse_body(&c, body, body_len, c.route->body))
+		return;
+	result = c.route->build(&c);
+	json_decref(c.body);
+	if (result == NULL)
+		return;
+	out->action = c.route->write ? SL_API_SUBMIT : SL_API_REPLY;
+	out->status = 200;
+	out->json = result;
+}
