@@ -301,6 +301,50 @@ static const union sl_addr *mux_host(struct sl_worker *w, const struct sl_snapsh
 	return &dip->host;
 }
 
+#define ICMP_PER_MS 1     /* sustained ICMP errors per worker: 1000/s */
+#define ICMP_BURST 100
+
+/* Token bucket: originating ICMP must never become an amplifier. */
+static bool icmp_allowed(struct sl_worker *w)
+{
+	uint32_t elapsed = w->now_ms - w->icmp_refill_ms;
+	if (elapsed > 0) {
+		uint64_t t = (uint64_t)w->icmp_tokens + (uint64_t)elapsed * ICMP_PER_MS;
+		w->icmp_tokens = t > ICMP_BURST ? ICMP_BURST : (uint32_t)t;
+		w->icmp_refill_ms = w->now_ms;
+	}
+	if (w->icmp_tokens == 0)
+		return false;
+	w->icmp_tokens--;
+	return true;
+}
+
+/*
+ * A VIP packet too big to encapsulate: drop it (counted) and, within the
+ * rate limit, tell the client the size that fits, from the VIP, so that
+ * path-MTU discovery works through the tunnel.
+ */
+static void mux_too_big(struct sl_worker *w, const struct sl_snapshot *s, struct rte_mbuf *m,
+			const struct pkt_state *st, uint16_t egress_mtu)
+{
+	const struct sl_pkt_info *pi = &st->pi;
+	uint8_t icmp[SL_ICMP_TOO_BIG_MAX];
+	uint16_t fits = (uint16_t)(egress_mtu - (pi->family == SL_AF_INET ? SL_IPV4_HLEN : SL_IPV6_HLEN));
+	const struct sl_egress *back = icmp_allowed(w) ? route(w, s, pi->family, &pi->src) : NULL;
+	uint32_t len = back == NULL ? 0
+		: sl_pkt_icmp_too_big(icmp, rte_pktmbuf_mtod_offset(m, const uint8_t *, pi->l3_off),
+				      pi->l3_len, pi->family, &pi->src, &pi->dst, fits);
+	if (len == 0) {
+		drop(w, m, SL_DROP_TOO_BIG);
+		return;
+	}
+	w->stats.drop[SL_DROP_TOO_BIG]++; /* the client's packet is still dropped */
+	rte_pktmbuf_reset(m);
+	memcpy(rte_pktmbuf_append(m, (uint16_t)len), icmp, len);
+	count(w, SL_C_MUX_TOO_BIG_SENT);
+	send_ip(w, m, back, pi->family);
+}
+
 static void mux_forward(struct sl_worker *w, const struct sl_snapshot *s, struct rte_mbuf *m,
 			struct pkt_state *st, const struct sl_flow_value *hit)
 {
@@ -324,6 +368,10 @@ static void mux_forward(struct sl_worker *w, const struct sl_snapshot *s, struct
 	}
 	enum sl_drop why = sl_mux_encap(m, &st->pi, src, host, eg->dst_mac, eg->src_mac,
 					s->tables->mtu[eg->port], st->hash);
+	if (why == SL_DROP_TOO_BIG) {
+		mux_too_big(w, s, m, st, s->tables->mtu[eg->port]);
+		return;
+	}
 	if (why != SL_DROP_NONE) {
 		drop(w, m, why);
 		return;

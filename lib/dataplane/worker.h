@@ -37,6 +37,8 @@ struct sl_worker {
 	uint32_t now_ms;                  /* set by the caller before each burst */
 	uint16_t nb_tx[SL_MAX_PORTS];     /* frames to send, by config port index */
 	struct rte_mbuf *tx[SL_MAX_PORTS][SL_BURST_MAX];
+	uint32_t icmp_tokens;             /* rate limit of ICMP errors we originate */
+	uint32_t icmp_refill_ms;
 	uint16_t nb_free;
 	struct rte_mbuf *to_free[SL_BURST_MAX];
 };

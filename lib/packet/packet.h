@@ -108,6 +108,18 @@ void sl_pkt_nat_src(uint8_t *ip, struct sl_pkt_info *pi, const union sl_addr *ad
  * value is 1 or 0. */
 enum sl_drop sl_pkt_dec_ttl(uint8_t *ip, struct sl_pkt_info *pi);
 
+/*
+ * ICMP "fragmentation needed" (IPv4) or ICMPv6 "packet too big" about the
+ * IP packet orig (orig_len bytes, already parsed and found valid), from
+ * `from` (the address the sender talked to) back to `sender`, announcing
+ * `mtu`. Written as an IP packet at out (at least SL_ICMP_TOO_BIG_MAX
+ * bytes); returns its length, 0 for an unknown family. The caller decides
+ * whether an error may be sent at all (only for TCP/UDP, rate-limited).
+ */
+#define SL_ICMP_TOO_BIG_MAX 1280
+uint32_t sl_pkt_icmp_too_big(uint8_t *out, const uint8_t *orig, uint32_t orig_len, int family,
+			     const union sl_addr *sender, const union sl_addr *from, uint16_t mtu);
+
 /* Internet checksum helpers (exposed for ARP/ND/ICMP builders and tests).
  * Words are summed as they lie in memory (as Linux and DPDK do), so
  * pseudo-header fields must be added as network-order bytes.

@@ -21,6 +21,7 @@
 	X(MUX_FLOW_NEW,   mux_flow_new,   "mux: new flows given a DIP by Maglev") \
 	X(MUX_FLOW_FULL,  mux_flow_full,  "mux: new flows forwarded without state because the flow table was full") \
 	X(MUX_ENCAP,      mux_encap,      "mux: packets encapsulated towards a host agent") \
+	X(MUX_TOO_BIG_SENT, mux_too_big_sent, "mux: ICMP fragmentation-needed / packet-too-big sent to clients (at most 1000/s per worker)") \
 	X(HOST_DECAP,     host_decap,     "host: tunnelled packets decapsulated") \
 	X(HOST_CONN_NEW,  host_conn_new,  "host: new connections given a local DIP") \
 	X(HOST_CONN_FULL, host_conn_full, "host: new connections translated without state because the table was full") \

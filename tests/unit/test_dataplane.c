@@ -46,7 +46,9 @@ static const uint8_t MAC_DIP[6] = { 0x02, 0, 0, 0, 1, 0x02 };
 	"   addresses = [ \"192.0.2.10/24\", \"2001:db8:2::10/64\" ]; gateway = \"192.0.2.1\"; gateway6 = \"2001:db8:2::1\";" \
 	"   neighbours = ( { address = \"192.0.2.21\"; mac = \"02:00:00:00:00:21\"; }," \
 	"                  { address = \"192.0.2.22\"; mac = \"02:00:00:00:00:22\"; }," \
-	"                  { address = \"2001:db8:2::21\"; mac = \"02:00:00:00:00:21\"; } ); } );" \
+	"                  { address = \"2001:db8:2::21\"; mac = \"02:00:00:00:00:21\"; }," \
+	"                  { address = \"192.0.2.1\"; mac = \"02:00:00:00:00:01\"; }," \
+	"                  { address = \"2001:db8:2::1\"; mac = \"02:00:00:00:00:01\"; } ); } );" \
 	" mux: { maglev_size = 65537; };" VIPS(dips4) "};"
 
 #define HOST_CFG \
@@ -434,6 +436,64 @@ START_TEST(mux_drops_by_reason)
 }
 END_TEST
 
+/* A packet that cannot be encapsulated within the MTU: dropped, and the
+ * client hears from the VIP how much fits (PMTU discovery). */
+static void check_too_big(const struct flow *fl, uint16_t payload, uint16_t want_mtu)
+{
+	struct fixture f;
+	uint8_t orig[2048];
+	uint16_t orig_len;
+	struct sl_pkt_info pi, ipi;
+	uint32_t len;
+	char buf[64];
+	fixture_init(&f, MUX_CFG(DIP1));
+	run(&f, FABRIC, frame_of(MAC_FABRIC, fl, payload, orig, &orig_len));
+	ck_assert_uint_eq(f.w->stats.drop[SL_DROP_TOO_BIG], 1);
+	ck_assert_uint_eq(f.w->stats.c[SL_C_MUX_TOO_BIG_SENT], 1);
+	const uint8_t *frame = only_tx(&f, FABRIC, &pi, &len);
+	ck_assert_mem_eq(frame, MAC_GW, 6);
+	ck_assert_str_eq(sl_addr_format(pi.family, &pi.src, buf, sizeof(buf)), fl->dst);
+	ck_assert_str_eq(sl_addr_format(pi.family, &pi.dst, buf, sizeof(buf)), fl->src);
+	const uint8_t *ip = frame + SL_ETH_HLEN;
+	const uint8_t *icmp = frame + pi.l4_off;
+	uint32_t icmp_len = pi.l3_len - (uint32_t)(pi.l4_off - pi.l3_off);
+	uint32_t sum = sl_csum_partial(icmp, icmp_len, 0);
+	if (pi.family == SL_AF_INET) {
+		ck_assert_uint_eq(pi.proto, SL_PROTO_ICMP);
+		ck_assert_uint_eq(icmp[0], 3);
+		ck_assert_uint_eq(icmp[1], 4);
+		ck_assert_uint_eq((unsigned)(icmp[6] << 8 | icmp[7]), want_mtu);
+		ck_assert_uint_eq(icmp_len, 8 + 28); /* header + 8 bytes quoted */
+	} else {
+		ck_assert_uint_eq(pi.proto, SL_PROTO_ICMPV6);
+		ck_assert_uint_eq(icmp[0], 2);
+		ck_assert_uint_eq((unsigned)(icmp[6] << 8 | icmp[7]), want_mtu);
+		ck_assert_uint_eq(icmp_len, 1280 - 40);
+		uint8_t tail[8] = { 0, 0, (uint8_t)(icmp_len >> 8), (uint8_t)icmp_len, 0, 0, 0, SL_PROTO_ICMPV6 };
+		sum = sl_csum_partial(ip + 8, 32, sl_csum_partial(tail, 8, sum));
+	}
+	ck_assert_uint_eq(sl_csum_fold(sum), 0); /* valid checksum sums to all ones */
+	ck_assert_mem_eq(icmp + 8, orig, icmp_len - 8 < orig_len ? icmp_len - 8 : orig_len);
+	ck_assert_int_eq(sl_pkt_parse_ip(icmp + 8, icmp_len - 8, fl->family, &ipi) == SL_DROP_NONE ||
+			 icmp_len - 8 < orig_len, 1);
+	/* The rate limit: a flood of too-big packets gets at most the burst. */
+	clear_tx(&f);
+	for (int i = 0; i < 300; i++) {
+		run(&f, FABRIC, frame_of(MAC_FABRIC, fl, payload, NULL, NULL));
+		clear_tx(&f); /* the lcore loop transmits after every burst */
+	}
+	ck_assert_uint_le(f.w->stats.c[SL_C_MUX_TOO_BIG_SENT], 100);
+	ck_assert_uint_eq(f.w->stats.drop[SL_DROP_TOO_BIG], 301);
+	fixture_free(&f);
+}
+
+START_TEST(mux_answers_too_big_with_icmp)
+{
+	check_too_big(&CLIENT4, 1500 - 40, 1480);
+	check_too_big(&CLIENT6, 1500 - 60, 1460);
+}
+END_TEST
+
 START_TEST(mux_asks_for_unresolved_next_hop)
 {
 	struct fixture f;
@@ -575,6 +635,7 @@ static Suite *suite(void)
 	tcase_add_test(mux, mux_spreads_flows_and_keeps_them_across_dip_removal);
 	tcase_add_test(mux, mux_drops_by_reason);
 	tcase_add_test(mux, mux_asks_for_unresolved_next_hop);
+	tcase_add_test(mux, mux_answers_too_big_with_icmp);
 	tcase_add_test(mux, arp_goes_to_the_control_thread);
 	suite_add_tcase(s, mux);
 	TCase *host = tcase_create("host");
