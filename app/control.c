@@ -167,18 +167,9 @@ static void on_poll(uv_timer_t *t)
 		sl_log("cannot build the neighbour table (out of memory); keeping the old one");
 }
 
-static int reload(struct sl_app *app, char *msg, size_t msglen)
+int sl_control_apply_config(struct sl_app *app, struct sl_config *cfg, char *msg, size_t msglen)
 {
-	struct sl_config next;
-	const struct sl_config *cur = &app->snapshot->tables->cfg;
-	if (sl_config_load(app->config_path, &next, msg, msglen) != 0)
-		return -1;
-	if (!sl_config_reloadable(cur, &next, msg, msglen)) {
-		sl_config_free(&next);
-		return -1;
-	}
-	struct sl_tables *t = sl_tables_build(&next, app->hw, app->generation + 1,
-					      msg, msglen);
+	struct sl_tables *t = sl_tables_build(cfg, app->hw, app->generation + 1, msg, msglen);
 	if (t == NULL || publish(app, t, NULL) != 0) {
 		sl_tables_free(t);
 		return -1;
@@ -189,6 +180,23 @@ static int reload(struct sl_app *app, char *msg, size_t msglen)
 	snprintf(msg, msglen, "configuration applied (generation %llu, %u VIPs)",
 		 (unsigned long long)app->generation, t->cfg.nb_vips);
 	return 0;
+}
+
+static int reload(struct sl_app *app, char *msg, size_t msglen)
+{
+	struct sl_config next;
+	/* With the manager the tables hold the log's VIPs: compare files. */
+	const struct sl_config *cur = sl_manager_enabled() ? sl_manager_file_config()
+							   : &app->snapshot->tables->cfg;
+	if (sl_config_load(app->config_path, &next, msg, msglen) != 0)
+		return -1;
+	if (!sl_config_reloadable(cur, &next, msg, msglen)) {
+		sl_config_free(&next);
+		return -1;
+	}
+	if (sl_manager_enabled()) /* VIPs come from the replicated state */
+		return sl_manager_reload(&next, msg, msglen);
+	return sl_control_apply_config(app, &next, msg, msglen);
 }
 
 static void log_reload(struct sl_app *app)
@@ -254,6 +262,12 @@ int sl_control_request_reload(struct sl_app *app, char *msg, size_t msglen)
 
 int sl_control_init(struct sl_app *app, struct sl_config *cfg, char *err, size_t errlen)
 {
+	struct sl_config initial;
+	if (cfg->manager.enabled) {
+		if (sl_manager_init(app, cfg, &initial, err, errlen) != 0)
+			return -1;
+		cfg = &initial;
+	}
 	struct sl_tables *t = sl_tables_build(cfg, app->hw, 1, err, errlen);
 	if (t == NULL)
 		return -1;
@@ -289,9 +303,11 @@ static void *control_main(void *arg)
 	return NULL;
 }
 
-int sl_control_start(struct sl_app *app)
+int sl_control_start(struct sl_app *app, char *err, size_t errlen)
 {
 	uv_loop_init(&loop);
+	if (sl_manager_start(&loop, err, errlen) != 0)
+		return -1;
 	uv_timer_init(&loop, &poll_timer);
 	poll_timer.data = app;
 	uv_timer_start(&poll_timer, on_poll, 0, POLL_MS);
@@ -301,6 +317,7 @@ int sl_control_start(struct sl_app *app)
 	uv_async_init(&loop, &reload_async, on_reload_async);
 	reload_async.data = app;
 	uv_async_init(&loop, &stop_async, on_stop_async);
+	snprintf(err, errlen, "cannot start the control thread");
 	return rte_ctrl_thread_create(&control_thread, "sl-control", NULL, control_main, app);
 }
 

@@ -255,8 +255,8 @@ int main(int argc, char **argv)
 	if (sl_control_init(&sl_app, &cfg, err, sizeof(err)) < 0)
 		return die(err);
 	sl_telemetry_register();
-	if (sl_control_start(&sl_app) != 0)
-		return die("cannot start the control thread");
+	if (sl_control_start(&sl_app, err, sizeof(err)) != 0)
+		return die(err);
 	sl_log("ready: %u workers, %u ports, roles %s, %u VIPs (config %s)", sl_app.nb_workers, sl_app.nb_ports,
 	       sl_app.roles == (SL_ROLE_MUX | SL_ROLE_HOST) ? "mux+host" : sl_app.roles == SL_ROLE_MUX ? "mux" : "host",
 	       sl_app.nb_vips, sl_app.config_path);

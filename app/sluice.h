@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <rte_common.h>
 #include <rte_lcore.h>
 
 #include "config/config.h"
@@ -62,7 +63,18 @@ int sl_lcore_main(void *arg);
 
 /* control.c */
 int sl_control_init(struct sl_app *app, struct sl_config *cfg, char *err, size_t errlen);
-int sl_control_start(struct sl_app *app);
+int sl_control_start(struct sl_app *app, char *err, size_t errlen);
+/* Build tables from cfg (taken over) and publish them; message either way. */
+int sl_control_apply_config(struct sl_app *app, struct sl_config *cfg, char *msg, size_t msglen);
+
+/* manager.c: the embedded Raft manager, when the file has a manager group */
+struct uv_loop_s;
+int sl_manager_init(struct sl_app *app, struct sl_config *cfg, struct sl_config *initial, char *err,
+		    size_t errlen);
+int sl_manager_start(struct uv_loop_s *loop, char *err, size_t errlen);
+bool sl_manager_enabled(void);
+const struct sl_config *sl_manager_file_config(void);
+int sl_manager_reload(struct sl_config *next, char *msg, size_t msglen);
 void sl_control_stop(struct sl_app *app);
 /* Reload the configuration file; thread-safe (runs on the control thread). */
 int sl_control_request_reload(struct sl_app *app, char *msg, size_t msglen);

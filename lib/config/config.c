@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 
 #include "packet/packet.h" /* SL_PROTO_TCP, SL_PROTO_UDP */
 
@@ -27,6 +28,7 @@
 #define MAX_FILE_SIZE (64u << 20) /* a sanity bound: a large real config is a few MiB */
 #define ADDR_STRLEN 46            /* INET6_ADDRSTRLEN, what sl_addr_format needs */
 #define PATH_STRLEN 256
+#define DEFAULT_SOCKET_MODE 0600 /* the API's Unix socket: owner only */
 
 struct loader {
 	const char *name;        /* file name used in messages */
@@ -408,9 +410,11 @@ static int copy_string(const struct loader *ld, const config_setting_t *group, c
 		       const char *text, char *dst, size_t dstlen)
 {
 	size_t len = strlen(text);
+	/* A path of 5000 characters is shown in part, so the reason still fits. */
 	if (len == 0 || len >= dstlen)
 		return fail(ld, config_setting_get_member(group, name),
-			    "'%s' must be 1..%zu characters long", text, dstlen - 1);
+			    "'%.64s%s' must be 1..%zu characters long", text, len > 64 ? "..." : "",
+			    dstlen - 1);
 	memcpy(dst, text, len + 1);
 	return 0;
 }
@@ -1071,17 +1075,262 @@ static int check_local_dips(const struct loader *ld, const config_setting_t *slu
 	return rc;
 }
 
+/* ------------------------------------------------------------- manager */
+
+/* A Raft or API address "192.0.2.10:7001" or "[2001:db8::10]:7001". */
+struct endpoint {
+	union sl_addr addr;
+	int family;
+	uint16_t port;
+};
+
+/* Numeric only: a host name would be resolved at some later moment, by
+ * whatever resolver is up then, and members must agree on who is who. */
+static bool parse_endpoint(const char *text, struct endpoint *ep)
+{
+	char host[ADDR_STRLEN];
+	bool bracket = text[0] == '[';
+	const char *start = text + bracket;
+	const char *end = bracket ? strchr(text, ']') : strrchr(text, ':'); /* of the address */
+	const char *colon = end != NULL ? end + bracket : NULL;
+	if (colon == NULL || *colon != ':')
+		return false;
+	size_t hlen = (size_t)(end - start);
+	if (hlen == 0 || hlen >= sizeof(host) || (!bracket && memchr(start, ':', hlen) != NULL))
+		return false; /* IPv6 without brackets: where would the port start? */
+	memcpy(host, start, hlen);
+	host[hlen] = '\0';
+	ep->family = sl_addr_parse(host, &ep->addr);
+	const char *port = colon + 1;
+	size_t plen = strlen(port);
+	if (ep->family != (bracket ? SL_AF_INET6 : SL_AF_INET) || plen == 0 || plen > 5 ||
+	    strspn(port, "0123456789") != plen)
+		return false;
+	long p = strtol(port, NULL, 10);
+	ep->port = (uint16_t)p;
+	return p >= 1 && p <= 65535;
+}
+
+/* any: the unspecified address is allowed (a listener on every address). */
+static int get_endpoint(const struct loader *ld, const config_setting_t *group, const char *name,
+			bool required, bool any, char *dst, size_t dstlen, struct endpoint *ep)
+{
+	const char *text;
+	if (get_string(ld, group, name, required, &text) < 0)
+		return -1;
+	if (text == NULL)
+		return 0;
+	const config_setting_t *s = config_setting_get_member(group, name);
+	if (!parse_endpoint(text, ep))
+		return fail(ld, s,
+			    "'%s' is not ADDRESS:PORT (\"192.0.2.10:7001\" or \"[2001:db8::10]:7001\"; "
+			    "numeric addresses only, port 1..65535)",
+			    text);
+	if (!any && sl_addr_is_zero(&ep->addr))
+		return fail(ld, s, "'%s' has the unspecified address; other members must reach it",
+			    text);
+	return copy_string(ld, group, name, text, dst, dstlen);
+}
+
+/* dst stays empty when absent (and not required). */
+static int get_path(const struct loader *ld, const config_setting_t *group, const char *name,
+		    bool required, char *dst, size_t dstlen)
+{
+	const char *text;
+	if (get_string(ld, group, name, required, &text) < 0)
+		return -1;
+	return text == NULL ? 0 : copy_string(ld, group, name, text, dst, dstlen);
+}
+
+/* A file mode's digits are octal, as chmod takes them, with or without the
+ * leading 0. libconfig 1.5 has no octal literals: it reads "0600" as the
+ * decimal 600, which is why the digits are reinterpreted here. Absent: *out
+ * is left as it is (the default). */
+static int get_mode(const struct loader *ld, const config_setting_t *group, const char *name,
+		    uint32_t *out)
+{
+	const config_setting_t *s = config_setting_get_member(group, name);
+	int64_t v;
+	char digits[24];
+	if (s == NULL)
+		return 0;
+	if (!int_value(s, &v))
+		return fail_type(ld, s, "an integer");
+	bool hex = config_setting_get_format(s) == CONFIG_FORMAT_HEX;
+	snprintf(digits, sizeof(digits), hex ? "0x%" PRIx64 : "%" PRId64, v);
+#ifdef CONFIG_FORMAT_OCT /* a libconfig that reads octal literals itself */
+	if (config_setting_get_format(s) == CONFIG_FORMAT_OCT)
+		snprintf(digits, sizeof(digits), "%" PRIo64, (uint64_t)v);
+#endif
+	if (hex || v < 0 || strlen(digits) > 3 || strspn(digits, "01234567") != strlen(digits))
+		return fail(ld, s, "%s is not a file mode (octal digits, 0..0777, e.g. 0600)",
+			    digits);
+	*out = (uint32_t)strtoul(digits, NULL, 8);
+	return 0;
+}
+
+static int parse_member(const struct loader *ld, const config_setting_t *ms,
+			struct sl_member_cfg *mb, struct endpoint *ep)
+{
+	static const char *const names[] = {"id", "address", "api", "role", NULL};
+	static const struct int_spec id = {"id", 1, 65535, 0, true};
+	static const char https[] = "https://";
+	const char *api, *role;
+	int64_t v;
+	if (check_group(ld, ms, names) < 0 || get_int(ld, ms, &id, &v) < 0 ||
+	    get_endpoint(ld, ms, "address", true, false, mb->address, sizeof(mb->address), ep) < 0 ||
+	    get_string(ld, ms, "api", false, &api) < 0 || get_string(ld, ms, "role", false, &role) < 0)
+		return -1;
+	mb->id = (uint32_t)v;
+	/* Empty: this member's API is not advertised (no redirects to it). */
+	if (api != NULL && api[0] != '\0') {
+		if (strncmp(api, https, sizeof(https) - 1) != 0 || strlen(api) == sizeof(https) - 1)
+			return fail(ld, config_setting_get_member(ms, "api"),
+				    "'%s' is not an https:// URL, e.g. \"https://192.0.2.10:8441\"", api);
+		if (copy_string(ld, ms, "api", api, mb->api, sizeof(mb->api)) < 0)
+			return -1;
+	}
+	mb->voter = role == NULL || strcmp(role, "voter") == 0;
+	if (!mb->voter && strcmp(role, "standby") != 0)
+		return fail(ld, config_setting_get_member(ms, "role"),
+			    "'%s' is not a member role (allowed: \"voter\", \"standby\")", role);
+	return 0;
+}
+
+/* Raft's majority of n voters survives (n - 1) / 2 failures: 4 survive one,
+ * like 3, and need a bigger quorum for every commit. */
+static int check_voters(const struct loader *ld, const config_setting_t *list,
+			const struct sl_manager_cfg *m)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < m->nb_members; i++)
+		n += m->members[i].voter;
+	if (n == 1 || n == 3 || n == 5)
+		return 0;
+	return fail(ld, list, "has %u voters; 1, 3 or 5 allowed (%s)", n,
+		    n == 0    ? "someone must vote"
+		    : n < 5   ? "an even count tolerates no more failures than one voter fewer; "
+				"make the extra member a standby"
+			      : "more voters only slow every commit; add standbys instead");
+}
+
+static int parse_members(const struct loader *ld, const config_setting_t *g,
+			 struct sl_manager_cfg *m)
+{
+	struct endpoint eps[SL_MAX_MEMBERS];
+	const config_setting_t *list;
+	if (get_list(ld, g, "members", true, 1, SL_MAX_MEMBERS, &list) < 0)
+		return -1;
+	for (unsigned i = 0; i < (unsigned)config_setting_length(list); i++) {
+		const config_setting_t *ms = config_setting_get_elem(list, i);
+		struct sl_member_cfg *mb = &m->members[i];
+		if (parse_member(ld, ms, mb, &eps[i]) < 0)
+			return -1;
+		for (unsigned j = 0; j < i; j++) {
+			int line = config_setting_source_line(config_setting_get_elem(list, j));
+			if (m->members[j].id == mb->id)
+				return fail(ld, config_setting_get_member(ms, "id"),
+					    "%u is already the id of members.[%u] (line %d)", mb->id,
+					    j, line);
+			if (eps[j].family == eps[i].family && eps[j].port == eps[i].port &&
+			    sl_addr_eq(&eps[j].addr, &eps[i].addr))
+				return fail(ld, config_setting_get_member(ms, "address"),
+					    "'%s' is already the address of members.[%u] (line %d)",
+					    mb->address, j, line);
+		}
+		m->nb_members = i + 1;
+	}
+	return check_voters(ld, list, m);
+}
+
+/* The HTTPS settings mean nothing without listen: an operator who sets
+ * token_file for the Unix socket alone would believe it protected. */
+static int parse_api(const struct loader *ld, const config_setting_t *mg,
+		     struct sl_manager_cfg *m)
+{
+	static const char *const names[] = {"listen",    "cert",   "key",         "token_file",
+					    "client_ca", "socket", "socket_mode", NULL};
+	static const char *const https_only[] = {"cert", "key", "token_file", "client_ca", NULL};
+	const config_setting_t *g, *s;
+	struct endpoint ep;
+	if (get_group(ld, mg, "api", names, &g) < 0)
+		return -1;
+	if (g == NULL)
+		return 0;
+	if (get_endpoint(ld, g, "listen", false, true, m->api_listen, sizeof(m->api_listen), &ep) <
+		    0 ||
+	    get_path(ld, g, "cert", false, m->api_cert, sizeof(m->api_cert)) < 0 ||
+	    get_path(ld, g, "key", false, m->api_key, sizeof(m->api_key)) < 0 ||
+	    get_path(ld, g, "token_file", false, m->api_token_file, sizeof(m->api_token_file)) < 0 ||
+	    get_path(ld, g, "client_ca", false, m->api_client_ca, sizeof(m->api_client_ca)) < 0 ||
+	    /* bind() takes no longer Unix socket path than sun_path holds */
+	    get_path(ld, g, "socket", false, m->api_socket,
+		     sizeof(((struct sockaddr_un *)0)->sun_path)) < 0 ||
+	    get_mode(ld, g, "socket_mode", &m->api_socket_mode) < 0)
+		return -1;
+	if (m->api_listen[0] == '\0') {
+		for (const char *const *n = https_only; *n != NULL; n++)
+			if ((s = config_setting_get_member(g, *n)) != NULL)
+				return fail(ld, s, "set, but listen is not (it is for the HTTPS "
+						   "listener only)");
+		if (m->api_socket[0] == '\0')
+			return fail(ld, g, "needs listen or socket (or leave the api group out)");
+	} else {
+		if (m->api_cert[0] == '\0')
+			return fail_in(ld, g, "cert", "required with listen");
+		if (m->api_key[0] == '\0')
+			return fail_in(ld, g, "key", "required with listen");
+		if (m->api_token_file[0] == '\0' && m->api_client_ca[0] == '\0')
+			return fail(ld, config_setting_get_member(g, "listen"),
+				    "needs token_file or client_ca (HTTPS clients must "
+				    "authenticate)");
+	}
+	if (m->api_socket[0] == '\0' && (s = config_setting_get_member(g, "socket_mode")) != NULL)
+		return fail(ld, s, "set, but socket is not");
+	return 0;
+}
+
+/* Absent: no manager, and every manager field stays zero. */
+static int parse_manager(const struct loader *ld, const config_setting_t *sluice)
+{
+	static const char *const names[] = {"id", "data_dir", "members", "api", NULL};
+	static const struct int_spec id = {"id", 1, 65535, 0, true};
+	struct sl_manager_cfg *m = &ld->c->manager;
+	const config_setting_t *g;
+	int64_t v;
+	if (get_group(ld, sluice, "manager", names, &g) < 0)
+		return -1;
+	if (g == NULL)
+		return 0;
+	m->enabled = true;
+	m->api_socket_mode = DEFAULT_SOCKET_MODE;
+	if (get_int(ld, g, &id, &v) < 0 ||
+	    get_path(ld, g, "data_dir", true, m->data_dir, sizeof(m->data_dir)) < 0)
+		return -1;
+	m->id = (uint32_t)v;
+	if (m->data_dir[0] != '/')
+		return fail(ld, config_setting_get_member(g, "data_dir"),
+			    "'%s' is not an absolute path", m->data_dir);
+	if (parse_members(ld, g, m) < 0 || parse_api(ld, g, m) < 0)
+		return -1;
+	for (unsigned i = 0; i < m->nb_members; i++)
+		if (m->members[i].id == m->id)
+			return 0;
+	return fail(ld, config_setting_get_member(g, "id"),
+		    "%u is not the id of any entry in members (this instance must be one)", m->id);
+}
+
 /* ----------------------------------------------------------------- load */
 
 static int parse_root(const struct loader *ld, const config_setting_t *root)
 {
 	static const char *const root_names[] = {"sluice", NULL};
-	static const char *const names[] = {"roles", "workers", "ports", "mux",
-					    "host",  "vips",    NULL};
+	static const char *const names[] = {"roles", "workers", "ports",   "mux",
+					    "host",  "vips",    "manager", NULL};
 	/* In dependency order: host and mux refer to ports, VIP checks to host. */
 	static int (*const sections[])(const struct loader *, const config_setting_t *) = {
-		parse_roles, parse_workers, parse_ports, parse_mux,
-		parse_host,  parse_vips,    check_local_dips,
+		parse_roles, parse_workers, parse_ports,      parse_mux,
+		parse_host,  parse_vips,    check_local_dips, parse_manager,
 	};
 	const config_setting_t *sluice;
 	if (check_names(ld, root, root_names) < 0 || get_group(ld, root, "sluice", names, &sluice) < 0)
@@ -1289,17 +1538,100 @@ static const struct fixed_field fixed_fields[] = {
 	FIXED("host.conn_capacity", conn_capacity),
 };
 
-__attribute__((format(printf, 3, 4))) static bool restart_required(char *err, size_t errlen,
-								    const char *fmt, ...)
+/* Changes the manager does not allow from the file (see manager_change). */
+static bool members_equal(const struct sl_manager_cfg *a, const struct sl_manager_cfg *b)
+{
+	if (a->nb_members != b->nb_members)
+		return false;
+	for (unsigned i = 0; i < a->nb_members; i++) {
+		const struct sl_member_cfg *x = &a->members[i], *y = &b->members[i];
+		if (x->id != y->id || x->voter != y->voter || strcmp(x->address, y->address) != 0 ||
+		    strcmp(x->api, y->api) != 0)
+			return false;
+	}
+	return true;
+}
+
+#define MANAGER_STRING(name, member) {name, offsetof(struct sl_manager_cfg, member)}
+
+static const struct {
+	const char *name;
+	size_t offset;
+} manager_strings[] = {
+	MANAGER_STRING("data_dir", data_dir),
+	MANAGER_STRING("api.listen", api_listen),
+	MANAGER_STRING("api.cert", api_cert),
+	MANAGER_STRING("api.key", api_key),
+	MANAGER_STRING("api.client_ca", api_client_ca),
+	MANAGER_STRING("api.token_file", api_token_file),
+	MANAGER_STRING("api.socket", api_socket),
+};
+
+/* Name of the first manager setting that differs, or NULL. Membership
+ * changes at run time go through the API, never through the file. */
+static const char *manager_change(const struct sl_manager_cfg *a, const struct sl_manager_cfg *b)
+{
+	if (a->enabled != b->enabled)
+		return a->enabled ? "group removed" : "group added";
+	if (a->id != b->id)
+		return "id";
+	for (size_t i = 0; i < sizeof(manager_strings) / sizeof(manager_strings[0]); i++)
+		if (strcmp((const char *)a + manager_strings[i].offset,
+			   (const char *)b + manager_strings[i].offset) != 0)
+			return manager_strings[i].name;
+	if (!members_equal(a, b))
+		return "members";
+	if (a->api_socket_mode != b->api_socket_mode)
+		return "api.socket_mode";
+	return NULL;
+}
+
+/* Line numbers are left out: moving a VIP down the file changes nothing. */
+static bool vips_equal(const struct sl_vip_cfg *a, const struct sl_vip_cfg *b)
+{
+	if (!sl_addr_eq(&a->addr, &b->addr) || a->family != b->family || a->proto != b->proto ||
+	    a->port != b->port || a->nb_dips != b->nb_dips)
+		return false;
+	for (unsigned j = 0; j < a->nb_dips; j++) {
+		const struct sl_dip_cfg *x = &a->dips[j], *y = &b->dips[j];
+		if (!sl_addr_eq(&x->addr, &y->addr) || x->port != y->port ||
+		    !sl_addr_eq(&x->host, &y->host) || x->weight != y->weight)
+			return false;
+	}
+	return true;
+}
+
+__attribute__((format(printf, 4, 0))) static bool vrefuse(char *err, size_t errlen,
+							   const char *suffix, const char *fmt,
+							   va_list ap)
 {
 	if (err == NULL || errlen == 0)
 		return false;
+	int n = vsnprintf(err, errlen, fmt, ap);
+	if (n >= 0 && (size_t)n < errlen)
+		snprintf(err + n, errlen - (size_t)n, "%s", suffix);
+	return false;
+}
+
+__attribute__((format(printf, 3, 4))) static bool restart_required(char *err, size_t errlen,
+								    const char *fmt, ...)
+{
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(err, errlen, fmt, ap);
+	vrefuse(err, errlen, "; restart required", fmt, ap);
 	va_end(ap);
-	if (n >= 0 && (size_t)n < errlen)
-		snprintf(err + n, errlen - (size_t)n, "; restart required");
+	return false;
+}
+
+/* With the manager the file's VIPs only bootstrap a new cluster: a restart
+ * would not apply a change either, so no "restart required" here. */
+__attribute__((format(printf, 3, 4))) static bool vips_owned_by_log(char *err, size_t errlen,
+								     const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vrefuse(err, errlen, "", fmt, ap);
+	va_end(ap);
 	return false;
 }
 
@@ -1327,5 +1659,18 @@ bool sl_config_reloadable(const struct sl_config *cur, const struct sl_config *n
 		if (memcmp((const char *)cur + f->offset, (const char *)next + f->offset, f->size) != 0)
 			return restart_required(err, errlen, "%s changed", f->name);
 	}
+	const char *what = manager_change(&cur->manager, &next->manager);
+	if (what != NULL)
+		return restart_required(err, errlen, "manager settings changed (%s)", what);
+	if (!cur->manager.enabled)
+		return true;
+	static const char owned[] =
+		"with the manager enabled, VIPs change through the API (sluicectl), not the file";
+	for (unsigned i = 0; i < cur->nb_vips && i < next->nb_vips; i++)
+		if (!vips_equal(&cur->vips[i], &next->vips[i]))
+			return vips_owned_by_log(err, errlen, "%s (sluice.vips.[%u] differs)", owned, i);
+	if (cur->nb_vips != next->nb_vips)
+		return vips_owned_by_log(err, errlen, "%s (%u VIPs -> %u)", owned, cur->nb_vips,
+					 next->nb_vips);
 	return true;
 }

@@ -70,6 +70,39 @@ struct sl_vip_cfg {
 	unsigned line;
 };
 
+#define SL_MAX_MEMBERS 16
+#define SL_ADDR_TEXT_LEN 64
+#define SL_URL_LEN 128
+#define SL_PATH_LEN 4096
+
+/* A member of the manager's Raft group, as the cluster's bootstrap. */
+struct sl_member_cfg {
+	uint32_t id;                      /* 1.. ; unique */
+	char address[SL_ADDR_TEXT_LEN];   /* Raft TCP address "host:port" (IPv6: "[addr]:port") */
+	char api[SL_URL_LEN];             /* its API base URL for redirects, e.g. "https://192.0.2.10:8443" */
+	bool voter;                       /* role "voter" (default) or "standby" (non-voting follower) */
+};
+
+/* The embedded manager (issue 3). Absent group = no manager: the file's
+ * VIPs are the configuration and SIGHUP reloads them (issue 2 behaviour).
+ * Present: the file's VIPs only bootstrap a new cluster; changes go
+ * through the API and the replicated log. */
+struct sl_manager_cfg {
+	bool enabled;
+	uint32_t id;                          /* this instance: one of members[].id */
+	char data_dir[SL_PATH_LEN];           /* durable log, snapshots; created if missing */
+	struct sl_member_cfg members[SL_MAX_MEMBERS];
+	unsigned nb_members;                  /* 1, 3 or 5 voters, plus any standbys */
+	/* API (all optional; at least one of listen/socket) */
+	char api_listen[SL_ADDR_TEXT_LEN];    /* "host:port" for HTTPS; needs cert, key, and token_file or client_ca */
+	char api_cert[SL_PATH_LEN];
+	char api_key[SL_PATH_LEN];
+	char api_client_ca[SL_PATH_LEN];
+	char api_token_file[SL_PATH_LEN];
+	char api_socket[SL_PATH_LEN];         /* Unix socket path */
+	uint32_t api_socket_mode;             /* default 0600 */
+};
+
 struct sl_config {
 	char path[4096];
 	unsigned roles;             /* SL_ROLE_* bits, at least one */
@@ -97,6 +130,8 @@ struct sl_config {
 
 	struct sl_vip_cfg *vips;
 	unsigned nb_vips;
+
+	struct sl_manager_cfg manager;
 };
 
 /* Load and validate. Returns 0, or -1 with "FILE:LINE: message" in err. */
@@ -112,6 +147,10 @@ void sl_config_free(struct sl_config *c);
  * May `next` replace `cur` without a restart? VIPs, DIPs, weights,
  * timeouts and the idle sleep may change; roles, ports, port addresses,
  * host addresses, table capacities, Maglev size and hash seed may not.
+ * Nothing in the manager group may change (membership changes go through
+ * the API). With the manager enabled the VIPs and DIPs may not change
+ * either: the replicated log owns them, so cur must be the file loaded
+ * before, not a configuration carrying the log's VIPs.
  * Returns true, or false with the first difference named in err.
  */
 bool sl_config_reloadable(const struct sl_config *cur, const struct sl_config *next, char *err,

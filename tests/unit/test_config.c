@@ -18,8 +18,8 @@
 #include "config/config.h"
 #include "packet/packet.h"
 
-#ifndef SL_EXAMPLE_CFG
-#error "tests/unit/meson.build passes -DSL_EXAMPLE_CFG=<source>/config/example.cfg"
+#if !defined(SL_EXAMPLE_CFG) || !defined(SL_EXAMPLE_CLUSTER_CFG)
+#error "tests/unit/meson.build passes -DSL_EXAMPLE_CFG=<source>/config/example.cfg (and _CLUSTER_)"
 #endif
 
 /* Every section and most settings, none at its default. Line numbers on the right. */
@@ -62,6 +62,27 @@ static const char BASE[] =
 	"    { address = \"2001:db8:100::10\"; protocol = \"udp\"; port = 53;\n" \
 	"      dips = ( { address = \"2001:db8:11::2\"; host = \"2001:db8:2::10\"; } ); }\n"
 
+/* A manager group, inserted after the VIPs (it starts on line 25) by
+ * with_manager(); every setting away from its default. */
+#define MANAGER_LINES                                                                            \
+	"  manager: { id = 3; data_dir = \"/var/lib/sluice/3\";\n"                        /* 25 */ \
+	"    members = (\n"                                                                /* 26 */ \
+	"      { id = 1; address = \"192.0.2.10:7001\"; api = \"https://192.0.2.10:8441\"; " \
+	"role = \"voter\"; },\n"                                                           /* 27 */ \
+	"      { id = 3; address = \"[2001:db8:2::30]:7003\"; api = \"https://[2001:db8:2::30]:8443\"; },\n" /* 28 */ \
+	"      { id = 65535; address = \"192.0.2.20:7002\"; api = \"\"; },\n"             /* 29 */ \
+	"      { id = 4; address = \"192.0.2.40:7004\"; role = \"standby\"; }\n"           /* 30 */ \
+	"    );\n"                                                                         /* 31 */ \
+	API_LINES                                                                          /* 32-34 */ \
+	"  };\n"                                                                           /* 35 */
+#define API_LINES                                                                               \
+	"    api: { listen = \"0.0.0.0:8443\"; cert = \"/etc/sluice/api.pem\"; key = \"/etc/sluice/api.key\";\n" \
+	"           token_file = \"/etc/sluice/token\"; client_ca = \"/etc/sluice/ca.pem\";\n"   \
+	"           socket = \"/run/sluice/api.sock\"; socket_mode = 0660; };\n"
+#define MGR "sluice.manager"
+#define MEMBER(i) MGR ".members.[" #i "]"
+#define X10 "xxxxxxxxxx"
+
 #define ERRLEN 1024
 
 /* ----------------------------------------------------------------- helpers */
@@ -89,15 +110,37 @@ static char *edit(const char *text, const char *find, const char *repl)
 	return out;
 }
 
-/* BASE with up to two edits (NULL find: none). */
+/* text (malloc'd, consumed) with up to two edits (NULL find: none). */
+static char *edits(char *text, const char *find, const char *repl, const char *find2,
+		   const char *repl2)
+{
+	const char *f[] = {find, find2}, *r[] = {repl, repl2};
+	for (int i = 0; i < 2 && f[i] != NULL; i++) {
+		char *next = edit(text, f[i], r[i]);
+		free(text);
+		text = next;
+	}
+	return text;
+}
+
+/* BASE with up to two edits. */
 static char *base_with(const char *find, const char *repl, const char *find2, const char *repl2)
 {
-	char *one = find != NULL ? edit(BASE, find, repl) : strdup(BASE);
-	if (find2 == NULL)
-		return one;
-	char *two = edit(one, find2, repl2);
-	free(one);
-	return two;
+	return edits(strdup(BASE), find, repl, find2, repl2);
+}
+
+/* BASE plus MANAGER_LINES, with up to two edits. */
+static char *with_manager(const char *find, const char *repl, const char *find2,
+			  const char *repl2)
+{
+	return edits(edit(BASE, "  );\n};\n", "  );\n" MANAGER_LINES "};\n"), find, repl, find2,
+		     repl2);
+}
+
+static char *case_text(bool manager, const char *find, const char *repl, const char *find2,
+		       const char *repl2)
+{
+	return (manager ? with_manager : base_with)(find, repl, find2, repl2);
 }
 
 static union sl_addr addr_of(const char *text)
@@ -219,6 +262,7 @@ START_TEST(test_example_file)
 	ck_assert_int_eq(sl_config_port_index(&c, "fabric"), 0);
 	ck_assert_int_eq(sl_config_port_index(&c, "backend"), 1);
 	ck_assert_int_eq(sl_config_port_index(&c, "nope"), -1);
+	ck_assert(all_zero(&c.manager, sizeof(c.manager)));
 	sl_config_free(&c);
 	ck_assert(all_zero(&c, sizeof(c)));
 	sl_config_free(&c); /* twice is harmless */
@@ -253,6 +297,7 @@ START_TEST(test_base_values)
 	ck_assert_uint_eq(c.vips[1].dips[0].port, 53);
 	ck_assert_uint_eq(c.vips[1].line, 22);
 	ck_assert_uint_eq(c.vips[0].dips[1].line, 20);
+	ck_assert(all_zero(&c.manager, sizeof(c.manager)));
 	sl_config_free(&c);
 }
 END_TEST
@@ -286,6 +331,130 @@ START_TEST(test_defaults)
 	ck_assert(sl_addr_is_zero(&c.host_addr6));
 	ck_assert_uint_eq(c.nb_vips, 0);
 	ck_assert_ptr_null(c.vips);
+	ck_assert(all_zero(&c.manager, sizeof(c.manager))); /* no group: no manager */
+	sl_config_free(&c);
+}
+END_TEST
+
+/* ----------------------------------------------------------------- manager */
+
+START_TEST(test_manager_values)
+{
+	struct sl_config c;
+	char *text = with_manager(NULL, NULL, NULL, NULL);
+	load_ok(text, &c);
+	const struct sl_manager_cfg *m = &c.manager;
+	ck_assert(m->enabled);
+	ck_assert_uint_eq(m->id, 3);
+	ck_assert_str_eq(m->data_dir, "/var/lib/sluice/3");
+	ck_assert_uint_eq(m->nb_members, 4);
+	static const struct sl_member_cfg want[] = {
+		{1, "192.0.2.10:7001", "https://192.0.2.10:8441", true},
+		{3, "[2001:db8:2::30]:7003", "https://[2001:db8:2::30]:8443", true},
+		{65535, "192.0.2.20:7002", "", true},
+		{4, "192.0.2.40:7004", "", false},
+	};
+	for (unsigned i = 0; i < 4; i++) {
+		ck_assert_uint_eq(m->members[i].id, want[i].id);
+		ck_assert_str_eq(m->members[i].address, want[i].address);
+		ck_assert_str_eq(m->members[i].api, want[i].api);
+		ck_assert_int_eq(m->members[i].voter, want[i].voter);
+	}
+	for (unsigned i = 4; i < SL_MAX_MEMBERS; i++)
+		ck_assert(all_zero(&m->members[i], sizeof(m->members[i])));
+	ck_assert_str_eq(m->api_listen, "0.0.0.0:8443");
+	ck_assert_str_eq(m->api_cert, "/etc/sluice/api.pem");
+	ck_assert_str_eq(m->api_key, "/etc/sluice/api.key");
+	ck_assert_str_eq(m->api_token_file, "/etc/sluice/token");
+	ck_assert_str_eq(m->api_client_ca, "/etc/sluice/ca.pem");
+	ck_assert_str_eq(m->api_socket, "/run/sluice/api.sock");
+	ck_assert_uint_eq(m->api_socket_mode, 0660);
+	ck_assert_uint_eq(c.nb_vips, 2); /* the file's VIPs still load: they bootstrap a cluster */
+	sl_config_free(&c);
+	free(text);
+}
+END_TEST
+
+START_TEST(test_manager_defaults)
+{
+	struct sl_config c;
+	/* No api group, no role, no member api: a single voter. */
+	char *text = with_manager(
+		"    members = (\n", "    members = ( { id = 3; address = \"127.0.0.1:7001\"; } );\n/*\n",
+		API_LINES, "*/\n");
+	load_ok(text, &c);
+	const struct sl_manager_cfg *m = &c.manager;
+	ck_assert(m->enabled);
+	ck_assert_uint_eq(m->nb_members, 1);
+	ck_assert(m->members[0].voter);
+	ck_assert_str_eq(m->members[0].api, "");
+	ck_assert_str_eq(m->api_listen, "");
+	ck_assert_str_eq(m->api_cert, "");
+	ck_assert_str_eq(m->api_key, "");
+	ck_assert_str_eq(m->api_token_file, "");
+	ck_assert_str_eq(m->api_client_ca, "");
+	ck_assert_str_eq(m->api_socket, "");
+	ck_assert_uint_eq(m->api_socket_mode, 0600);
+	sl_config_free(&c);
+	free(text);
+
+	/* The socket alone; its mode defaults to owner-only. */
+	text = with_manager(API_LINES, "    api: { socket = \"/run/s.sock\"; };\n", NULL, NULL);
+	load_ok(text, &c);
+	ck_assert_str_eq(c.manager.api_socket, "/run/s.sock");
+	ck_assert_str_eq(c.manager.api_listen, "");
+	ck_assert_uint_eq(c.manager.api_socket_mode, 0600);
+	sl_config_free(&c);
+	free(text);
+}
+END_TEST
+
+/* Mode digits are octal with or without the leading 0 (libconfig 1.5 reads
+ * "0600" as the decimal 600). */
+START_TEST(test_socket_mode_forms)
+{
+	static const struct {
+		const char *literal;
+		uint32_t mode;
+	} forms[] = {
+		{"0600", 0600}, {"600", 0600}, {"0", 0}, {"0777", 0777}, {"0640", 0640}, {"0640L", 0640},
+	};
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		char repl[64];
+		snprintf(repl, sizeof(repl), "socket_mode = %s", forms[i].literal);
+		char *text = with_manager("socket_mode = 0660", repl, NULL, NULL);
+		struct sl_config c;
+		load_ok(text, &c);
+		ck_assert_msg(c.manager.api_socket_mode == forms[i].mode, "%s loaded as %#o",
+			      forms[i].literal, c.manager.api_socket_mode);
+		sl_config_free(&c);
+		free(text);
+	}
+}
+END_TEST
+
+/* config/example-cluster.cfg: one member of a three-voter cluster. */
+START_TEST(test_example_cluster_file)
+{
+	struct sl_config c;
+	char err[ERRLEN];
+	ck_assert_msg(sl_config_load(SL_EXAMPLE_CLUSTER_CFG, &c, err, sizeof(err)) == 0, "%s", err);
+	const struct sl_manager_cfg *m = &c.manager;
+	ck_assert(m->enabled);
+	ck_assert_uint_eq(m->id, 1);
+	ck_assert_str_eq(m->data_dir, "/var/lib/sluice/1");
+	ck_assert_uint_eq(m->nb_members, 4);
+	ck_assert_uint_eq(m->members[2].id, 3);
+	ck_assert_str_eq(m->members[2].address, "192.0.2.12:7001");
+	ck_assert_str_eq(m->members[2].api, "https://192.0.2.12:8443");
+	ck_assert(m->members[2].voter);
+	ck_assert(!m->members[3].voter);
+	ck_assert_str_eq(m->api_listen, "192.0.2.10:8443");
+	ck_assert_str_eq(m->api_token_file, "/etc/sluice/api.token");
+	ck_assert_str_eq(m->api_client_ca, "");
+	ck_assert_str_eq(m->api_socket, "/run/sluice/api.sock");
+	ck_assert_uint_eq(m->api_socket_mode, 0660);
+	ck_assert_uint_eq(c.nb_vips, 1);
 	sl_config_free(&c);
 }
 END_TEST
@@ -294,6 +463,7 @@ END_TEST
 
 struct good_case {
 	const char *find, *repl, *find2, *repl2;
+	bool manager; /* edits of BASE with MANAGER_LINES */
 };
 
 static const struct good_case good_cases[] = {
@@ -325,12 +495,27 @@ static const struct good_case good_cases[] = {
 	{"device = \"net_tap1\";", "device = \"net_tap1\"; mtu = 576;"},
 	/* 64-bit integer where an int is expected. */
 	{"flow_capacity = 1024", "flow_capacity = 1024L"},
+	/* manager: a listener on every IPv6 address; bounds */
+	{"\"0.0.0.0:8443\"", "\"[::]:8443\"", .manager = true},
+	{"\"192.0.2.20:7002\"", "\"192.0.2.20:65535\"", "data_dir = \"/var/lib/sluice/3\"",
+	 "data_dir = \"/\"", .manager = true},
+	/* one address, another port: another member */
+	{"\"192.0.2.20:7002\"", "\"192.0.2.10:7002\"", .manager = true},
+	/* five voters; one voter and three standbys */
+	{"role = \"standby\"; }\n", "},\n      { id = 5; address = \"192.0.2.50:7005\"; }\n",
+	 .manager = true},
+	{"8443\"; },", "8443\"; role = \"standby\"; },", "api = \"\";", "role = \"standby\";",
+	 .manager = true},
+	/* client certificates or a token alone; no socket */
+	{" token_file = \"/etc/sluice/token\";", "", .manager = true},
+	{" client_ca = \"/etc/sluice/ca.pem\";", "", .manager = true},
+	{"socket = \"/run/sluice/api.sock\"; socket_mode = 0660;", "", .manager = true},
 };
 
 START_TEST(test_good_variants)
 {
 	const struct good_case *gc = &good_cases[_i];
-	char *text = base_with(gc->find, gc->repl, gc->find2, gc->repl2);
+	char *text = case_text(gc->manager, gc->find, gc->repl, gc->find2, gc->repl2);
 	struct sl_config c;
 	load_ok(text, &c);
 	sl_config_free(&c);
@@ -374,6 +559,7 @@ struct bad_case {
 	int line;
 	const char *path; /* setting named right after "t.cfg:LINE: "; NULL: none */
 	const char *what; /* part of the explanation */
+	bool manager;     /* edits of BASE with MANAGER_LINES */
 };
 
 #define PORT0 "sluice.ports.[0]"
@@ -596,6 +782,113 @@ static const struct bad_case bad_cases[] = {
 	 "      dips = ( { address = \"198.18.1.2\"; port = 8080; host = \"192.0.2.10\"; } ); }\n",
 	 .line = 23, .path = "sluice.vips.[1].dips.[0]",
 	 .what = "already backs VIP 203.0.113.10 port 80 at sluice.vips.[0] (line 19)"},
+	/* manager */
+	{"  );\n};\n", "  );\n  manager = ();\n};\n", .line = 25, .path = MGR,
+	 .what = "must be a group"},
+	{"data_dir =", "datadir =", .line = 25, .path = MGR ".datadir",
+	 .what = "unknown setting (allowed here: id, data_dir, members, api)", .manager = true},
+	{"{ id = 3; data_dir", "{ data_dir", .line = 25, .path = MGR ".id",
+	 .what = "required setting is missing", .manager = true},
+	{"{ id = 3; data_dir", "{ id = 0; data_dir", .line = 25, .path = MGR ".id",
+	 .what = "0 is out of range (1..65535)", .manager = true},
+	{"{ id = 3; data_dir", "{ id = \"3\"; data_dir", .line = 25, .path = MGR ".id",
+	 .what = "must be an integer, not a string", .manager = true},
+	{"{ id = 3; data_dir", "{ id = 2; data_dir", .line = 25, .path = MGR ".id",
+	 .what = "2 is not the id of any entry in members", .manager = true},
+	{" data_dir = \"/var/lib/sluice/3\";", "", .line = 25, .path = MGR ".data_dir",
+	 .what = "required setting is missing", .manager = true},
+	{"\"/var/lib/sluice/3\"", "\"\"", .line = 25, .path = MGR ".data_dir",
+	 .what = "must be 1..4095 characters long", .manager = true},
+	{"\"/var/lib/sluice/3\"", "\"var/lib/sluice/3\"", .line = 25, .path = MGR ".data_dir",
+	 .what = "'var/lib/sluice/3' is not an absolute path", .manager = true},
+	{"    members = (\n", "/*\n", "    );\n    api:", "*/\n    api:", .line = 25,
+	 .path = MGR ".members", .what = "required setting is missing", .manager = true},
+	{"    members = (\n", "    members = ();\n/*\n", "    );\n    api:", "*/\n    api:",
+	 .line = 26, .path = MGR ".members", .what = "has 0 entries; 1..16 allowed", .manager = true},
+	{"role = \"voter\"", "rol = \"voter\"", .line = 27, .path = MEMBER(0) ".rol",
+	 .what = "unknown setting (allowed here: id, address, api, role)", .manager = true},
+	{"{ id = 65535;", "{ id = 1;", .line = 29, .path = MEMBER(2) ".id",
+	 .what = "1 is already the id of members.[0] (line 27)", .manager = true},
+	{"{ id = 65535;", "{ id = 65536;", .line = 29, .path = MEMBER(2) ".id",
+	 .what = "65536 is out of range (1..65535)", .manager = true},
+	{"{ id = 4; address = \"192.0.2.40:7004\";", "{ address = \"192.0.2.40:7004\";",
+	 .line = 30, .path = MEMBER(3) ".id", .what = "required setting is missing", .manager = true},
+	{" address = \"192.0.2.40:7004\";", "", .line = 30, .path = MEMBER(3) ".address",
+	 .what = "required setting is missing", .manager = true},
+	{"\"192.0.2.20:7002\"", "\"localhost:7002\"", .line = 29, .path = MEMBER(2) ".address",
+	 .what = "'localhost:7002' is not ADDRESS:PORT", .manager = true},
+	{"\"[2001:db8:2::30]:7003\"", "\"2001:db8:2::30:7003\"", .line = 28,
+	 .path = MEMBER(1) ".address", .what = "is not ADDRESS:PORT", .manager = true},
+	{"\"[2001:db8:2::30]:7003\"", "\"[2001:db8:2::30]7003\"", .line = 28,
+	 .path = MEMBER(1) ".address", .what = "is not ADDRESS:PORT", .manager = true},
+	{"\"192.0.2.20:7002\"", "\"[192.0.2.20]:7002\"", .line = 29, .path = MEMBER(2) ".address",
+	 .what = "is not ADDRESS:PORT", .manager = true},
+	{"\"192.0.2.20:7002\"", "\"192.0.2.20\"", .line = 29, .path = MEMBER(2) ".address",
+	 .what = "'192.0.2.20' is not ADDRESS:PORT", .manager = true},
+	{"\"192.0.2.20:7002\"", "\"192.0.2.20:0\"", .line = 29, .path = MEMBER(2) ".address",
+	 .what = "port 1..65535", .manager = true},
+	{"\"192.0.2.20:7002\"", "\"192.0.2.20:65536\"", .line = 29, .path = MEMBER(2) ".address",
+	 .what = "port 1..65535", .manager = true},
+	{"\"192.0.2.20:7002\"", "\"192.0.2.20:+702\"", .line = 29, .path = MEMBER(2) ".address",
+	 .what = "is not ADDRESS:PORT", .manager = true},
+	{"\"192.0.2.20:7002\"", "\"0.0.0.0:7002\"", .line = 29, .path = MEMBER(2) ".address",
+	 .what = "has the unspecified address", .manager = true},
+	{"\"192.0.2.20:7002\"", "7002", .line = 29, .path = MEMBER(2) ".address",
+	 .what = "must be a string, not an integer", .manager = true},
+	{"\"[2001:db8:2::30]:7003\"", "\"[2001:db8:2:0::30]:7001\"", "\"192.0.2.10:7001\"",
+	 "\"[2001:db8:2::30]:7001\"", .line = 28, .path = MEMBER(1) ".address",
+	 .what = "'[2001:db8:2:0::30]:7001' is already the address of members.[0] (line 27)",
+	 .manager = true},
+	{"\"https://192.0.2.10:8441\"", "\"http://192.0.2.10:8441\"", .line = 27,
+	 .path = MEMBER(0) ".api", .what = "'http://192.0.2.10:8441' is not an https:// URL",
+	 .manager = true},
+	{"\"https://192.0.2.10:8441\"", "\"https://\"", .line = 27, .path = MEMBER(0) ".api",
+	 .what = "is not an https:// URL", .manager = true},
+	{"\"https://192.0.2.10:8441\"", "\"https://" X10 X10 X10 X10 X10 X10 X10 X10 X10 X10 X10 X10 "\"",
+	 .line = 27, .path = MEMBER(0) ".api", .what = "must be 1..127 characters long",
+	 .manager = true},
+	{"role = \"standby\"", "role = \"leader\"", .line = 30, .path = MEMBER(3) ".role",
+	 .what = "'leader' is not a member role (allowed: \"voter\", \"standby\")", .manager = true},
+	{"role = \"standby\"", "role = \"voter\"", .line = 26, .path = MGR ".members",
+	 .what = "has 4 voters; 1, 3 or 5 allowed (an even count tolerates no more failures than "
+		 "one voter fewer",
+	 .manager = true},
+	{"api = \"\";", "role = \"standby\";", .line = 26, .path = MGR ".members",
+	 .what = "has 2 voters; 1, 3 or 5 allowed", .manager = true},
+	{"    members = (\n",
+	 "    members = ( { id = 3; address = \"127.0.0.1:7001\"; role = \"standby\"; } );\n/*\n",
+	 "    );\n    api:", "*/\n    api:", .line = 26, .path = MGR ".members",
+	 .what = "has 0 voters; 1, 3 or 5 allowed (someone must vote)", .manager = true},
+	/* manager.api */
+	{"socket_mode = 0660", "socket_mod = 0660", .line = 34, .path = MGR ".api.socket_mod",
+	 .what = "allowed here: listen, cert, key, token_file, client_ca, socket, socket_mode",
+	 .manager = true},
+	{" cert = \"/etc/sluice/api.pem\";", "", .line = 32, .path = MGR ".api.cert",
+	 .what = "required with listen", .manager = true},
+	{" key = \"/etc/sluice/api.key\";", "", .line = 32, .path = MGR ".api.key",
+	 .what = "required with listen", .manager = true},
+	{"token_file = \"/etc/sluice/token\"; client_ca = \"/etc/sluice/ca.pem\";", "", .line = 32,
+	 .path = MGR ".api.listen", .what = "needs token_file or client_ca", .manager = true},
+	{"\"0.0.0.0:8443\"", "\"8443\"", .line = 32, .path = MGR ".api.listen",
+	 .what = "'8443' is not ADDRESS:PORT", .manager = true},
+	{"listen = \"0.0.0.0:8443\"; ", "", .line = 32, .path = MGR ".api.cert",
+	 .what = "set, but listen is not", .manager = true},
+	{API_LINES, "    api: {};\n\n\n", .line = 32, .path = MGR ".api",
+	 .what = "needs listen or socket", .manager = true},
+	{"socket = \"/run/sluice/api.sock\"; ", "", .line = 34, .path = MGR ".api.socket_mode",
+	 .what = "set, but socket is not", .manager = true},
+	{"\"/etc/sluice/token\"", "\"\"", .line = 33, .path = MGR ".api.token_file",
+	 .what = "must be 1..4095 characters long", .manager = true},
+	{"socket_mode = 0660", "socket_mode = 0680", .line = 34, .path = MGR ".api.socket_mode",
+	 .what = "680 is not a file mode (octal digits, 0..0777, e.g. 0600)", .manager = true},
+	{"socket_mode = 0660", "socket_mode = 01000", .line = 34, .path = MGR ".api.socket_mode",
+	 .what = "1000 is not a file mode", .manager = true},
+	{"socket_mode = 0660", "socket_mode = -1", .line = 34, .path = MGR ".api.socket_mode",
+	 .what = "-1 is not a file mode", .manager = true},
+	{"socket_mode = 0660", "socket_mode = 0x1b0", .line = 34, .path = MGR ".api.socket_mode",
+	 .what = "0x1b0 is not a file mode", .manager = true},
+	{"socket_mode = 0660", "socket_mode = \"0660\"", .line = 34,
+	 .path = MGR ".api.socket_mode", .what = "must be an integer, not a string", .manager = true},
 	/* syntax errors come from libconfig, with our file name */
 	{"burst = 16;", "burst = = 16;", .line = 3, .path = NULL, .what = "syntax error"},
 	{"\"net_tap1\";", "\"net_tap1;", .line = 10, .path = NULL, .what = "syntax error"},
@@ -609,8 +902,9 @@ static const struct bad_case bad_cases[] = {
 START_TEST(test_bad_config)
 {
 	const struct bad_case *bc = &bad_cases[_i];
-	char *text = bc->text != NULL ? strdup(bc->text)
-				      : base_with(bc->find, bc->repl, bc->find2, bc->repl2);
+	char *text = bc->text != NULL
+			     ? strdup(bc->text)
+			     : case_text(bc->manager, bc->find, bc->repl, bc->find2, bc->repl2);
 	struct sl_config c;
 	char err[ERRLEN], prefix[256];
 	memset(&c, 0xa5, sizeof(c)); /* must come back zeroed */
@@ -679,6 +973,75 @@ START_TEST(test_too_many)
 				  "as sluice.vips.[0] (line 6)") == err,
 		      "%s", err);
 	free(text);
+}
+END_TEST
+
+/* "/xxx..." of len characters, quoted, in a static buffer. */
+static const char *long_path(size_t len)
+{
+	static char buf[SL_PATH_LEN + 8];
+	ck_assert_uint_lt(len + 2, sizeof(buf));
+	buf[0] = '"';
+	buf[1] = '/';
+	memset(buf + 2, 'x', len - 1);
+	snprintf(buf + 1 + len, sizeof(buf) - 1 - len, "\"");
+	return buf;
+}
+
+/* Expect text to fail with err starting with want; frees text. */
+static void load_fails(char *text, const char *want)
+{
+	struct sl_config c;
+	char err[ERRLEN];
+	ck_assert_int_eq(sl_config_load_string(text, "t.cfg", &c, err, sizeof(err)), -1);
+	ck_assert_msg(strncmp(err, want, strlen(want)) == 0, "'%s' does not start '%s'", err, want);
+	free(text);
+}
+
+static void loads(char *text)
+{
+	struct sl_config c;
+	load_ok(text, &c);
+	sl_config_free(&c);
+	free(text);
+}
+
+START_TEST(test_manager_limits)
+{
+	/* Paths up to the struct's buffer; the socket up to what bind() takes. */
+	loads(with_manager("\"/var/lib/sluice/3\"", long_path(SL_PATH_LEN - 1), NULL, NULL));
+	load_fails(with_manager("\"/var/lib/sluice/3\"", long_path(SL_PATH_LEN), NULL, NULL),
+		   "t.cfg:25: sluice.manager.data_dir: '/xxx");
+	load_fails(with_manager("\"/etc/sluice/api.pem\"", long_path(SL_PATH_LEN), NULL, NULL),
+		   "t.cfg:32: sluice.manager.api.cert: '/xxx");
+	loads(with_manager("\"/run/sluice/api.sock\"", long_path(107), NULL, NULL));
+	char want[256];
+	snprintf(want, sizeof(want), "t.cfg:34: sluice.manager.api.socket: '/%.63s...' must be "
+		 "1..107 characters long", long_path(108) + 2);
+	load_fails(with_manager("\"/run/sluice/api.sock\"", long_path(108), NULL, NULL), want);
+
+	/* SL_MAX_MEMBERS: this instance (3) votes, the others stand by. */
+	for (unsigned n = SL_MAX_MEMBERS; n <= SL_MAX_MEMBERS + 1; n++) {
+		char list[4096] = "    members = (\n";
+		for (unsigned id = 1; id <= n; id++) {
+			size_t used = strlen(list);
+			snprintf(list + used, sizeof(list) - used,
+				 "%s{ id = %u; address = \"192.0.2.1:%u\";%s }\n", id > 1 ? "," : "",
+				 id, 7000 + id, id == 3 ? "" : " role = \"standby\";");
+		}
+		strcat(list, ");\n/*\n");
+		char *text = with_manager("    members = (\n", list, "    );\n    api:", "*/\n    api:");
+		if (n > SL_MAX_MEMBERS) {
+			load_fails(text, "t.cfg:26: sluice.manager.members: has 17 entries; 1..16 allowed");
+			continue;
+		}
+		struct sl_config c;
+		load_ok(text, &c);
+		ck_assert_uint_eq(c.manager.nb_members, SL_MAX_MEMBERS);
+		ck_assert_str_eq(c.manager.members[SL_MAX_MEMBERS - 1].address, "192.0.2.1:7016");
+		sl_config_free(&c);
+		free(text);
+	}
 }
 END_TEST
 
@@ -804,7 +1167,10 @@ END_TEST
 struct reload_case {
 	const char *find, *repl, *find2, *repl2;
 	const char *change; /* NULL: reloadable; else the start of the message */
+	bool manager;       /* both files have MANAGER_LINES */
 };
+
+#define OWNED "with the manager enabled, VIPs change through the API (sluicectl), not the file"
 
 static const struct reload_case reload_cases[] = {
 	{NULL, NULL, .change = NULL},
@@ -844,6 +1210,37 @@ static const struct reload_case reload_cases[] = {
 	{"address6 = \"2001:db8:2::10\";\n", "\n", .change = "host.address6 changed"},
 	{"backend = \"down\"", "backend = \"up\"", .change = "host.backend changed"},
 	{"conn_capacity = 2048", "conn_capacity = 4096", .change = "host.conn_capacity changed"},
+	/* manager: any change needs a restart (membership changes go through the API) */
+	{"  );\n};\n", "  );\n" MANAGER_LINES "};\n", .change = "manager settings changed (group added)"},
+	{NULL, NULL, .change = NULL, .manager = true},
+	{"{ id = 3; data_dir = \"/var/lib/sluice/3\"", "{ id = 1; data_dir = \"/var/lib/sluice/3\"",
+	 .change = "manager settings changed (id)", .manager = true},
+	{"\"/var/lib/sluice/3\"", "\"/var/lib/sluice/x\"",
+	 .change = "manager settings changed (data_dir)", .manager = true},
+	{"\"192.0.2.20:7002\"", "\"192.0.2.20:7009\"", .change = "manager settings changed (members)",
+	 .manager = true},
+	{"role = \"standby\"; }\n", "},\n      { id = 5; address = \"192.0.2.50:7005\"; }\n",
+	 .change = "manager settings changed (members)", .manager = true},
+	{"\"https://192.0.2.10:8441\"", "\"https://192.0.2.10:9441\"",
+	 .change = "manager settings changed (members)", .manager = true},
+	{"\"0.0.0.0:8443\"", "\"[::]:8443\"", .change = "manager settings changed (api.listen)",
+	 .manager = true},
+	{"\"/etc/sluice/token\"", "\"/etc/sluice/token2\"",
+	 .change = "manager settings changed (api.token_file)", .manager = true},
+	{"socket_mode = 0660", "socket_mode = 0600",
+	 .change = "manager settings changed (api.socket_mode)", .manager = true},
+	/* with the manager, the log owns the VIPs; the rest reloads as before */
+	{"flow_idle_timeout = 30", "flow_idle_timeout = 31", "idle_sleep_us = 50",
+	 "idle_sleep_us = 0", .change = NULL, .manager = true},
+	{"  vips = (\n", "\n\n  vips = (\n", .change = NULL, .manager = true}, /* lines only */
+	{"weight = 7", "weight = 9", .change = OWNED " (sluice.vips.[0] differs)", .manager = true},
+	{"port = 8080;", "port = 8081;", .change = OWNED " (sluice.vips.[0] differs)",
+	 .manager = true},
+	{"protocol = \"udp\"", "protocol = \"tcp\"", .change = OWNED " (sluice.vips.[1] differs)",
+	 .manager = true},
+	{"      ); },\n" V6_VIP_LINES, "      ); }\n\n\n", .change = OWNED " (2 VIPs -> 1)",
+	 .manager = true},
+	{"burst = 16", "burst = 32", .change = "workers.burst changed (16 -> 32)", .manager = true},
 };
 
 START_TEST(test_reloadable)
@@ -851,8 +1248,9 @@ START_TEST(test_reloadable)
 	const struct reload_case *rc = &reload_cases[_i];
 	struct sl_config cur, next;
 	char err[ERRLEN], want[256];
-	char *text = base_with(rc->find, rc->repl, rc->find2, rc->repl2);
-	load_ok(BASE, &cur);
+	char *text = case_text(rc->manager, rc->find, rc->repl, rc->find2, rc->repl2);
+	char *base = case_text(rc->manager, NULL, NULL, NULL, NULL);
+	load_ok(base, &cur);
 	load_ok(text, &next);
 	bool ok = sl_config_reloadable(&cur, &next, err, sizeof(err));
 	if (rc->change == NULL) {
@@ -860,7 +1258,9 @@ START_TEST(test_reloadable)
 		ck_assert_str_eq(err, "");
 	} else {
 		ck_assert_msg(!ok, "case %d: expected '%s'", _i, rc->change);
-		snprintf(want, sizeof(want), "%s; restart required", rc->change);
+		/* A restart would not apply a VIP change either: the log wins. */
+		snprintf(want, sizeof(want), "%s%s", rc->change,
+			 strncmp(rc->change, OWNED, strlen(OWNED)) == 0 ? "" : "; restart required");
 		ck_assert_str_eq(err, want);
 	}
 	/* The decision is symmetric, and err may be absent. */
@@ -868,6 +1268,7 @@ START_TEST(test_reloadable)
 	sl_config_free(&cur);
 	sl_config_free(&next);
 	free(text);
+	free(base);
 }
 END_TEST
 
@@ -883,11 +1284,16 @@ static Suite *config_suite(void)
 	tcase_add_loop_test(tc, test_good_variants, 0,
 			    (int)(sizeof(good_cases) / sizeof(good_cases[0])));
 	tcase_add_test(tc, test_hash_seed_forms);
+	tcase_add_test(tc, test_manager_values);
+	tcase_add_test(tc, test_manager_defaults);
+	tcase_add_test(tc, test_socket_mode_forms);
+	tcase_add_test(tc, test_example_cluster_file);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("reject");
 	tcase_add_loop_test(tc, test_bad_config, 0, (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
 	tcase_add_test(tc, test_too_many);
+	tcase_add_test(tc, test_manager_limits);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 

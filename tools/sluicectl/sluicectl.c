@@ -207,6 +207,10 @@ struct column {
 
 static void cell(const json_t *v, char *buf, size_t len)
 {
+	if (v == NULL) { /* absent field, e.g. match_index on a follower */
+		snprintf(buf, len, "-");
+		return;
+	}
 	switch (json_typeof(v)) {
 	case JSON_STRING: snprintf(buf, len, "%s", json_string_value(v)); break;
 	case JSON_INTEGER: snprintf(buf, len, "%" JSON_INTEGER_FORMAT, json_integer_value(v)); break;

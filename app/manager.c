@@ -1,0 +1,532 @@
+/*
+ * The embedded manager on the control thread: a libraft replica (libuv
+ * I/O, TCP transport) whose state machine (lib/manager) holds the VIPs and
+ * DIPs, and the API (lib/api) whose writes become log entries.
+ *
+ * Committing an entry is the only way a change reaches the data plane:
+ * every applied entry marks the tables stale, and a short timer rebuilds
+ * them from the replicated state plus this instance's file (ports, roles,
+ * capacities) and publishes them by RCU. The file's VIPs only bootstrap a
+ * new cluster: the first leader proposes them once.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <jansson.h>
+#include <raft.h>
+#include <raft/uv.h>
+#include <uv.h>
+
+#include "api/api.h"
+#include "manager/fsm.h"
+#include "manager/state.h"
+#include "sluice.h"
+
+#define TICK_MS 5
+
+struct manager {
+	struct sl_app *app;
+	struct sl_config base;          /* this instance's file; its VIPs only bootstrap */
+	struct raft_uv_transport transport;
+	struct raft_io io;
+	struct raft raft;
+	struct sl_mgr_fsm fsm;
+	struct sl_api *api;
+	uv_timer_t tick;
+	bool stale;                     /* applied entries not yet in the data plane */
+	bool bootstrapping;             /* a bootstrap proposal is in flight */
+};
+
+static struct manager mgr;
+
+/* A write waiting for its entry to be applied (or to fail). */
+struct pending {
+	union {
+		struct raft_apply apply;
+		struct raft_change change;
+		struct raft_transfer transfer;
+	} req;
+	sl_api_done_cb done;
+	void *api_req;
+	int ok_status;
+	int role;                       /* member_add: role to assign once added */
+	raft_id id;
+};
+
+static bool enabled(void)
+{
+	return mgr.app != NULL;
+}
+
+static int http_status(enum sl_mgr_code code)
+{
+	switch (code) {
+	case SL_MGR_OK:
+		return 200;
+	case SL_MGR_EINVAL:
+		return 400;
+	case SL_MGR_ENOENT:
+		return 404;
+	case SL_MGR_EEXIST:
+	case SL_MGR_ELIMIT:
+	case SL_MGR_ESTATE:
+		return 409;
+	case SL_MGR_ENOMEM:
+		break;
+	}
+	return 503;
+}
+
+static json_t *error_reply(const char *msg)
+{
+	return json_pack("{s:s}", "error", msg);
+}
+
+/* ---- data plane ---- */
+
+static void rebuild_tables(void)
+{
+	struct sl_config cfg;
+	struct sl_mgr_err err;
+	char msg[512];
+	if (sl_mgr_state_to_config(mgr.fsm.state, &mgr.base, &cfg, &err) != 0) {
+		/* Committed but not applicable here (e.g. more DIPs than this mux's
+		 * Maglev size): keep serving the previous tables, say why. */
+		sl_log("manager: generation %llu not applied to the data path: %s",
+		       (unsigned long long)mgr.fsm.state->generation, err.msg);
+		return;
+	}
+	if (sl_control_apply_config(mgr.app, &cfg, msg, sizeof(msg)) != 0)
+		sl_log("manager: cannot apply generation %llu: %s",
+		       (unsigned long long)mgr.fsm.state->generation, msg);
+}
+
+static void on_changed(struct sl_mgr_fsm *m, void *arg)
+{
+	(void)m;
+	(void)arg;
+	mgr.stale = true; /* coalesced: a replay of many entries rebuilds once */
+}
+
+/* ---- proposals ---- */
+
+static void finish(struct pending *p, int status, json_t *reply)
+{
+	if (p->done != NULL)
+		p->done(p->api_req, status, reply);
+	else
+		json_decref(reply);
+	free(p);
+}
+
+static void on_applied(struct raft_apply *req, int status, void *result)
+{
+	struct pending *p = req->data;
+	const struct sl_mgr_result *r = result;
+	if (status != 0 || r == NULL) {
+		char msg[128];
+		snprintf(msg, sizeof(msg), "not committed: %s", raft_strerror(status));
+		finish(p, 503, error_reply(msg));
+		return;
+	}
+	if (r->code != SL_MGR_OK) {
+		finish(p, http_status(r->code), error_reply(r->msg));
+		return;
+	}
+	finish(p, p->ok_status, json_pack("{s:I, s:I}", "generation", (json_int_t)r->generation,
+					  "index", (json_int_t)r->index));
+}
+
+static int propose(json_t *cmd, struct pending *p)
+{
+	struct raft_buffer buf;
+	struct sl_mgr_err err;
+	if (sl_mgr_validate(mgr.fsm.state, cmd, &err) != 0) {
+		finish(p, http_status(err.code), error_reply(err.msg));
+		return 0;
+	}
+	if (sl_mgr_cmd_to_buffer(cmd, &buf, &err) != 0) {
+		finish(p, 503, error_reply(err.msg));
+		return 0;
+	}
+	p->req.apply.data = p;
+	int rc = raft_apply(&mgr.raft, &p->req.apply, &buf, 1, on_applied);
+	if (rc != 0) {
+		raft_free(buf.base);
+		finish(p, 503, error_reply(raft_strerror(rc)));
+	}
+	return 0;
+}
+
+static void on_bootstrap_done(void *req, int status, json_t *reply)
+{
+	(void)req;
+	mgr.bootstrapping = false;
+	if (status >= 300)
+		sl_log("manager: bootstrap from %s: %d %s", mgr.base.path, status,
+		       json_string_value(json_object_get(reply, "error")));
+	else
+		sl_log("manager: cluster bootstrapped from %s (%u VIPs)", mgr.base.path, mgr.base.nb_vips);
+	json_decref(reply);
+}
+
+/* The first leader of a new cluster proposes the file's VIPs, once. */
+static void maybe_bootstrap(void)
+{
+	if (mgr.bootstrapping || mgr.fsm.state->generation != 0 || raft_state(&mgr.raft) != RAFT_LEADER)
+		return;
+	struct sl_mgr_err err;
+	json_t *cmd = sl_mgr_cmd_bootstrap(&mgr.base, &err);
+	struct pending *p = calloc(1, sizeof(*p));
+	if (cmd == NULL || p == NULL) {
+		json_decref(cmd);
+		free(p);
+		return;
+	}
+	mgr.bootstrapping = true;
+	p->done = on_bootstrap_done;
+	p->ok_status = 200;
+	propose(cmd, p);
+	json_decref(cmd);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+	(void)t;
+	maybe_bootstrap();
+	if (mgr.stale) {
+		mgr.stale = false;
+		rebuild_tables();
+	}
+}
+
+/* ---- leadership and membership ---- */
+
+static const char *member_api(raft_id id)
+{
+	for (unsigned i = 0; i < mgr.base.manager.nb_members; i++)
+		if (mgr.base.manager.members[i].id == id)
+			return mgr.base.manager.members[i].api;
+	return "";
+}
+
+/* Writes go to the leader: tell the client where it is (307) or that none is known (503). */
+static bool redirect_to_leader(sl_api_done_cb done, void *req)
+{
+	if (raft_state(&mgr.raft) == RAFT_LEADER)
+		return false;
+	raft_id id = 0;
+	const char *address = NULL;
+	raft_leader(&mgr.raft, &id, &address);
+	const char *api = id != 0 ? member_api(id) : "";
+	if (api[0] != '\0')
+		done(req, 307, json_pack("{s:s}", "leader", api));
+	else
+		done(req, 503, json_pack("{s:s, s:n}", "error", id != 0 ? "the leader has no known API address"
+								 : "no leader elected at the moment", "leader"));
+	return true;
+}
+
+static void on_change_done(struct raft_change *req, int status);
+
+static void on_added(struct raft_change *req, int status)
+{
+	struct pending *p = req->data;
+	if (status != 0) {
+		on_change_done(req, status);
+		return;
+	}
+	int rc = raft_assign(&mgr.raft, &p->req.change, p->id, p->role, on_change_done);
+	if (rc != 0)
+		on_change_done(req, rc);
+}
+
+static void on_change_done(struct raft_change *req, int status)
+{
+	struct pending *p = req->data;
+	if (status != 0)
+		finish(p, status == RAFT_NOTLEADER || status == RAFT_LEADERSHIPLOST ? 503 : 409,
+		       error_reply(raft_strerror(status)));
+	else
+		finish(p, 200, json_pack("{s:I}", "id", (json_int_t)p->id));
+}
+
+static void on_transferred(struct raft_transfer *req)
+{
+	struct pending *p = req->data;
+	raft_id id = 0;
+	const char *address = NULL;
+	raft_leader(&mgr.raft, &id, &address);
+	finish(p, 200, json_pack("{s:I}", "leader", (json_int_t)id));
+}
+
+static int role_of(const char *name)
+{
+	if (name == NULL || strcmp(name, "voter") == 0)
+		return RAFT_VOTER;
+	return strcmp(name, "spare") == 0 ? RAFT_SPARE : RAFT_STANDBY;
+}
+
+static void cluster_op(const char *op, json_t *cmd, struct pending *p)
+{
+	int rc;
+	p->id = (raft_id)json_integer_value(json_object_get(cmd, "id"));
+	p->req.change.data = p;
+	if (strcmp(op, "member_add") == 0) {
+		p->role = role_of(json_string_value(json_object_get(cmd, "role")));
+		const char *address = json_string_value(json_object_get(cmd, "address"));
+		rc = raft_add(&mgr.raft, &p->req.change, p->id, address ? address : "", on_added);
+	} else if (strcmp(op, "member_remove") == 0) {
+		rc = raft_remove(&mgr.raft, &p->req.change, p->id, on_change_done);
+	} else {
+		p->req.transfer.data = p;
+		rc = raft_transfer(&mgr.raft, &p->req.transfer, p->id, on_transferred);
+	}
+	if (rc != 0)
+		finish(p, rc == RAFT_NOTLEADER ? 503 : 409, error_reply(raft_strerror(rc)));
+}
+
+/* ---- API backend ---- */
+
+static int api_submit(void *ctx, json_t *cmd, sl_api_done_cb done, void *req)
+{
+	(void)ctx;
+	const char *op = json_string_value(json_object_get(cmd, "op"));
+	struct pending *p = calloc(1, sizeof(*p));
+	if (op == NULL || p == NULL) {
+		free(p);
+		json_decref(cmd);
+		return -1;
+	}
+	p->done = done;
+	p->api_req = req;
+	p->ok_status = strcmp(op, "vip_create") == 0 || strcmp(op, "dip_add") == 0 ? 201 : 200;
+	if (redirect_to_leader(done, req)) {
+		free(p);
+	} else if (strncmp(op, "member_", 7) == 0 || strcmp(op, "transfer") == 0) {
+		cluster_op(op, cmd, p);
+	} else {
+		propose(cmd, p);
+	}
+	json_decref(cmd);
+	return 0;
+}
+
+static const char *role_name(int role)
+{
+	return role == RAFT_VOTER ? "voter" : role == RAFT_STANDBY ? "standby" : "spare";
+}
+
+static json_t *member_json(unsigned i, raft_index last)
+{
+	const struct raft_server *s = &mgr.raft.configuration.servers[i];
+	json_t *o = json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)s->id, "address", s->address,
+			      "role", role_name(s->role), "api", member_api(s->id));
+	if (o != NULL && raft_state(&mgr.raft) == RAFT_LEADER && mgr.raft.leader_state.progress != NULL) {
+		raft_index match = s->id == mgr.raft.id ? last : mgr.raft.leader_state.progress[i].match_index;
+		json_object_set_new(o, "match_index", json_integer((json_int_t)match));
+		json_object_set_new(o, "lag", json_integer((json_int_t)(last - match)));
+	}
+	return o;
+}
+
+static json_t *cluster_json(void)
+{
+	raft_id leader = 0;
+	const char *address = NULL;
+	raft_leader(&mgr.raft, &leader, &address);
+	raft_index last = raft_last_index(&mgr.raft);
+	static const char *const states[] = { "unavailable", "follower", "candidate", "leader" };
+	int st = raft_state(&mgr.raft);
+	json_t *members = json_array();
+	for (unsigned i = 0; members != NULL && i < mgr.raft.configuration.n; i++)
+		json_array_append_new(members, member_json(i, last));
+	json_t *lead = leader != 0 ? json_pack("{s:I, s:s, s:s}", "id", (json_int_t)leader, "address",
+					       address ? address : "", "api", member_api(leader))
+				   : json_null();
+	json_t *fsm = json_pack("{s:I, s:I, s:I, s:I, s:s}", "applied", (json_int_t)mgr.fsm.n_applied, "refused",
+				(json_int_t)mgr.fsm.n_refused, "snapshots", (json_int_t)mgr.fsm.n_snapshots,
+				"restores", (json_int_t)mgr.fsm.n_restores, "last_result", mgr.fsm.result.msg);
+	return json_pack("{s:o, s:I, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:o}", "fsm", fsm, "id", (json_int_t)mgr.raft.id,
+			 "state", st >= 0 && st <= 3 ? states[st] : "unknown", "leader", lead, "term",
+			 (json_int_t)mgr.raft.current_term, "commit_index", (json_int_t)mgr.raft.commit_index,
+			 "applied_index", (json_int_t)raft_last_applied(&mgr.raft), "last_index",
+			 (json_int_t)last, "generation", (json_int_t)mgr.fsm.state->generation, "members",
+			 members);
+}
+
+/* "tcp/203.0.113.10/80" -> {"protocol", "address", "port"} */
+static json_t *vip_key(const char *key)
+{
+	char proto[8], addr[64];
+	unsigned port;
+	if (key == NULL || sscanf(key, "%7[^/]/%63[^/]/%u", proto, addr, &port) != 3)
+		return NULL;
+	return json_pack("{s:s, s:s, s:i}", "protocol", proto, "address", addr, "port", (int)port);
+}
+
+static json_t *api_get(void *ctx, const char *what, const char *key)
+{
+	(void)ctx;
+	if (strcmp(what, "cluster") == 0)
+		return cluster_json();
+	if (strcmp(what, "vips") == 0)
+		return sl_mgr_state_to_json(mgr.fsm.state);
+	json_t *k = vip_key(key);
+	struct sl_mgr_err err;
+	const struct sl_mgr_vip *v = k ? sl_mgr_vip_lookup(mgr.fsm.state, k, &err) : NULL;
+	json_decref(k);
+	if (v == NULL)
+		return NULL;
+	json_t *o = sl_mgr_vip_to_json(v);
+	if (o == NULL || strcmp(what, "dips") != 0)
+		return o;
+	json_t *d = json_pack("{s:O}", "dips", json_object_get(o, "dips"));
+	json_decref(o);
+	return d;
+}
+
+static int start_api(uv_loop_t *loop, const struct sl_manager_cfg *mc, char *err, size_t errlen)
+{
+	if (mc->api_listen[0] == '\0' && mc->api_socket[0] == '\0')
+		return 0;
+#define OPT(s) ((s)[0] != '\0' ? (s) : NULL)
+	struct sl_api_config ac = {
+		.listen = OPT(mc->api_listen),
+		.cert_file = OPT(mc->api_cert),
+		.key_file = OPT(mc->api_key),
+		.client_ca_file = OPT(mc->api_client_ca),
+		.token_file = OPT(mc->api_token_file),
+		.socket_path = OPT(mc->api_socket),
+		.socket_mode = mc->api_socket_mode,
+	};
+#undef OPT
+	struct sl_api_backend b = { .ctx = &mgr, .submit = api_submit, .get = api_get };
+	mgr.api = sl_api_start(loop, &ac, &b, err, errlen);
+	return mgr.api != NULL ? 0 : -1;
+}
+
+/* ---- start-up ---- */
+
+static int make_dir(const char *path, char *err, size_t errlen)
+{
+	char tmp[SL_PATH_LEN];
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (char *p = tmp + 1; *p != '\0'; p++)
+		if (*p == '/') {
+			*p = '\0';
+			mkdir(tmp, 0700);
+			*p = '/';
+		}
+	if (mkdir(tmp, 0700) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "manager: cannot create data directory %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int bootstrap_membership(const struct sl_manager_cfg *mc, char *err, size_t errlen)
+{
+	struct raft_configuration conf;
+	raft_configuration_init(&conf);
+	int rc = 0;
+	for (unsigned i = 0; rc == 0 && i < mc->nb_members; i++)
+		rc = raft_configuration_add(&conf, mc->members[i].id, mc->members[i].address,
+					    mc->members[i].voter ? RAFT_VOTER : RAFT_STANDBY);
+	if (rc == 0)
+		rc = raft_bootstrap(&mgr.raft, &conf);
+	raft_configuration_close(&conf);
+	if (rc != 0 && rc != RAFT_CANTBOOTSTRAP) { /* CANTBOOTSTRAP: state exists, we restart */
+		snprintf(err, errlen, "manager: bootstrap: %s", raft_errmsg(&mgr.raft));
+		return -1;
+	}
+	return 0;
+}
+
+static const char *own_address(const struct sl_manager_cfg *mc)
+{
+	for (unsigned i = 0; i < mc->nb_members; i++)
+		if (mc->members[i].id == mc->id)
+			return mc->members[i].address;
+	return "";
+}
+
+int sl_manager_init(struct sl_app *app, struct sl_config *cfg, struct sl_config *initial, char *err,
+		    size_t errlen)
+{
+	struct sl_mgr_err merr;
+	memset(&mgr, 0, sizeof(mgr));
+	if (sl_mgr_fsm_init(&mgr.fsm) != 0) {
+		snprintf(err, errlen, "manager: out of memory");
+		return -1;
+	}
+	/* Until the log says otherwise this instance serves no VIP. */
+	if (sl_mgr_state_to_config(mgr.fsm.state, cfg, initial, &merr) != 0) {
+		snprintf(err, errlen, "manager: %s", merr.msg);
+		return -1;
+	}
+	mgr.base = *cfg;
+	memset(cfg, 0, sizeof(*cfg)); /* the manager owns the file's configuration now */
+	mgr.app = app;
+	mgr.fsm.changed = on_changed;
+	return 0;
+}
+
+int sl_manager_start(uv_loop_t *loop, char *err, size_t errlen)
+{
+	const struct sl_manager_cfg *mc = &mgr.base.manager;
+	int rc;
+	if (!enabled())
+		return 0;
+	if (make_dir(mc->data_dir, err, errlen) != 0)
+		return -1;
+	if ((rc = raft_uv_tcp_init(&mgr.transport, loop)) != 0 ||
+	    (rc = raft_uv_init(&mgr.io, loop, mc->data_dir, &mgr.transport)) != 0 ||
+	    (rc = raft_init(&mgr.raft, &mgr.io, &mgr.fsm.fsm, mc->id, own_address(mc))) != 0) {
+		snprintf(err, errlen, "manager: raft set-up in %s: %s", mc->data_dir, raft_strerror(rc));
+		return -1;
+	}
+	sl_mgr_fsm_bind(&mgr.fsm, &mgr.raft);
+	if (bootstrap_membership(mc, err, errlen) != 0)
+		return -1;
+	if ((rc = raft_start(&mgr.raft)) != 0) {
+		snprintf(err, errlen, "manager: raft start: %s", raft_errmsg(&mgr.raft));
+		return -1;
+	}
+	if (start_api(loop, mc, err, errlen) != 0)
+		return -1;
+	uv_timer_init(loop, &mgr.tick);
+	uv_timer_start(&mgr.tick, on_tick, TICK_MS, TICK_MS);
+	sl_log("manager: member %u of %u at %s, data in %s", mc->id, mc->nb_members, own_address(mc),
+	       mc->data_dir);
+	return 0;
+}
+
+bool sl_manager_enabled(void)
+{
+	return enabled();
+}
+
+const struct sl_config *sl_manager_file_config(void)
+{
+	return &mgr.base;
+}
+
+/* A reloaded file: keep the replicated VIPs, take everything else from the file. */
+int sl_manager_reload(struct sl_config *next, char *msg, size_t msglen)
+{
+	struct sl_config cfg;
+	struct sl_mgr_err err;
+	if (sl_mgr_state_to_config(mgr.fsm.state, next, &cfg, &err) != 0) {
+		snprintf(msg, msglen, "%s", err.msg);
+		sl_config_free(next);
+		return -1;
+	}
+	sl_config_free(&mgr.base);
+	mgr.base = *next;
+	memset(next, 0, sizeof(*next));
+	return sl_control_apply_config(mgr.app, &cfg, msg, msglen);
+}
