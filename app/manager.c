@@ -26,6 +26,7 @@
 #include "sluice.h"
 
 #define TICK_MS 5
+#define HEARTBEAT_MS 15
 
 struct manager {
 	struct sl_app *app;
@@ -490,6 +491,10 @@ int sl_manager_start(uv_loop_t *loop, char *err, size_t errlen)
 		return -1;
 	}
 	sl_mgr_fsm_bind(&mgr.fsm, &mgr.raft);
+	/* Followers learn that an entry is committed from the next message of
+	 * the leader: a short heartbeat is what bounds how long their data
+	 * planes lag the leader's (libraft's default is 100 ms). */
+	raft_set_heartbeat_timeout(&mgr.raft, HEARTBEAT_MS);
 	if (bootstrap_membership(mc, err, errlen) != 0)
 		return -1;
 	if ((rc = raft_start(&mgr.raft)) != 0) {

@@ -26,6 +26,7 @@ int sl_mgr_fail_oom(struct sl_mgr_err *err)
 	return sl_mgr_fail(err, SL_MGR_ENOMEM, "out of memory");
 }
 
+__attribute__((format(printf, 3, 0)))
 static void prepend(struct sl_mgr_err *err, const char *sep, const char *fmt, va_list ap)
 {
 	char prefix[SL_MGR_ERR_LEN], joined[2 * SL_MGR_ERR_LEN + 8];

@@ -1,12 +1,13 @@
 """Benchmark stages: the traffic each one replays and the sluice config it runs.
 
-A stage is a small class registered in STAGES.  To add one (e.g. `config`):
+A stage is a small class registered in STAGES.  To add a packet stage:
 subclass Stage, fill in `traffic()` (frame spec, VIP list, flow list),
 `config()` (libconfig text for sluice) and `work_counter` (the telemetry
 counter that must account for >= 99% of received frames, so the bench can
 tell that the stage did its work rather than measuring a drop path), then
 add an instance to STAGES.  Everything else (pcap cache, baseline, rounds,
-JSON) is shared.
+JSON) is shared.  The `config` stage is different (cluster_bench = True): it
+measures the control plane, see benchlib/cluster.py.
 
 Addressing (documentation and benchmark ranges only):
   clients     198.18.0.0/15              (random, seeded)
@@ -377,4 +378,18 @@ class HostStage(Stage):
         return p
 
 
-STAGES = {s.name: s for s in (MuxStage(), HostStage())}
+# --------------------------------------------------------------------------
+# config: API write -> every instance's data path, on a 3-instance cluster
+
+
+class ConfigStage(Stage):
+    """Not a packet stage: no pcap, no testpmd.  runner.run() hands stages with
+    `cluster_bench` to benchlib.cluster.run_config()."""
+    name = "config"
+    description = ("control plane: 3-instance Raft cluster (net_null ports, own netns); ms from "
+                   "an API write's response to the change on every data path (p50/p99 over "
+                   "--changes), and committed writes/s from --writers concurrent clients")
+    cluster_bench = True
+
+
+STAGES = {s.name: s for s in (MuxStage(), HostStage(), ConfigStage())}
