@@ -11,9 +11,11 @@
 
 static void sum_stats(struct sl_stats *total)
 {
-	static struct sl_stats blocks[RTE_MAX_LCORE];
+	/* Read in place: DPDK serves each telemetry client on its own thread,
+	 * so a shared scratch copy would race between clients. */
+	const struct sl_stats *blocks[RTE_MAX_LCORE];
 	for (unsigned i = 0; i < sl_app.nb_workers; i++)
-		blocks[i] = sl_app.lcore[i]->w.stats; /* racy copy of monotonic counters: fine for reporting */
+		blocks[i] = &sl_app.lcore[i]->w.stats;
 	sl_stats_sum(blocks, sl_app.nb_workers, total);
 }
 

@@ -30,13 +30,13 @@ const char *sl_counter_help(enum sl_counter c) { return c < SL_C_MAX ? counter_h
 const char *sl_drop_name(enum sl_drop d) { return d < SL_DROP_MAX ? drop_names[d] : "?"; }
 const char *sl_drop_help(enum sl_drop d) { return d < SL_DROP_MAX ? drop_help[d] : "?"; }
 
-void sl_stats_sum(const struct sl_stats *blocks, unsigned n, struct sl_stats *out)
+void sl_stats_sum(const struct sl_stats *const *blocks, unsigned n, struct sl_stats *out)
 {
 	memset(out, 0, sizeof(*out));
 	for (unsigned i = 0; i < n; i++) {
 		for (unsigned c = 0; c < SL_C_MAX; c++)
-			out->c[c] += __atomic_load_n(&blocks[i].c[c], __ATOMIC_RELAXED);
+			out->c[c] += __atomic_load_n(&blocks[i]->c[c], __ATOMIC_RELAXED);
 		for (unsigned d = 0; d < SL_DROP_MAX; d++)
-			out->drop[d] += __atomic_load_n(&blocks[i].drop[d], __ATOMIC_RELAXED);
+			out->drop[d] += __atomic_load_n(&blocks[i]->drop[d], __ATOMIC_RELAXED);
 	}
 }

@@ -83,7 +83,7 @@ const char *sl_counter_help(enum sl_counter c);
 const char *sl_drop_name(enum sl_drop d);
 const char *sl_drop_help(enum sl_drop d);
 
-/* Sum n per-lcore blocks into out. */
-void sl_stats_sum(const struct sl_stats *blocks, unsigned n, struct sl_stats *out);
+/* Sum n per-lcore blocks (each still being written by its lcore) into out. */
+void sl_stats_sum(const struct sl_stats *const *blocks, unsigned n, struct sl_stats *out);
 
 #endif
