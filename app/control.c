@@ -25,10 +25,12 @@
 #define POLL_MS 1
 #define NEIGH_REFRESH_MS 30000
 #define EXCEPTION_BUDGET 256
+#define STOP_DEADLINE_MS 5000 /* a leadership transfer takes up to an election timeout */
 #define RETIRE_CAPACITY 256 /* three objects per publish; more waits for the workers */
 
 static uv_loop_t loop;
-static uv_timer_t poll_timer;
+static uv_timer_t poll_timer, stop_deadline;
+static bool stopping;
 static uv_signal_t sig_hup, sig_int, sig_term;
 static uv_async_t reload_async, stop_async;
 static pthread_t control_thread;
@@ -231,6 +233,20 @@ static void log_reload(struct sl_app *app)
 		       (unsigned long long)app->generation, msg);
 }
 
+/* Workers keep forwarding while the manager hands over; then all stop. */
+static void stop_now(void)
+{
+	sl_app.quit = true;
+	uv_stop(&loop);
+}
+
+static void on_stop_deadline(uv_timer_t *t)
+{
+	(void)t;
+	sl_log("graceful stop took over %d ms; stopping now", STOP_DEADLINE_MS);
+	stop_now();
+}
+
 static void on_signal(uv_signal_t *h, int signum)
 {
 	struct sl_app *app = h->data;
@@ -238,9 +254,15 @@ static void on_signal(uv_signal_t *h, int signum)
 		log_reload(app);
 		return;
 	}
+	if (stopping) { /* a second signal: stop now */
+		sl_log("signal %d: stopping at once", signum);
+		stop_now();
+		return;
+	}
 	sl_log("signal %d: stopping", signum);
-	app->quit = true;
-	uv_stop(&loop);
+	stopping = true;
+	uv_timer_start(&stop_deadline, on_stop_deadline, STOP_DEADLINE_MS, 0);
+	sl_manager_stop(stop_now);
 }
 
 static void on_reload_async(uv_async_t *h)
@@ -336,6 +358,7 @@ int sl_control_start(struct sl_app *app, char *err, size_t errlen)
 	if (sl_manager_start(&loop, err, errlen) != 0)
 		return -1;
 	uv_timer_init(&loop, &poll_timer);
+	uv_timer_init(&loop, &stop_deadline);
 	poll_timer.data = app;
 	uv_timer_start(&poll_timer, on_poll, 0, POLL_MS);
 	init_signal(&sig_hup, app, SIGHUP);

@@ -42,6 +42,7 @@ struct manager {
 };
 
 static struct manager mgr;
+static void (*stop_done)(void); /* set once a graceful stop has begun */
 
 /* A write waiting for its entry to be applied (or to fail). */
 struct pending {
@@ -315,7 +316,10 @@ static int api_submit(void *ctx, json_t *cmd, sl_api_done_cb done, void *req)
 	p->done = done;
 	p->api_req = req;
 	p->ok_status = strcmp(op, "vip_create") == 0 || strcmp(op, "dip_add") == 0 ? 201 : 200;
-	if (redirect_to_leader(done, req)) {
+	if (stop_done != NULL) {
+		done(req, 503, error_reply("this member is stopping; retry on another"));
+		free(p);
+	} else if (redirect_to_leader(done, req)) {
 		free(p);
 	} else if (strncmp(op, "member_", 7) == 0 || strcmp(op, "transfer") == 0) {
 		cluster_op(op, cmd, p);
@@ -548,4 +552,63 @@ int sl_manager_reload(struct sl_config *next, char *msg, size_t msglen)
 	mgr.base = *next;
 	memset(next, 0, sizeof(*next));
 	return sl_control_apply_config(mgr.app, &cfg, msg, msglen);
+}
+
+/* ---- graceful stop ---- */
+
+static void on_raft_closed(struct raft *r)
+{
+	(void)r;
+	raft_uv_close(&mgr.io);
+	raft_uv_tcp_close(&mgr.transport);
+	sl_log("manager: Raft closed");
+	stop_done();
+}
+
+static void close_raft(void)
+{
+	raft_close(&mgr.raft, on_raft_closed);
+}
+
+static void on_stop_transfer(struct raft_transfer *req)
+{
+	raft_id id = 0;
+	const char *address = NULL;
+	raft_leader(&mgr.raft, &id, &address);
+	if (id != 0 && id != mgr.raft.id)
+		sl_log("manager: leadership handed to member %llu", (unsigned long long)id);
+	else
+		sl_log("manager: no member took leadership over; stopping anyway");
+	free(req);
+	close_raft();
+}
+
+/* Another voter to hand leadership to, so the cluster does not wait an
+ * election timeout to notice this leader is gone. */
+static bool has_other_voter(void)
+{
+	for (unsigned i = 0; i < mgr.raft.configuration.n; i++) {
+		const struct raft_server *s = &mgr.raft.configuration.servers[i];
+		if (s->id != mgr.raft.id && s->role == RAFT_VOTER)
+			return true;
+	}
+	return false;
+}
+
+void sl_manager_stop(void (*done)(void))
+{
+	if (!enabled() || stop_done != NULL) {
+		done();
+		return;
+	}
+	stop_done = done;
+	if (raft_state(&mgr.raft) == RAFT_LEADER && has_other_voter()) {
+		struct raft_transfer *req = calloc(1, sizeof(*req));
+		if (req != NULL && raft_transfer(&mgr.raft, req, 0, on_stop_transfer) == 0) {
+			sl_log("manager: handing leadership over before stopping");
+			return;
+		}
+		free(req);
+	}
+	close_raft();
 }

@@ -78,6 +78,10 @@ int sl_manager_start(struct uv_loop_s *loop, char *err, size_t errlen);
 bool sl_manager_enabled(void);
 const struct sl_config *sl_manager_file_config(void);
 int sl_manager_reload(struct sl_config *next, char *msg, size_t msglen);
+/* Leave gracefully: a leader first hands leadership to the most up-to-date
+ * voter, then Raft closes; done runs on the control loop when finished
+ * (at once without a manager). */
+void sl_manager_stop(void (*done)(void));
 void sl_control_stop(struct sl_app *app);
 /* Reload the configuration file; thread-safe (runs on the control thread). */
 int sl_control_request_reload(struct sl_app *app, char *msg, size_t msglen);
