@@ -56,6 +56,8 @@ struct pending {
 	int ok_status;
 	int role;                       /* member_add: role to assign once added */
 	raft_id id;
+	bool removing;                  /* member_remove: forget its API URL once removed */
+	char api[SL_MGR_API_LEN];       /* member_add: its API URL, recorded once added */
 };
 
 static bool enabled(void)
@@ -217,8 +219,12 @@ static void on_tick(uv_timer_t *t)
 
 /* ---- leadership and membership ---- */
 
+/* Replicated first (members added at run time), then this file's. */
 static const char *member_api(raft_id id)
 {
+	const char *api = id <= UINT32_MAX ? sl_mgr_member_api(mgr.fsm.state, (uint32_t)id) : NULL;
+	if (api != NULL)
+		return api;
 	for (unsigned i = 0; i < mgr.base.manager.nb_members; i++)
 		if (mgr.base.manager.members[i].id == id)
 			return mgr.base.manager.members[i].api;
@@ -256,14 +262,45 @@ static void on_added(struct raft_change *req, int status)
 		on_change_done(req, rc);
 }
 
+static void on_member_api_done(void *req, int status, json_t *reply)
+{
+	(void)req;
+	if (status >= 300)
+		sl_log("manager: recording a member's API URL: %d %s", status,
+		       json_string_value(json_object_get(reply, "error")));
+	json_decref(reply);
+}
+
+/* After a membership change: record where the new member serves the API,
+ * or forget a removed one's, so followers can send clients to it. */
+static void propose_member_api(raft_id id, const char *api)
+{
+	bool known = id <= UINT32_MAX && sl_mgr_member_api(mgr.fsm.state, (uint32_t)id) != NULL;
+	if (api[0] == '\0' && !known)
+		return;
+	json_t *cmd = json_pack("{s:s, s:I, s:s}", "op", "member_api", "id", (json_int_t)id, "api", api);
+	struct pending *p = calloc(1, sizeof(*p));
+	if (cmd == NULL || p == NULL) {
+		sl_log("manager: out of memory recording member %llu's API URL", (unsigned long long)id);
+		free(p);
+	} else {
+		p->done = on_member_api_done;
+		propose(cmd, p);
+	}
+	json_decref(cmd);
+}
+
 static void on_change_done(struct raft_change *req, int status)
 {
 	struct pending *p = req->data;
-	if (status != 0)
+	if (status != 0) {
 		finish(p, status == RAFT_NOTLEADER || status == RAFT_LEADERSHIPLOST ? 503 : 409,
 		       error_reply(raft_strerror(status)));
-	else
-		finish(p, 200, json_pack("{s:I}", "id", (json_int_t)p->id));
+		return;
+	}
+	if (p->removing || p->api[0] != '\0')
+		propose_member_api(p->id, p->removing ? "" : p->api);
+	finish(p, 200, json_pack("{s:I}", "id", (json_int_t)p->id));
 }
 
 static void on_transferred(struct raft_transfer *req)
@@ -289,9 +326,12 @@ static void cluster_op(const char *op, json_t *cmd, struct pending *p)
 	p->req.change.data = p;
 	if (strcmp(op, "member_add") == 0) {
 		p->role = role_of(json_string_value(json_object_get(cmd, "role")));
+		const char *api = json_string_value(json_object_get(cmd, "api"));
+		snprintf(p->api, sizeof(p->api), "%s", api ? api : "");
 		const char *address = json_string_value(json_object_get(cmd, "address"));
 		rc = raft_add(&mgr.raft, &p->req.change, p->id, address ? address : "", on_added);
 	} else if (strcmp(op, "member_remove") == 0) {
+		p->removing = true;
 		rc = raft_remove(&mgr.raft, &p->req.change, p->id, on_change_done);
 	} else {
 		p->req.transfer.data = p;

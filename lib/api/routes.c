@@ -268,7 +268,20 @@ static json_t *check_array(const struct kind *k, const json_t *v)
 	return json_deep_copy(v);
 }
 
-enum kind_id { K_ADDR, K_PROTO, K_PORT, K_WEIGHT, K_ID, K_ROLE, K_HOSTPORT, K_DIPS };
+/* A member's API base URL, as the manager keeps it (SL_MGR_API_LEN - 1). */
+#define URL_MAX 127
+
+static json_t *check_url(const struct kind *k, const json_t *v)
+{
+	(void)k;
+	if (!json_is_string(v) || json_string_length(v) > URL_MAX ||
+	    strncmp(json_string_value(v), "https://", 8) != 0 || json_string_length(v) <= 8 ||
+	    strlen(json_string_value(v)) != json_string_length(v))
+		return NULL;
+	return json_copy((json_t *)v);
+}
+
+enum kind_id { K_ADDR, K_PROTO, K_PORT, K_WEIGHT, K_ID, K_ROLE, K_HOSTPORT, K_DIPS, K_URL };
 
 static const char *const protocols[] = {"tcp", "udp", NULL};
 static const char *const roles[] = {"voter", "spare", "standby", NULL};
@@ -283,6 +296,7 @@ static const struct kind kinds[] = {
 	[K_HOSTPORT] = {"\"ADDRESS:PORT\", \"[IPv6]:PORT\" or \"HOSTNAME:PORT\"", check_hostport, 0,
 			0, NULL},
 	[K_DIPS] = {"an array of at most 4096 DIPs", check_array, 0, SL_API_MAX_DIPS, NULL},
+	[K_URL] = {"an https:// URL of at most 127 characters", check_url, 0, 0, NULL},
 };
 
 /* --------------------------------------------------- object schemas */
@@ -306,8 +320,10 @@ static const struct field dip_fields[] = {
 };
 static const struct field dip_ref_fields[] = {{"address", K_ADDR, true}, {"port", K_PORT, true}};
 static const struct field weight_fields[] = {{"weight", K_WEIGHT, true}};
-static const struct field member_fields[] = {
-	{"id", K_ID, true}, {"address", K_HOSTPORT, true}, {"role", K_ROLE, false}};
+static const struct field member_fields[] = {{"id", K_ID, true},
+					     {"address", K_HOSTPORT, true},
+					     {"role", K_ROLE, false},
+					     {"api", K_URL, false}};
 static const struct field id_fields[] = {{"id", K_ID, true}};
 static const struct field transfer_fields[] = {{"id", K_ID, false}};
 

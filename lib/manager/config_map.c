@@ -86,6 +86,20 @@ static json_t *cfg_vip_to_json(const struct sl_vip_cfg *vc)
 	return o;
 }
 
+/* The file's members that advertise an API URL. */
+static json_t *cfg_members_to_json(const struct sl_manager_cfg *m)
+{
+	json_t *list = json_array();
+	for (unsigned i = 0; list != NULL && i < m->nb_members; i++)
+		if (m->members[i].api[0] != '\0' &&
+		    json_array_append_new(list, json_pack("{s:I, s:s}", "id", (json_int_t)m->members[i].id,
+							  "api", m->members[i].api)) < 0) {
+			json_decref(list);
+			list = NULL;
+		}
+	return list;
+}
+
 json_t *sl_mgr_cmd_bootstrap(const struct sl_config *cfg, struct sl_mgr_err *err)
 {
 	struct sl_mgr_err dummy;
@@ -95,7 +109,8 @@ json_t *sl_mgr_cmd_bootstrap(const struct sl_config *cfg, struct sl_mgr_err *err
 			json_decref(vips);
 			vips = NULL;
 		}
-	json_t *cmd = json_pack("{s:s, s:o}", "op", "bootstrap", "vips", vips);
+	json_t *cmd = json_pack("{s:s, s:o, s:o}", "op", "bootstrap", "vips", vips, "members",
+				cfg_members_to_json(&cfg->manager));
 	if (cmd == NULL)
 		sl_mgr_fail_oom(err != NULL ? err : &dummy);
 	return cmd;

@@ -44,6 +44,7 @@ struct sl_mgr_section {
 };
 
 extern const struct sl_mgr_section sl_mgr_vips_section;
+extern const struct sl_mgr_section sl_mgr_members_section;
 
 /* ------------------------------------------------------------ errors */
 

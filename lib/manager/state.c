@@ -11,6 +11,7 @@
 /* Every section of the state, in no particular order: encodings sort members. */
 static const struct sl_mgr_section *const sections[] = {
 	&sl_mgr_vips_section,
+	&sl_mgr_members_section,
 };
 #define NB_SECTIONS (sizeof(sections) / sizeof(sections[0]))
 

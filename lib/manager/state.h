@@ -80,12 +80,26 @@ struct sl_mgr_vip {
 };
 
 /* Read-only for users of this header; change it with sl_mgr_apply(). */
+/* Where a Raft member serves the API, so that followers can send clients
+ * to a leader that joined at run time (the file only knows the first). */
+#define SL_MGR_MAX_MEMBERS 64
+#define SL_MGR_API_LEN 128
+struct sl_mgr_member {
+	uint32_t id;               /* Raft server id, 1..65535 */
+	char api[SL_MGR_API_LEN];  /* "https://..." */
+};
+
 struct sl_mgr_state {
 	uint64_t generation; /* commands that changed the state so far */
 	uint64_t index;      /* Raft index of the entry that made the last change (0 outside Raft) */
 	struct sl_mgr_vip *vips; /* sorted by (family, protocol, address, port) */
 	uint32_t nb_vips;
+	struct sl_mgr_member *members; /* sorted by id */
+	uint32_t nb_members;
 };
+
+/* The API URL member id advertised, or NULL. */
+const char *sl_mgr_member_api(const struct sl_mgr_state *s, uint32_t id);
 
 static inline uint32_t sl_mgr_vip_nb_dips(const struct sl_mgr_vip *v)
 {

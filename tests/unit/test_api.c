@@ -600,6 +600,11 @@ static const struct bad_case bad_cases[] = {
 	 "got \"bad_name:7000\""},
 	{AUTH, "POST", "/v1/cluster/members", "{\"id\":4,\"address\":\"192.0.2.4:7000\",\"role\":\"king\"}",
 	 400, "role: must be \"voter\", \"spare\" or \"standby\", got \"king\""},
+	{AUTH, "POST", "/v1/cluster/members",
+	 "{\"id\":4,\"address\":\"192.0.2.4:7000\",\"api\":\"http://192.0.2.4:8443\"}", 400,
+	 "api: must be an https:// URL of at most 127 characters"},
+	{AUTH, "POST", "/v1/cluster/members", "{\"id\":4,\"address\":\"192.0.2.4:7000\",\"api\":\"https://\"}",
+	 400, "api: must be an https:// URL"},
 	/* bad values in the path */
 	{AUTH, "GET", "/v1/vips/tcp/not-an-ip/80", NULL, 400,
 	 "path VIP address: must be a unicast IPv4 or IPv6 address, got \"not-an-ip\""},
@@ -717,6 +722,10 @@ static const struct good_case good_cases[] = {
 	 "{\"op\":\"member_add\",\"id\":5,\"address\":\"[2001:db8::5]:7000\",\"role\":\"spare\"}"},
 	{"POST", "/v1/cluster/members", "{\"id\":6,\"address\":\"node-6.lab.example:7000\",\"role\":\"standby\"}",
 	 "{\"op\":\"member_add\",\"id\":6,\"address\":\"node-6.lab.example:7000\",\"role\":\"standby\"}"},
+	{"POST", "/v1/cluster/members",
+	 "{\"id\":7,\"address\":\"192.0.2.7:7000\",\"api\":\"https://192.0.2.7:8443\"}",
+	 "{\"op\":\"member_add\",\"id\":7,\"address\":\"192.0.2.7:7000\",\"role\":\"voter\","
+	 "\"api\":\"https://192.0.2.7:8443\"}"},
 	{"DELETE", "/v1/cluster/members/4", NULL, "{\"op\":\"member_remove\",\"id\":4}"},
 	{"POST", "/v1/cluster/transfer", NULL, "{\"op\":\"transfer\",\"id\":0}"},
 	{"POST", "/v1/cluster/transfer", "{\"id\":2}", "{\"op\":\"transfer\",\"id\":2}"},

@@ -142,7 +142,7 @@ START_TEST(test_empty_state)
 {
 	struct sl_mgr_state *s = sl_mgr_state_new();
 	char *text = encode(s);
-	ck_assert_str_eq(text, "{\"format\":1,\"generation\":0,\"index\":0,\"vips\":[]}");
+	ck_assert_str_eq(text, "{\"format\":1,\"generation\":0,\"index\":0,\"members\":[],\"vips\":[]}");
 	free(text);
 	sl_mgr_state_free(s);
 	sl_mgr_state_free(NULL);
@@ -156,7 +156,7 @@ START_TEST(test_canonical_bytes)
 	struct sl_mgr_state *s = base_state();
 	char *text = encode(s);
 	const char *want =
-		"{\"format\":1,\"generation\":1,\"index\":0,\"vips\":["
+		"{\"format\":1,\"generation\":1,\"index\":0,\"members\":[],\"vips\":["
 		"{\"address\":\"203.0.113.10\",\"dips\":["
 		"{\"address\":\"10.0.0.1\",\"admin\":\"active\",\"health\":\"unknown\",\"host\":"
 		"\"192.0.2.21\",\"port\":8080,\"weight\":100},"
@@ -171,6 +171,45 @@ START_TEST(test_canonical_bytes)
 		"\"2001:db8:2::21\",\"port\":53,\"weight\":100}],\"port\":53,\"protocol\":\"udp\"}]}";
 	ck_assert_str_eq(text, want);
 	free(text);
+	sl_mgr_state_free(s);
+}
+END_TEST
+
+/* member_api sets, replaces and forgets; snapshots carry the URLs and a
+ * snapshot without the section (older than it) loads with none. */
+START_TEST(test_member_api)
+{
+	struct sl_mgr_state *s = base_state();
+	ck_assert_ptr_null(sl_mgr_member_api(s, 4));
+	apply_ok(s, "{'op':'member_api','id':4,'api':'https://192.0.2.14:8443'}");
+	apply_ok(s, "{'op':'member_api','id':2,'api':'https://192.0.2.12:8443'}");
+	apply_ok(s, "{'op':'member_api','id':4,'api':'https://[2001:db8::14]:8443'}");
+	ck_assert_str_eq(sl_mgr_member_api(s, 4), "https://[2001:db8::14]:8443");
+	ck_assert_str_eq(sl_mgr_member_api(s, 2), "https://192.0.2.12:8443");
+	char *text = encode(s);
+	ck_assert_ptr_nonnull(strstr(text, "\"members\":[{\"api\":\"https://192.0.2.12:8443\",\"id\":2},"
+					   "{\"api\":\"https://[2001:db8::14]:8443\",\"id\":4}]"));
+	struct sl_mgr_err err;
+	struct sl_mgr_state *back = sl_mgr_state_decode(text, strlen(text), &err);
+	ck_assert_msg(back != NULL, "%s", err.msg);
+	assert_same_state(s, back);
+	ck_assert_str_eq(sl_mgr_member_api(back, 4), "https://[2001:db8::14]:8443");
+	apply_ok(s, "{'op':'member_api','id':4,'api':''}");
+	ck_assert_ptr_null(sl_mgr_member_api(s, 4));
+	ck_assert_str_eq(sl_mgr_member_api(s, 2), "https://192.0.2.12:8443");
+	/* the copy taken before is unchanged (copy on write) */
+	ck_assert_str_eq(sl_mgr_member_api(back, 4), "https://[2001:db8::14]:8443");
+	free(text);
+	static const char old[] = "{\"format\":1,\"generation\":3,\"index\":9,\"vips\":[]}";
+	struct sl_mgr_state *older = sl_mgr_state_decode(old, strlen(old), &err);
+	ck_assert_msg(older != NULL, "%s", err.msg);
+	ck_assert_uint_eq(older->nb_members, 0);
+	static const char twice[] = "{\"format\":1,\"generation\":3,\"index\":9,\"vips\":[],"
+				    "\"members\":[{\"id\":2,\"api\":\"https://a\"},{\"id\":2,\"api\":\"https://b\"}]}";
+	ck_assert_ptr_null(sl_mgr_state_decode(twice, strlen(twice), &err));
+	ck_assert_str_eq(err.msg, "members.[1].id: 2 appears twice");
+	sl_mgr_state_free(older);
+	sl_mgr_state_free(back);
 	sl_mgr_state_free(s);
 }
 END_TEST
@@ -338,6 +377,18 @@ struct bad_case {
 };
 
 static const struct bad_case bad_cases[] = {
+	/* member API URLs */
+	{"{'op':'member_api','id':0,'api':'https://192.0.2.10:8443'}", SL_MGR_EINVAL,
+	 "member_api: id: 0 is out of range (1..65535)"},
+	{"{'op':'member_api','id':4}", SL_MGR_EINVAL,
+	 "member_api: api: required string member is missing"},
+	{"{'op':'member_api','id':4,'api':7}", SL_MGR_EINVAL, "member_api: api: must be a string"},
+	{"{'op':'member_api','id':4,'api':'http://192.0.2.10'}", SL_MGR_EINVAL,
+	 "member_api: api: 'http://192.0.2.10' is not an https:// URL"},
+	{"{'op':'member_api','id':4,'api':'https://'}", SL_MGR_EINVAL,
+	 "member_api: api: 'https://' is not an https:// URL"},
+	{"{'op':'member_api','id':4,'api':'https://x','role':'voter'}", SL_MGR_EINVAL,
+	 "member_api: role: unknown member"},
 	/* shape of a command */
 	{"[1]", SL_MGR_EINVAL, "a command must be a JSON object"},
 	{"{}", SL_MGR_EINVAL, "op: required string member is missing"},
@@ -1675,6 +1726,7 @@ static Suite *manager_suite(void)
 	TCase *tc = tcase_create("state");
 	tcase_add_test(tc, test_empty_state);
 	tcase_add_test(tc, test_canonical_bytes);
+	tcase_add_test(tc, test_member_api);
 	tcase_add_loop_test(tc, test_good_command, 0,
 			    (int)(sizeof(good_cases) / sizeof(good_cases[0])));
 	tcase_add_loop_test(tc, test_bad_command, 0, (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));

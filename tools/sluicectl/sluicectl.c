@@ -59,7 +59,7 @@ static const char usage_text[] =
 	"  dip weight VIP DIP WEIGHT\n"
 	"  dip drain|enable|disable VIP DIP\n"
 	"  cluster status\n"
-	"  member add ID HOST:PORT [voter|spare|standby]\n"
+	"  member add ID HOST:PORT [voter|spare|standby] [https://API-URL]\n"
 	"  member remove ID\n"
 	"  leader transfer [ID]\n"
 	"\n"
@@ -483,8 +483,9 @@ static void build_member_add(struct request *r, char **a, int n, const char *ver
 	r->method = "POST";
 	snprintf(r->path, PATH_LEN, "/v1/cluster/members");
 	r->body = json_pack("{s:o,s:s}", "id", value_of(a[0]), "address", a[1]);
-	if (n > 2)
-		json_object_set_new(r->body, "role", json_string(a[2]));
+	for (int i = 2; i < n; i++) /* role and API URL, in either order */
+		json_object_set_new(r->body, strncmp(a[i], "https://", 8) == 0 ? "api" : "role",
+				    json_string(a[i]));
 	r->print = print_ok;
 }
 
@@ -520,7 +521,7 @@ static const struct command commands[] = {
 	{"dip", "enable", 2, 2, build_dip_state},
 	{"dip", "disable", 2, 2, build_dip_state},
 	{"cluster", "status", 0, 0, build_cluster_status},
-	{"member", "add", 2, 3, build_member_add},
+	{"member", "add", 2, 4, build_member_add},
 	{"member", "remove", 1, 1, build_member_remove},
 	{"leader", "transfer", 0, 1, build_transfer},
 };
