@@ -38,6 +38,7 @@ struct manager {
 	uv_timer_t tick;
 	uv_timer_t rebuild;             /* due at once when entries were applied */
 	bool stale;                     /* applied entries not yet in the data plane */
+	uint64_t dataplane_generation;  /* state generation the data plane last took */
 	bool bootstrapping;             /* a bootstrap proposal is in flight */
 };
 
@@ -106,6 +107,8 @@ static void rebuild_tables(void)
 	if (sl_control_apply_config(mgr.app, &cfg, msg, sizeof(msg)) != 0)
 		sl_log("manager: cannot apply generation %llu: %s",
 		       (unsigned long long)mgr.fsm.state->generation, msg);
+	else
+		mgr.dataplane_generation = mgr.fsm.state->generation;
 }
 
 static void on_rebuild(uv_timer_t *t)
@@ -423,25 +426,37 @@ static json_t *vip_key(const char *key)
 	return json_pack("{s:s, s:s, s:i}", "protocol", proto, "address", addr, "port", (int)port);
 }
 
+/* Reads say whether this instance's data plane already serves what they
+ * show: "generation" (replicated state) against "dataplane_generation". */
+static json_t *with_generations(json_t *o)
+{
+	if (o != NULL) {
+		json_object_set_new(o, "generation", json_integer((json_int_t)mgr.fsm.state->generation));
+		json_object_set_new(o, "dataplane_generation",
+				    json_integer((json_int_t)mgr.dataplane_generation));
+	}
+	return o;
+}
+
 static json_t *api_get(void *ctx, const char *what, const char *key)
 {
 	(void)ctx;
 	if (strcmp(what, "cluster") == 0)
 		return cluster_json();
 	if (strcmp(what, "vips") == 0)
-		return sl_mgr_state_to_json(mgr.fsm.state);
+		return with_generations(sl_mgr_state_status_json(mgr.fsm.state));
 	json_t *k = vip_key(key);
 	struct sl_mgr_err err;
 	const struct sl_mgr_vip *v = k ? sl_mgr_vip_lookup(mgr.fsm.state, k, &err) : NULL;
 	json_decref(k);
 	if (v == NULL)
 		return NULL;
-	json_t *o = sl_mgr_vip_to_json(v);
+	json_t *o = sl_mgr_vip_status_json(v);
 	if (o == NULL || strcmp(what, "dips") != 0)
-		return o;
+		return with_generations(o);
 	json_t *d = json_pack("{s:O}", "dips", json_object_get(o, "dips"));
 	json_decref(o);
-	return d;
+	return with_generations(d);
 }
 
 static int start_api(uv_loop_t *loop, const struct sl_manager_cfg *mc, char *err, size_t errlen)

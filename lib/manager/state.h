@@ -153,6 +153,11 @@ struct sl_mgr_state *sl_mgr_state_decode(const void *buf, size_t len, struct sl_
 /* The state as a JSON object in the snapshot format (for list/show). */
 json_t *sl_mgr_state_to_json(const struct sl_mgr_state *s);
 json_t *sl_mgr_vip_to_json(const struct sl_mgr_vip *v);
+/* For reads through the API: the VIP as above, each DIP with the
+ * "effective_weight" the data plane gives it (0: takes no new flows). */
+json_t *sl_mgr_vip_status_json(const struct sl_mgr_vip *v);
+/* {"generation", "vips": [status of every VIP]} */
+json_t *sl_mgr_state_status_json(const struct sl_mgr_state *s);
 
 /* The VIP named by a key object {"address", "protocol", "port"}; NULL with
  * err (EINVAL for a bad key, ENOENT when absent). */

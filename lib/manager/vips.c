@@ -725,6 +725,30 @@ json_t *sl_mgr_vip_to_json(const struct sl_mgr_vip *v)
 			 proto_name(v->proto), "port", (int)v->port, "dips", dips);
 }
 
+json_t *sl_mgr_vip_status_json(const struct sl_mgr_vip *v)
+{
+	json_t *o = sl_mgr_vip_to_json(v);
+	json_t *dips = json_object_get(o, "dips");
+	for (uint32_t j = 0; dips != NULL && j < sl_mgr_vip_nb_dips(v); j++)
+		if (json_object_set_new(json_array_get(dips, j), "effective_weight",
+					json_integer(sl_mgr_dip_weight(&v->dips->dip[j]))) < 0) {
+			json_decref(o);
+			return NULL;
+		}
+	return o;
+}
+
+json_t *sl_mgr_state_status_json(const struct sl_mgr_state *s)
+{
+	json_t *list = json_array();
+	for (uint32_t i = 0; list != NULL && i < s->nb_vips; i++)
+		if (json_array_append_new(list, sl_mgr_vip_status_json(&s->vips[i])) < 0) {
+			json_decref(list);
+			list = NULL;
+		}
+	return json_pack("{s:I, s:o}", "generation", (json_int_t)s->generation, "vips", list);
+}
+
 static json_t *vips_encode(const struct sl_mgr_state *s)
 {
 	json_t *list = json_array();

@@ -193,8 +193,9 @@ static void vip_text(const json_t *vip, char *buf, size_t len)
 static json_t *live_dip(const json_t *d)
 {
 	json_t *o = json_deep_copy(d);
-	json_object_set_new(o, "state", json_string("active"));
-	json_object_set_new(o, "health", json_string("up"));
+	json_object_set_new(o, "admin", json_string("active"));
+	json_object_set_new(o, "health", json_string("healthy"));
+	json_object_set_new(o, "effective_weight", json_copy(json_object_get(o, "weight")));
 	return o;
 }
 
@@ -770,7 +771,7 @@ START_TEST(test_create_show_delete)
 	r = call(UNIX, NULL, "GET", VIP_PATH "/dips", NULL);
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_str_eq(json_string_value(json_object_get(
-				 json_array_get(json_object_get(r.json, "dips"), 0), "state")),
+				 json_array_get(json_object_get(r.json, "dips"), 0), "admin")),
 			 "active");
 	json_decref(r.json);
 
@@ -1129,13 +1130,13 @@ START_TEST(test_sluicectl_tables)
 			   "198.18.1.3:8080,host=192.0.2.11,weight=50");
 	expect_ctl(&c, 0, "ok\n", NULL);
 	c = CTL("vip", "list");
-	expect_ctl(&c, 0, "VIP                  DIPS  ACTIVE  DRAINING  DISABLED  DOWN\n"
-			  "tcp/203.0.113.10/80  2     2       0         0         0\n", NULL);
+	expect_ctl(&c, 0, "VIP                  DIPS  ACTIVE  DRAINING  DISABLED  UNHEALTHY  SERVING\n"
+			  "tcp/203.0.113.10/80  2     2       0         0         0          2\n", NULL);
 	c = CTL("vip", "show", "tcp/203.0.113.10/80");
 	expect_ctl(&c, 0, "VIP tcp/203.0.113.10/80\n\n"
-			  "ADDRESS     PORT  HOST        WEIGHT  STATE   HEALTH\n"
-			  "198.18.1.2  8080  192.0.2.10  100     active  up\n"
-			  "198.18.1.3  8080  192.0.2.11  50      active  up\n", NULL);
+			  "ADDRESS     PORT  HOST        WEIGHT  ADMIN   HEALTH   EFFECTIVE\n"
+			  "198.18.1.2  8080  192.0.2.10  100     active  healthy  100\n"
+			  "198.18.1.3  8080  192.0.2.11  50      active  healthy  50\n", NULL);
 	c = CTL("cluster", "status");
 	expect_ctl(&c, 0, "leader         1 (192.0.2.1:7000)\n", NULL);
 	expect_ctl(&c, 0, "ID  ADDRESS         ROLE     LEADER  MATCH  LAG\n"

@@ -214,6 +214,30 @@ START_TEST(test_member_api)
 }
 END_TEST
 
+/* Reads show the weight the data plane gives each DIP: 0 when drained,
+ * disabled or reported unhealthy (no new flows), else the configured one. */
+START_TEST(test_effective_weight)
+{
+	struct sl_mgr_state *s = base_state();
+	apply_ok(s, "{'op':'dip_drain','vip':" VA ",'dip':" D1 "}");
+	json_t *st = sl_mgr_state_status_json(s);
+	ck_assert_int_eq(json_integer_value(json_object_get(st, "generation")), 2);
+	const json_t *dips = json_object_get(json_array_get(json_object_get(st, "vips"), 0), "dips");
+	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(dips, 0), "effective_weight")), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(dips, 1), "effective_weight")), 50);
+	json_decref(st);
+	apply_ok(s, "{'op':'dip_enable','vip':" VA ",'dip':" D1 "}");
+	apply_ok(s, "{'op':'dip_health','dip':{'address':'10.0.0.2','port':8080,'host':'192.0.2.22'},"
+		    "'health':'unhealthy'}");
+	st = sl_mgr_state_status_json(s);
+	dips = json_object_get(json_array_get(json_object_get(st, "vips"), 0), "dips");
+	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(dips, 0), "effective_weight")), 100);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(dips, 1), "effective_weight")), 0);
+	json_decref(st);
+	sl_mgr_state_free(s);
+}
+END_TEST
+
 struct good_case {
 	const char *name;
 	const char *cmd;
@@ -1727,6 +1751,7 @@ static Suite *manager_suite(void)
 	tcase_add_test(tc, test_empty_state);
 	tcase_add_test(tc, test_canonical_bytes);
 	tcase_add_test(tc, test_member_api);
+	tcase_add_test(tc, test_effective_weight);
 	tcase_add_loop_test(tc, test_good_command, 0,
 			    (int)(sizeof(good_cases) / sizeof(good_cases[0])));
 	tcase_add_loop_test(tc, test_bad_command, 0, (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));

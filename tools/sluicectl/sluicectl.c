@@ -270,35 +270,60 @@ static size_t count(const json_t *dips, const char *key, const char *value)
 	return n;
 }
 
+/* DIPs that take new flows: a weight left after admin state and health. */
+static size_t count_serving(const json_t *dips)
+{
+	size_t n = 0, i;
+	const json_t *d;
+	json_array_foreach(dips, i, d)
+		n += json_integer_value(json_object_get(d, "effective_weight")) > 0;
+	return n;
+}
+
+/* Said only when it matters: this instance's data plane is behind. */
+static void print_lag(const json_t *reply)
+{
+	json_int_t want = json_integer_value(json_object_get(reply, "generation"));
+	json_int_t have = json_integer_value(json_object_get(reply, "dataplane_generation"));
+	if (have < want)
+		printf("\nthis instance's data plane is at generation %" JSON_INTEGER_FORMAT
+		       " of %" JSON_INTEGER_FORMAT " (catching up, or see its log)\n",
+		       have, want);
+}
+
 static void print_vips(const json_t *reply)
 {
 	static const struct column cols[] = {
 		{"VIP", "vip"},           {"DIPS", "dips"},         {"ACTIVE", "active"},
-		{"DRAINING", "draining"}, {"DISABLED", "disabled"}, {"DOWN", "down"},
+		{"DRAINING", "draining"}, {"DISABLED", "disabled"}, {"UNHEALTHY", "unhealthy"},
+		{"SERVING", "serving"},
 	};
 	json_t *rows = json_array(), *v;
 	size_t i;
 	json_array_foreach(json_object_get(reply, "vips"), i, v) {
 		json_t *dips = json_object_get(v, "dips");
-		json_array_append_new(rows, json_pack("{s:o,s:I,s:I,s:I,s:I,s:I}", "vip", vip_name(v),
+		json_array_append_new(rows, json_pack("{s:o,s:I,s:I,s:I,s:I,s:I,s:I}", "vip", vip_name(v),
 						      "dips", (json_int_t)json_array_size(dips),
-						      "active", (json_int_t)count(dips, "state", "active"),
-						      "draining", (json_int_t)count(dips, "state", "draining"),
-						      "disabled", (json_int_t)count(dips, "state", "disabled"),
-						      "down", (json_int_t)count(dips, "health", "down")));
+						      "active", (json_int_t)count(dips, "admin", "active"),
+						      "draining", (json_int_t)count(dips, "admin", "draining"),
+						      "disabled", (json_int_t)count(dips, "admin", "disabled"),
+						      "unhealthy", (json_int_t)count(dips, "health", "unhealthy"),
+						      "serving", (json_int_t)count_serving(dips)));
 	}
 	if (json_array_size(rows) == 0)
 		printf("no VIPs\n");
 	else
 		print_table(rows, cols, sizeof(cols) / sizeof(cols[0]));
 	json_decref(rows);
+	print_lag(reply);
 }
 
 static void print_dips(const json_t *dips)
 {
 	static const struct column cols[] = {
-		{"ADDRESS", "address"}, {"PORT", "port"},   {"HOST", "host"},
-		{"WEIGHT", "weight"},   {"STATE", "state"}, {"HEALTH", "health"},
+		{"ADDRESS", "address"}, {"PORT", "port"},     {"HOST", "host"},
+		{"WEIGHT", "weight"},   {"ADMIN", "admin"}, {"HEALTH", "health"},
+		{"EFFECTIVE", "effective_weight"},
 	};
 	if (json_array_size(dips) == 0)
 		printf("no DIPs\n");
@@ -312,11 +337,13 @@ static void print_vip(const json_t *reply)
 	printf("VIP %s\n\n", json_string_value(name));
 	json_decref(name);
 	print_dips(json_object_get(reply, "dips"));
+	print_lag(reply);
 }
 
 static void print_dip_list(const json_t *reply)
 {
 	print_dips(json_object_get(reply, "dips"));
+	print_lag(reply);
 }
 
 static void print_cluster(const json_t *reply)
