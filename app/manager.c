@@ -306,13 +306,18 @@ static void on_change_done(struct raft_change *req, int status)
 	finish(p, 200, json_pack("{s:I}", "id", (json_int_t)p->id));
 }
 
+/* libraft calls back when the transfer ends either way: say which. */
 static void on_transferred(struct raft_transfer *req)
 {
 	struct pending *p = req->data;
 	raft_id id = 0;
 	const char *address = NULL;
 	raft_leader(&mgr.raft, &id, &address);
-	finish(p, 200, json_pack("{s:I}", "leader", (json_int_t)id));
+	if (id == mgr.raft.id)
+		finish(p, 409, error_reply("leadership did not move: no voter caught up within the "
+					   "election timeout"));
+	else
+		finish(p, 200, json_pack("{s:I}", "leader", (json_int_t)id));
 }
 
 static int role_of(const char *name)
@@ -320,6 +325,32 @@ static int role_of(const char *name)
 	if (name == NULL || strcmp(name, "voter") == 0)
 		return RAFT_VOTER;
 	return strcmp(name, "spare") == 0 ? RAFT_SPARE : RAFT_STANDBY;
+}
+
+static const struct raft_server *member_of(raft_id id)
+{
+	for (unsigned i = 0; i < mgr.raft.configuration.n; i++)
+		if (mgr.raft.configuration.servers[i].id == id)
+			return &mgr.raft.configuration.servers[i];
+	return NULL;
+}
+
+/* member_add of a member already in: a new role (standby -> voter is how a
+ * caught-up member starts voting), never a new address. */
+static int change_role(const struct raft_server *s, const char *address, struct pending *p)
+{
+	if (strcmp(s->address, address) != 0) {
+		char msg[160];
+		snprintf(msg, sizeof(msg), "member %llu is already in, at %s; remove it first to move it",
+			 (unsigned long long)s->id, s->address);
+		finish(p, 409, error_reply(msg));
+		return 0;
+	}
+	if (s->role == p->role) {
+		on_change_done(&p->req.change, 0);
+		return 0;
+	}
+	return raft_assign(&mgr.raft, &p->req.change, p->id, p->role, on_change_done);
 }
 
 static void cluster_op(const char *op, json_t *cmd, struct pending *p)
@@ -332,7 +363,9 @@ static void cluster_op(const char *op, json_t *cmd, struct pending *p)
 		const char *api = json_string_value(json_object_get(cmd, "api"));
 		snprintf(p->api, sizeof(p->api), "%s", api ? api : "");
 		const char *address = json_string_value(json_object_get(cmd, "address"));
-		rc = raft_add(&mgr.raft, &p->req.change, p->id, address ? address : "", on_added);
+		const struct raft_server *s = member_of(p->id);
+		rc = s != NULL ? change_role(s, address ? address : "", p)
+			       : raft_add(&mgr.raft, &p->req.change, p->id, address ? address : "", on_added);
 	} else if (strcmp(op, "member_remove") == 0) {
 		p->removing = true;
 		rc = raft_remove(&mgr.raft, &p->req.change, p->id, on_change_done);
