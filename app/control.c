@@ -25,6 +25,7 @@
 #define POLL_MS 1
 #define NEIGH_REFRESH_MS 30000
 #define EXCEPTION_BUDGET 256
+#define RETIRE_CAPACITY 256 /* three objects per publish; more waits for the workers */
 
 static uv_loop_t loop;
 static uv_timer_t poll_timer;
@@ -46,8 +47,18 @@ static uint32_t now_ms(void)
 	return (uint32_t)(rte_rdtsc() / (rte_get_tsc_hz() / 1000));
 }
 
-/* Swap in a snapshot with the given new parts (NULL = keep), wait for every
- * worker to pass a quiescent state, then free what was replaced. */
+static void free_tables(void *t)
+{
+	sl_tables_free(t);
+}
+
+static void free_neigh_table(void *t)
+{
+	sl_neigh_table_free(t);
+}
+
+/* Swap in a snapshot with the given new parts (NULL = keep); what was
+ * replaced is freed once every worker has passed a quiescent state. */
 static int publish(struct sl_app *app, struct sl_tables *tables, struct sl_neigh_table *neigh)
 {
 	struct sl_snapshot *old = app->snapshot;
@@ -57,12 +68,11 @@ static int publish(struct sl_app *app, struct sl_tables *tables, struct sl_neigh
 	next->tables = tables ? tables : old->tables;
 	next->neigh = neigh ? neigh : old->neigh;
 	__atomic_store_n(&app->snapshot, next, __ATOMIC_RELEASE);
-	rte_rcu_qsbr_synchronize(app->qsbr, RTE_QSBR_THRID_INVALID);
 	if (tables != NULL)
-		sl_tables_free((struct sl_tables *)old->tables);
+		sl_retire_defer(app->retire, free_tables, (void *)old->tables);
 	if (neigh != NULL)
-		sl_neigh_table_free((struct sl_neigh_table *)old->neigh);
-	free(old);
+		sl_retire_defer(app->retire, free_neigh_table, (void *)old->neigh);
+	sl_retire_defer(app->retire, free, old);
 	return 0;
 }
 
@@ -161,21 +171,33 @@ static void on_poll(uv_timer_t *t)
 	struct sl_app *app = t->data;
 	uint32_t now = now_ms();
 	bool changed = handle_exceptions(app, now);
+	sl_retire_reclaim(app->retire);
 	collect_wants(app);
 	send_solicitations(app, now);
 	if (changed && republish_neighbours(app) < 0)
 		sl_log("cannot build the neighbour table (out of memory); keeping the old one");
 }
 
+static void note_build_time(struct sl_app *app, uint64_t us)
+{
+	app->builds++;
+	app->build_us_last = us;
+	if (us > app->build_us_max)
+		app->build_us_max = us;
+}
+
 int sl_control_apply_config(struct sl_app *app, struct sl_config *cfg, char *msg, size_t msglen)
 {
-	struct sl_tables *t = sl_tables_build(cfg, app->hw, app->generation + 1, msg, msglen);
+	uint64_t start = uv_hrtime();
+	struct sl_tables *t = sl_tables_build(cfg, app->hw, app->snapshot->tables, app->generation + 1, msg,
+					      msglen);
 	if (t == NULL || publish(app, t, NULL) != 0) {
 		sl_tables_free(t);
 		return -1;
 	}
 	app->generation++;
 	app->nb_vips = t->cfg.nb_vips;
+	note_build_time(app, (uv_hrtime() - start) / 1000);
 	want_configured_next_hops(app, &t->cfg);
 	snprintf(msg, msglen, "configuration applied (generation %llu, %u VIPs)",
 		 (unsigned long long)app->generation, t->cfg.nb_vips);
@@ -268,7 +290,7 @@ int sl_control_init(struct sl_app *app, struct sl_config *cfg, char *err, size_t
 			return -1;
 		cfg = &initial;
 	}
-	struct sl_tables *t = sl_tables_build(cfg, app->hw, 1, err, errlen);
+	struct sl_tables *t = sl_tables_build(cfg, app->hw, NULL, 1, err, errlen);
 	if (t == NULL)
 		return -1;
 	app->generation = 1;
@@ -284,6 +306,11 @@ int sl_control_init(struct sl_app *app, struct sl_config *cfg, char *err, size_t
 	}
 	app->snapshot->tables = t;
 	app->snapshot->neigh = nt;
+	app->retire = sl_retire_create(app->qsbr, RETIRE_CAPACITY);
+	if (app->retire == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	want_configured_next_hops(app, &t->cfg);
 	return 0;
 }
@@ -321,9 +348,11 @@ int sl_control_start(struct sl_app *app, char *err, size_t errlen)
 	return rte_ctrl_thread_create(&control_thread, "sl-control", NULL, control_main, app);
 }
 
+/* Called once the workers have stopped: nothing reads retired tables now. */
 void sl_control_stop(struct sl_app *app)
 {
-	(void)app;
 	uv_async_send(&stop_async);
 	pthread_join(control_thread, NULL);
+	sl_retire_destroy(app->retire);
+	app->retire = NULL;
 }

@@ -26,7 +26,6 @@
 #include "sluice.h"
 
 #define TICK_MS 5
-#define HEARTBEAT_MS 15
 
 struct manager {
 	struct sl_app *app;
@@ -37,6 +36,7 @@ struct manager {
 	struct sl_mgr_fsm fsm;
 	struct sl_api *api;
 	uv_timer_t tick;
+	uv_timer_t rebuild;             /* due at once when entries were applied */
 	bool stale;                     /* applied entries not yet in the data plane */
 	bool bootstrapping;             /* a bootstrap proposal is in flight */
 };
@@ -105,11 +105,25 @@ static void rebuild_tables(void)
 		       (unsigned long long)mgr.fsm.state->generation, msg);
 }
 
+static void on_rebuild(uv_timer_t *t)
+{
+	(void)t;
+	if (mgr.stale) {
+		mgr.stale = false;
+		rebuild_tables();
+	}
+}
+
+/* A zero timer runs on the next turn of the loop, after every entry this
+ * turn applies: a replay of many entries rebuilds once, a single change
+ * at once. */
 static void on_changed(struct sl_mgr_fsm *m, void *arg)
 {
 	(void)m;
 	(void)arg;
-	mgr.stale = true; /* coalesced: a replay of many entries rebuilds once */
+	if (!mgr.stale)
+		uv_timer_start(&mgr.rebuild, on_rebuild, 0, 0);
+	mgr.stale = true;
 }
 
 /* ---- proposals ---- */
@@ -198,10 +212,6 @@ static void on_tick(uv_timer_t *t)
 {
 	(void)t;
 	maybe_bootstrap();
-	if (mgr.stale) {
-		mgr.stale = false;
-		rebuild_tables();
-	}
 }
 
 /* ---- leadership and membership ---- */
@@ -484,6 +494,7 @@ int sl_manager_start(uv_loop_t *loop, char *err, size_t errlen)
 		return 0;
 	if (make_dir(mc->data_dir, err, errlen) != 0)
 		return -1;
+	uv_timer_init(loop, &mgr.rebuild);
 	if ((rc = raft_uv_tcp_init(&mgr.transport, loop)) != 0 ||
 	    (rc = raft_uv_init(&mgr.io, loop, mc->data_dir, &mgr.transport)) != 0 ||
 	    (rc = raft_init(&mgr.raft, &mgr.io, &mgr.fsm.fsm, mc->id, own_address(mc))) != 0) {
@@ -494,8 +505,11 @@ int sl_manager_start(uv_loop_t *loop, char *err, size_t errlen)
 	/* Followers learn that an entry is committed from the next message of
 	 * the leader: a short heartbeat is what bounds how long their data
 	 * planes lag the leader's (libraft's default is 100 ms). */
-	raft_set_heartbeat_timeout(&mgr.raft, HEARTBEAT_MS);
-	if (bootstrap_membership(mc, err, errlen) != 0)
+	raft_set_heartbeat_timeout(&mgr.raft, mc->heartbeat_ms);
+	raft_set_election_timeout(&mgr.raft, mc->election_timeout_ms);
+	/* A joining member takes its membership from the leader's log; its own
+	 * bootstrap entry would disagree with the cluster's at index 1. */
+	if (!mc->join && bootstrap_membership(mc, err, errlen) != 0)
 		return -1;
 	if ((rc = raft_start(&mgr.raft)) != 0) {
 		snprintf(err, errlen, "manager: raft start: %s", raft_errmsg(&mgr.raft));
@@ -505,8 +519,8 @@ int sl_manager_start(uv_loop_t *loop, char *err, size_t errlen)
 		return -1;
 	uv_timer_init(loop, &mgr.tick);
 	uv_timer_start(&mgr.tick, on_tick, TICK_MS, TICK_MS);
-	sl_log("manager: member %u of %u at %s, data in %s", mc->id, mc->nb_members, own_address(mc),
-	       mc->data_dir);
+	sl_log("manager: member %u at %s, data in %s%s", mc->id, own_address(mc), mc->data_dir,
+	       mc->join ? "; joining: waiting for the leader to add it (sluicectl member add)" : "");
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <rte_lcore.h>
 
 #include "config/config.h"
+#include "dataplane/retire.h"
 #include "dataplane/snapshot.h"
 #include "dataplane/worker.h"
 #include "neigh/neigh.h"
@@ -48,6 +49,8 @@ struct sl_app {
 	struct rte_ring *to_control;
 	struct sl_neigh_cache *neigh;
 	struct sl_snapshot *snapshot;          /* RCU-published; workers load it per iteration */
+	struct sl_retire *retire;              /* replaced snapshot parts waiting for a grace period */
+	uint64_t builds, build_us_last, build_us_max; /* table rebuilds after start-up, build+publish time */
 	uint64_t generation;
 	unsigned roles;                        /* copies for telemetry, which must not */
 	unsigned nb_vips;                      /* touch tables a reload may free */

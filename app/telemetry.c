@@ -47,6 +47,17 @@ static int cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d
 	return 0;
 }
 
+/* Replaced tables not yet freed, and how often a publish had to wait for
+ * the workers because too many were. */
+static void add_retire_stats(struct rte_tel_data *d)
+{
+	struct sl_retire_stats rs = { 0 };
+	if (sl_app.retire != NULL)
+		sl_retire_get_stats(sl_app.retire, &rs);
+	rte_tel_data_add_dict_u64(d, "retired_pending", rs.pending);
+	rte_tel_data_add_dict_u64(d, "retire_waits", rs.waited);
+}
+
 static int cmd_info(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	(void)cmd;
@@ -58,6 +69,10 @@ static int cmd_info(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "workers", sl_app.nb_workers);
 	rte_tel_data_add_dict_u64(d, "ports", sl_app.nb_ports);
 	rte_tel_data_add_dict_u64(d, "vips", sl_app.nb_vips);
+	rte_tel_data_add_dict_u64(d, "table_builds", sl_app.builds);
+	rte_tel_data_add_dict_u64(d, "table_build_us_last", sl_app.build_us_last);
+	rte_tel_data_add_dict_u64(d, "table_build_us_max", sl_app.build_us_max);
+	add_retire_stats(d);
 	rte_tel_data_add_dict_string(d, "roles", sl_app.roles == (SL_ROLE_MUX | SL_ROLE_HOST) ? "mux,host"
 				     : sl_app.roles == SL_ROLE_MUX ? "mux" : "host");
 	return 0;

@@ -1290,10 +1290,49 @@ static int parse_api(const struct loader *ld, const config_setting_t *mg,
 	return 0;
 }
 
+/* An optional boolean; *out keeps its default when absent. */
+static int get_bool(const struct loader *ld, const config_setting_t *group, const char *name,
+		    bool *out)
+{
+	const config_setting_t *s = config_setting_get_member(group, name);
+	if (s == NULL)
+		return 0;
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+		return fail_type(ld, s, "true or false");
+	*out = config_setting_get_bool(s) != 0;
+	return 0;
+}
+
+/* Raft timers. A follower must hear from the leader several times per
+ * election timeout, or a slow tick or one lost message deposes a healthy
+ * leader. */
+static int parse_raft_timers(const struct loader *ld, const config_setting_t *g,
+			     struct sl_manager_cfg *m)
+{
+	static const struct int_spec heartbeat = {"heartbeat_ms", 1, 10000, SL_DEFAULT_HEARTBEAT_MS,
+						  false};
+	static const struct int_spec election = {"election_timeout_ms", 50, 60000,
+						 SL_DEFAULT_ELECTION_TIMEOUT_MS, false};
+	int64_t h, e;
+	if (get_int(ld, g, &heartbeat, &h) < 0 || get_int(ld, g, &election, &e) < 0)
+		return -1;
+	if (e < 5 * h) {
+		const config_setting_t *s = config_setting_get_member(g, "election_timeout_ms");
+		return fail(ld, s != NULL ? s : config_setting_get_member(g, "heartbeat_ms"),
+			    "election_timeout_ms %" PRId64 " is less than 5 x heartbeat_ms %" PRId64, e,
+			    h);
+	}
+	m->heartbeat_ms = (uint32_t)h;
+	m->election_timeout_ms = (uint32_t)e;
+	return 0;
+}
+
 /* Absent: no manager, and every manager field stays zero. */
 static int parse_manager(const struct loader *ld, const config_setting_t *sluice)
 {
-	static const char *const names[] = {"id", "data_dir", "members", "api", NULL};
+	static const char *const names[] = {"id",          "data_dir",  "members",
+					    "api",         "join",      "heartbeat_ms",
+					    "election_timeout_ms",      NULL};
 	static const struct int_spec id = {"id", 1, 65535, 0, true};
 	struct sl_manager_cfg *m = &ld->c->manager;
 	const config_setting_t *g;
@@ -1305,7 +1344,8 @@ static int parse_manager(const struct loader *ld, const config_setting_t *sluice
 	m->enabled = true;
 	m->api_socket_mode = DEFAULT_SOCKET_MODE;
 	if (get_int(ld, g, &id, &v) < 0 ||
-	    get_path(ld, g, "data_dir", true, m->data_dir, sizeof(m->data_dir)) < 0)
+	    get_path(ld, g, "data_dir", true, m->data_dir, sizeof(m->data_dir)) < 0 ||
+	    get_bool(ld, g, "join", &m->join) < 0 || parse_raft_timers(ld, g, m) < 0)
 		return -1;
 	m->id = (uint32_t)v;
 	if (m->data_dir[0] != '/')
@@ -1575,6 +1615,12 @@ static const char *manager_change(const struct sl_manager_cfg *a, const struct s
 		return a->enabled ? "group removed" : "group added";
 	if (a->id != b->id)
 		return "id";
+	if (a->join != b->join)
+		return "join";
+	if (a->heartbeat_ms != b->heartbeat_ms)
+		return "heartbeat_ms";
+	if (a->election_timeout_ms != b->election_timeout_ms)
+		return "election_timeout_ms";
 	for (size_t i = 0; i < sizeof(manager_strings) / sizeof(manager_strings[0]); i++)
 		if (strcmp((const char *)a + manager_strings[i].offset,
 			   (const char *)b + manager_strings[i].offset) != 0)

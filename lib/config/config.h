@@ -83,6 +83,11 @@ struct sl_member_cfg {
 	bool voter;                       /* role "voter" (default) or "standby" (non-voting follower) */
 };
 
+/* Raft timers. Followers learn that an entry committed from the leader's
+ * next message, so the heartbeat bounds how far their data planes lag. */
+#define SL_DEFAULT_HEARTBEAT_MS 5
+#define SL_DEFAULT_ELECTION_TIMEOUT_MS 1000
+
 /* The embedded manager (issue 3). Absent group = no manager: the file's
  * VIPs are the configuration and SIGHUP reloads them (issue 2 behaviour).
  * Present: the file's VIPs only bootstrap a new cluster; changes go
@@ -90,6 +95,9 @@ struct sl_member_cfg {
 struct sl_manager_cfg {
 	bool enabled;
 	uint32_t id;                          /* this instance: one of members[].id */
+	bool join;                            /* joins a running cluster: never bootstraps membership */
+	uint32_t heartbeat_ms;                /* leader heartbeat; bounds how late followers see a commit */
+	uint32_t election_timeout_ms;         /* a follower without a leader this long starts an election */
 	char data_dir[SL_PATH_LEN];           /* durable log, snapshots; created if missing */
 	struct sl_member_cfg members[SL_MAX_MEMBERS];
 	unsigned nb_members;                  /* 1, 3 or 5 voters, plus any standbys */

@@ -36,7 +36,8 @@ void sl_local_from_config(const struct sl_config *cfg, const struct sl_port_hw *
 }
 
 struct sl_tables *sl_tables_build(struct sl_config *cfg, const struct sl_port_hw *hw,
-				  uint64_t generation, char *err, size_t errlen)
+				  const struct sl_tables *prev, uint64_t generation, char *err,
+				  size_t errlen)
 {
 	struct sl_tables *t = calloc(1, sizeof(*t));
 	if (t == NULL) {
@@ -54,7 +55,7 @@ struct sl_tables *sl_tables_build(struct sl_config *cfg, const struct sl_port_hw
 		t->mtu[p] = dev != 0 && dev < t->cfg.ports[p].mtu ? dev : t->cfg.ports[p].mtu;
 	}
 	if (t->cfg.roles & SL_ROLE_MUX) {
-		t->mux = sl_mux_tables_build(&t->cfg, err, errlen);
+		t->mux = sl_mux_tables_build(&t->cfg, prev ? prev->mux : NULL, err, errlen);
 		if (t->mux == NULL)
 			goto fail;
 	}

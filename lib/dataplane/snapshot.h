@@ -47,9 +47,12 @@ void sl_local_from_config(const struct sl_config *cfg, const struct sl_port_hw *
 /*
  * Build tables from cfg; takes ownership of cfg's allocations (cfg is
  * emptied). Returns NULL with a message in err; cfg is then freed.
+ * prev (may be NULL): the tables these replace, whose parts for unchanged
+ * VIPs are copied rather than recomputed; only read.
  */
 struct sl_tables *sl_tables_build(struct sl_config *cfg, const struct sl_port_hw *hw,
-				  uint64_t generation, char *err, size_t errlen);
+				  const struct sl_tables *prev, uint64_t generation, char *err,
+				  size_t errlen);
 void sl_tables_free(struct sl_tables *t);
 
 #endif

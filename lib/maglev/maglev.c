@@ -357,3 +357,12 @@ struct sl_maglev *sl_maglev_build(const struct sl_maglev_backend *b, uint32_t nb
 	}
 	return m;
 }
+
+struct sl_maglev *sl_maglev_copy(const struct sl_maglev *m)
+{
+	size_t bytes = sizeof(*m) + (size_t)m->size * sizeof(m->slot[0]);
+	struct sl_maglev *c = malloc(bytes);
+	if (c != NULL)
+		memcpy(c, m, bytes);
+	return c;
+}

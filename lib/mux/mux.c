@@ -18,32 +18,71 @@ struct dip_identity {
 	uint8_t pad[6];
 };
 
-static int build_vip(struct sl_mux_vip *mv, const struct sl_vip_cfg *vc, uint32_t size, uint64_t seed)
+static bool same_dip(const struct sl_mux_dip *a, const struct sl_dip_cfg *d)
+{
+	return sl_addr_eq(&a->addr, &d->addr) && sl_addr_eq(&a->host, &d->host) && a->port == d->port &&
+	       a->weight == d->weight;
+}
+
+/* prev's Maglev table for this VIP when everything it was built from is
+ * the same (DIPs in the same order, weights, size, seed), else NULL. */
+static const struct sl_maglev *reusable_maglev(const struct sl_mux_tables *prev,
+					       const struct sl_vip_cfg *vc, uint32_t size, uint64_t seed)
+{
+	if (prev == NULL || prev->seed != seed)
+		return NULL;
+	uint32_t v = sl_vip_find(prev->index, vc->family, vc->proto, &vc->addr, htons(vc->port));
+	if (v == SL_VIP_NONE)
+		return NULL;
+	const struct sl_mux_vip *pv = &prev->vip[v];
+	if (pv->maglev->size != size || pv->nb_dips != vc->nb_dips)
+		return NULL;
+	for (uint32_t i = 0; i < vc->nb_dips; i++)
+		if (!same_dip(&pv->dips[i], &vc->dips[i]))
+			return NULL;
+	return pv->maglev;
+}
+
+static struct sl_maglev *populate(const struct sl_vip_cfg *vc, uint32_t size, uint64_t seed)
+{
+	uint32_t n = vc->nb_dips;
+	struct dip_identity *ids = calloc(n ? n : 1, sizeof(*ids));
+	struct sl_maglev_backend *b = calloc(n ? n : 1, sizeof(*b));
+	struct sl_maglev *m = NULL;
+	if (ids != NULL && b != NULL) {
+		for (uint32_t i = 0; i < n; i++) {
+			const struct sl_dip_cfg *d = &vc->dips[i];
+			ids[i] = (struct dip_identity){ .addr = d->addr, .host = d->host, .port = d->port };
+			b[i] = (struct sl_maglev_backend){ .key = &ids[i], .key_len = sizeof(ids[i]),
+							   .weight = d->weight };
+		}
+		m = sl_maglev_build(b, n, size, seed);
+	}
+	free(ids);
+	free(b);
+	return m;
+}
+
+static int build_vip(struct sl_mux_vip *mv, const struct sl_vip_cfg *vc, uint32_t size, uint64_t seed,
+		     const struct sl_mux_tables *prev)
 {
 	uint32_t n = vc->nb_dips;
 	mv->nb_dips = n;
 	mv->dips = calloc(n ? n : 1, sizeof(*mv->dips));
-	struct dip_identity *ids = calloc(n ? n : 1, sizeof(*ids));
-	struct sl_maglev_backend *b = calloc(n ? n : 1, sizeof(*b));
-	int rc = -1;
-	if (mv->dips == NULL || ids == NULL || b == NULL)
-		goto out;
+	if (mv->dips == NULL)
+		return -1;
 	for (uint32_t i = 0; i < n; i++) {
 		const struct sl_dip_cfg *d = &vc->dips[i];
-		mv->dips[i] = (struct sl_mux_dip){ .addr = d->addr, .host = d->host, .port = d->port };
-		ids[i] = (struct dip_identity){ .addr = d->addr, .host = d->host, .port = d->port };
-		b[i] = (struct sl_maglev_backend){ .key = &ids[i], .key_len = sizeof(ids[i]),
+		mv->dips[i] = (struct sl_mux_dip){ .addr = d->addr, .host = d->host, .port = d->port,
 						   .weight = d->weight };
 	}
-	mv->maglev = sl_maglev_build(b, n, size, seed);
-	rc = mv->maglev == NULL ? -1 : 0;
-out:
-	free(ids);
-	free(b);
-	return rc;
+	const struct sl_maglev *same = reusable_maglev(prev, vc, size, seed);
+	mv->maglev = same != NULL ? sl_maglev_copy(same) : populate(vc, size, seed);
+	return mv->maglev == NULL ? -1 : 0;
 }
 
-struct sl_mux_tables *sl_mux_tables_build(const struct sl_config *cfg, char *err, size_t errlen)
+struct sl_mux_tables *sl_mux_tables_build(const struct sl_config *cfg, const struct sl_mux_tables *prev,
+					  char *err, size_t errlen)
 {
 	struct sl_mux_tables *t = calloc(1, sizeof(*t));
 	if (t == NULL)
@@ -57,7 +96,7 @@ struct sl_mux_tables *sl_mux_tables_build(const struct sl_config *cfg, char *err
 		goto nomem;
 	for (uint32_t v = 0; v < cfg->nb_vips; v++) {
 		t->nb_vips = v + 1;
-		if (build_vip(&t->vip[v], &cfg->vips[v], cfg->maglev_size, cfg->hash_seed) < 0) {
+		if (build_vip(&t->vip[v], &cfg->vips[v], cfg->maglev_size, cfg->hash_seed, prev) < 0) {
 			snprintf(err, errlen, "%s:%u: cannot build the Maglev table of this VIP: %s",
 				 cfg->path, cfg->vips[v].line, strerror(errno));
 			sl_mux_tables_free(t);

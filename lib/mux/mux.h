@@ -24,6 +24,7 @@ struct sl_mux_dip {
 	union sl_addr addr;
 	union sl_addr host;
 	uint16_t port; /* host order */
+	uint32_t weight;   /* as configured; kept to tell whether a rebuild may reuse the table */
 };
 
 struct sl_mux_vip {
@@ -40,8 +41,12 @@ struct sl_mux_tables {
 	union sl_addr tunnel_src4, tunnel_src6; /* zero: use the egress port's address */
 };
 
-/* Returns NULL with a message in err on failure (ENOMEM, bad Maglev size). */
-struct sl_mux_tables *sl_mux_tables_build(const struct sl_config *cfg, char *err, size_t errlen);
+/* Returns NULL with a message in err on failure (ENOMEM, bad Maglev size).
+ * prev (may be NULL): the tables being replaced; a VIP whose DIPs, weights,
+ * Maglev size and seed are unchanged gets a copy of its Maglev table
+ * instead of a new population (identical by construction). */
+struct sl_mux_tables *sl_mux_tables_build(const struct sl_config *cfg, const struct sl_mux_tables *prev,
+					  char *err, size_t errlen);
 void sl_mux_tables_free(struct sl_mux_tables *t);
 
 /* Forward 5-tuple key of a parsed packet (client -> VIP direction). */

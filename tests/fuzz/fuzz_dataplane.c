@@ -72,7 +72,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	}
 	rte_rcu_qsbr_thread_register(q, 0);
 	rte_rcu_qsbr_thread_online(q, 0);
-	struct sl_tables *t = sl_tables_build(&cfg, hw, 1, err, sizeof(err));
+	struct sl_tables *t = sl_tables_build(&cfg, hw, NULL, 1, err, sizeof(err));
 	struct sl_neigh_cache *nc = t ? sl_neigh_cache_create(&t->local) : NULL;
 	snap = (struct sl_snapshot){ .tables = t, .neigh = nc ? sl_neigh_table_build(nc) : NULL };
 	sl_neigh_cache_free(nc); /* the table is a copy */

@@ -65,7 +65,8 @@ static const char BASE[] =
 /* A manager group, inserted after the VIPs (it starts on line 25) by
  * with_manager(); every setting away from its default. */
 #define MANAGER_LINES                                                                            \
-	"  manager: { id = 3; data_dir = \"/var/lib/sluice/3\";\n"                        /* 25 */ \
+	"  manager: { id = 3; data_dir = \"/var/lib/sluice/3\"; join = true; heartbeat_ms = 20; "   \
+	"election_timeout_ms = 2000;\n"                                                    /* 25 */ \
 	"    members = (\n"                                                                /* 26 */ \
 	"      { id = 1; address = \"192.0.2.10:7001\"; api = \"https://192.0.2.10:8441\"; " \
 	"role = \"voter\"; },\n"                                                           /* 27 */ \
@@ -347,6 +348,9 @@ START_TEST(test_manager_values)
 	ck_assert(m->enabled);
 	ck_assert_uint_eq(m->id, 3);
 	ck_assert_str_eq(m->data_dir, "/var/lib/sluice/3");
+	ck_assert(m->join);
+	ck_assert_uint_eq(m->heartbeat_ms, 20);
+	ck_assert_uint_eq(m->election_timeout_ms, 2000);
 	ck_assert_uint_eq(m->nb_members, 4);
 	static const struct sl_member_cfg want[] = {
 		{1, "192.0.2.10:7001", "https://192.0.2.10:8441", true},
@@ -382,9 +386,14 @@ START_TEST(test_manager_defaults)
 	char *text = with_manager(
 		"    members = (\n", "    members = ( { id = 3; address = \"127.0.0.1:7001\"; } );\n/*\n",
 		API_LINES, "*/\n");
+	text = edits(text, " join = true; heartbeat_ms = 20; election_timeout_ms = 2000;", "", NULL,
+		     NULL);
 	load_ok(text, &c);
 	const struct sl_manager_cfg *m = &c.manager;
 	ck_assert(m->enabled);
+	ck_assert(!m->join);
+	ck_assert_uint_eq(m->heartbeat_ms, SL_DEFAULT_HEARTBEAT_MS);
+	ck_assert_uint_eq(m->election_timeout_ms, SL_DEFAULT_ELECTION_TIMEOUT_MS);
 	ck_assert_uint_eq(m->nb_members, 1);
 	ck_assert(m->members[0].voter);
 	ck_assert_str_eq(m->members[0].api, "");
@@ -786,7 +795,20 @@ static const struct bad_case bad_cases[] = {
 	{"  );\n};\n", "  );\n  manager = ();\n};\n", .line = 25, .path = MGR,
 	 .what = "must be a group"},
 	{"data_dir =", "datadir =", .line = 25, .path = MGR ".datadir",
-	 .what = "unknown setting (allowed here: id, data_dir, members, api)", .manager = true},
+	 .what = "unknown setting (allowed here: id, data_dir, members, api, join, heartbeat_ms, "
+		 "election_timeout_ms)", .manager = true},
+	{"join = true", "join = 1", .line = 25, .path = MGR ".join",
+	 .what = "must be true or false, not an integer", .manager = true},
+	{"heartbeat_ms = 20", "heartbeat_ms = 0", .line = 25, .path = MGR ".heartbeat_ms",
+	 .what = "0 is out of range (1..10000)", .manager = true},
+	{"election_timeout_ms = 2000", "election_timeout_ms = 49", .line = 25,
+	 .path = MGR ".election_timeout_ms", .what = "49 is out of range (50..60000)", .manager = true},
+	{"election_timeout_ms = 2000", "election_timeout_ms = 99", .line = 25,
+	 .path = MGR ".election_timeout_ms",
+	 .what = "election_timeout_ms 99 is less than 5 x heartbeat_ms 20", .manager = true},
+	{" election_timeout_ms = 2000;", "", "heartbeat_ms = 20", "heartbeat_ms = 201", .line = 25,
+	 .path = MGR ".heartbeat_ms",
+	 .what = "election_timeout_ms 1000 is less than 5 x heartbeat_ms 201", .manager = true},
 	{"{ id = 3; data_dir", "{ data_dir", .line = 25, .path = MGR ".id",
 	 .what = "required setting is missing", .manager = true},
 	{"{ id = 3; data_dir", "{ id = 0; data_dir", .line = 25, .path = MGR ".id",
@@ -1229,6 +1251,11 @@ static const struct reload_case reload_cases[] = {
 	 .change = "manager settings changed (api.token_file)", .manager = true},
 	{"socket_mode = 0660", "socket_mode = 0600",
 	 .change = "manager settings changed (api.socket_mode)", .manager = true},
+	{"join = true", "join = false", .change = "manager settings changed (join)", .manager = true},
+	{"heartbeat_ms = 20", "heartbeat_ms = 10", .change = "manager settings changed (heartbeat_ms)",
+	 .manager = true},
+	{"election_timeout_ms = 2000", "election_timeout_ms = 3000",
+	 .change = "manager settings changed (election_timeout_ms)", .manager = true},
 	/* with the manager, the log owns the VIPs; the rest reloads as before */
 	{"flow_idle_timeout = 30", "flow_idle_timeout = 31", "idle_sleep_us = 50",
 	 "idle_sleep_us = 0", .change = NULL, .manager = true},

@@ -5,8 +5,10 @@
  */
 #include <arpa/inet.h>
 #include <check.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_eal.h>
 #include <rte_malloc.h>
@@ -15,6 +17,7 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include "dataplane/retire.h"
 #include "dataplane/snapshot.h"
 #include "dataplane/worker.h"
 #include "packet/packet.h"
@@ -85,16 +88,23 @@ struct fixture {
 	struct sl_worker *w;
 };
 
-static struct sl_tables *tables_from(const char *text)
+/* Tables for a configuration text, built over prev (NULL: from scratch). */
+static struct sl_tables *tables_over(const char *text, const struct sl_tables *prev)
 {
 	static const struct sl_port_hw hw[2] = { { .mac = { 0x02, 0, 0, 0, 0, 0x10 } },
 						 { .mac = { 0x02, 0, 0, 0, 0, 0x11 } } };
 	struct sl_config cfg;
 	char err[512];
 	ck_assert_msg(sl_config_load_string(text, "test.cfg", &cfg, err, sizeof(err)) == 0, "%s", err);
-	struct sl_tables *t = sl_tables_build(&cfg, hw, 1, err, sizeof(err));
+	struct sl_tables *t = sl_tables_build(&cfg, hw, prev, prev ? prev->generation + 1 : 1, err,
+					      sizeof(err));
 	ck_assert_msg(t != NULL, "%s", err);
 	return t;
+}
+
+static struct sl_tables *tables_from(const char *text)
+{
+	return tables_over(text, NULL);
 }
 
 START_TEST(device_mtu_caps_configured_mtu)
@@ -106,7 +116,7 @@ START_TEST(device_mtu_caps_configured_mtu)
 	struct sl_config cfg;
 	char err[512];
 	ck_assert_msg(sl_config_load_string(HOST_CFG, "t.cfg", &cfg, err, sizeof(err)) == 0, "%s", err);
-	struct sl_tables *t = sl_tables_build(&cfg, hw, 1, err, sizeof(err));
+	struct sl_tables *t = sl_tables_build(&cfg, hw, NULL, 1, err, sizeof(err));
 	ck_assert_ptr_nonnull(t);
 	ck_assert_uint_eq(t->mtu[0], 1400);
 	ck_assert_uint_eq(t->mtu[1], 1500);
@@ -626,6 +636,117 @@ START_TEST(mux_and_host_in_one_instance_skip_the_wire)
 }
 END_TEST
 
+/* ---- rebuilds and retirement ---- */
+
+static bool same_maglev(const struct sl_maglev *a, const struct sl_maglev *b)
+{
+	return a->size == b->size && a->nb_backends == b->nb_backends &&
+	       memcmp(a->slot, b->slot, a->size * sizeof(a->slot[0])) == 0;
+}
+
+/* A rebuild over the previous tables must give exactly the tables a build
+ * from scratch gives, whether a VIP's DIPs changed or not. */
+START_TEST(rebuild_over_previous_tables_equals_fresh_build)
+{
+#define DIP1_W50 "{ address = \"198.18.1.2\"; port = 8080; host = \"192.0.2.21\"; weight = 50; }"
+	/* unchanged, one removed, one added, unchanged, a weight changed, ... */
+	static const char *const next_dips[] = { DIP1 ", " DIP2, DIP1, DIP1 ", " DIP2, DIP1 ", " DIP2,
+						 DIP1_W50 ", " DIP2, DIP2, "" };
+	struct sl_tables *prev = tables_from(MUX_CFG(DIP1 ", " DIP2));
+	for (unsigned k = 0; k < sizeof(next_dips) / sizeof(next_dips[0]); k++) {
+		char text[4096];
+		snprintf(text, sizeof(text), MUX_CFG("%s"), next_dips[k]);
+		struct sl_tables *fresh = tables_from(text);
+		struct sl_tables *again = tables_over(text, prev);
+		ck_assert_uint_eq(fresh->mux->nb_vips, again->mux->nb_vips);
+		for (uint32_t v = 0; v < fresh->mux->nb_vips; v++) {
+			ck_assert_uint_eq(fresh->mux->vip[v].nb_dips, again->mux->vip[v].nb_dips);
+			ck_assert_msg(same_maglev(fresh->mux->vip[v].maglev, again->mux->vip[v].maglev),
+				      "dips %u, VIP %u: table differs from a fresh build", k, v);
+		}
+		sl_tables_free(fresh);
+		sl_tables_free(prev);
+		prev = again;
+	}
+	sl_tables_free(prev);
+#undef DIP1_W50
+}
+END_TEST
+
+static void count_free(void *obj)
+{
+	(*(unsigned *)obj)++;
+}
+
+START_TEST(retired_objects_wait_for_every_online_worker)
+{
+	unsigned freed = 0;
+	struct sl_retire *r = sl_retire_create(qsbr, 4);
+	ck_assert_ptr_nonnull(r);
+	rte_rcu_qsbr_thread_register(qsbr, 0);
+	rte_rcu_qsbr_thread_online(qsbr, 0);
+	sl_retire_defer(r, count_free, &freed);
+	sl_retire_defer(r, count_free, NULL); /* ignored */
+	ck_assert_uint_eq(sl_retire_reclaim(r), 0);
+	ck_assert_uint_eq(freed, 0);
+	rte_rcu_qsbr_quiescent(qsbr, 0);
+	ck_assert_uint_eq(sl_retire_reclaim(r), 1);
+	ck_assert_uint_eq(freed, 1);
+	/* An offline worker (asleep) holds nothing back. */
+	rte_rcu_qsbr_thread_offline(qsbr, 0);
+	sl_retire_defer(r, count_free, &freed);
+	ck_assert_uint_eq(sl_retire_reclaim(r), 1);
+	struct sl_retire_stats st;
+	sl_retire_get_stats(r, &st);
+	ck_assert_uint_eq(st.deferred, 2);
+	ck_assert_uint_eq(st.freed, 2);
+	ck_assert_uint_eq(st.pending, 0);
+	ck_assert_uint_eq(st.waited, 0);
+	rte_rcu_qsbr_thread_unregister(qsbr, 0);
+	sl_retire_destroy(r);
+}
+END_TEST
+
+static volatile bool worker_stop;
+
+static void *quiescent_worker(void *arg)
+{
+	(void)arg;
+	while (!worker_stop) {
+		rte_rcu_qsbr_quiescent(qsbr, 0);
+		usleep(1000);
+	}
+	return NULL;
+}
+
+/* A full queue makes the publisher wait for a grace period, never lose or
+ * free early: here a worker reports only every millisecond. */
+START_TEST(full_retire_queue_waits_then_frees_everything)
+{
+	unsigned freed = 0;
+	struct sl_retire *r = sl_retire_create(qsbr, 4);
+	rte_rcu_qsbr_thread_register(qsbr, 0);
+	rte_rcu_qsbr_thread_online(qsbr, 0);
+	for (unsigned i = 0; i < 4; i++)
+		sl_retire_defer(r, count_free, &freed);
+	ck_assert_uint_eq(freed, 0);
+	pthread_t th;
+	worker_stop = false;
+	ck_assert_int_eq(pthread_create(&th, NULL, quiescent_worker, NULL), 0);
+	sl_retire_defer(r, count_free, &freed); /* full: waits */
+	struct sl_retire_stats st;
+	sl_retire_get_stats(r, &st);
+	ck_assert_uint_eq(freed + st.pending, 5);
+	ck_assert_uint_ge(freed, 4);
+	worker_stop = true;
+	pthread_join(th, NULL);
+	rte_rcu_qsbr_thread_offline(qsbr, 0);
+	rte_rcu_qsbr_thread_unregister(qsbr, 0);
+	sl_retire_destroy(r);
+	ck_assert_uint_eq(freed, 5);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("dataplane");
@@ -645,6 +766,11 @@ static Suite *suite(void)
 	tcase_add_test(host, device_mtu_caps_configured_mtu);
 	tcase_add_test(host, mux_and_host_in_one_instance_skip_the_wire);
 	suite_add_tcase(s, host);
+	TCase *publish = tcase_create("publish");
+	tcase_add_test(publish, rebuild_over_previous_tables_equals_fresh_build);
+	tcase_add_test(publish, retired_objects_wait_for_every_online_worker);
+	tcase_add_test(publish, full_retire_queue_waits_then_frees_everything);
+	suite_add_tcase(s, publish);
 	return s;
 }
 
