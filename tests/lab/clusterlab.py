@@ -53,6 +53,7 @@ HOSTS = {"192.0.2.21": "02:00:00:00:00:21", "192.0.2.22": "02:00:00:00:00:22"}
 FIRST_DIP = ("198.18.1.2", 8080, "192.0.2.21")
 
 STALE_RE = re.compile(r"^slclu(\d+)-")
+NOISE_RE = re.compile(r"^(EAL: |TELEMETRY: |tap_|qdisc_|eth_dev_tap_create)")
 WORK_PREFIX = "sluice-cluster-"
 
 CONFIG = """
@@ -205,8 +206,11 @@ class Cluster:
 
     # ------------------------------------------------------------ processes
     def config(self, i, join=False):
-        ids = self.members + ((i,) if i not in self.members else ())
-        members = ", ".join(f'{{ id = {m}; address = "{raft_address(m)}"; }}' for m in ids)
+        # a joining instance lists itself only for its own address; as a
+        # standby, so the file keeps the 3 voters the loader wants
+        members = ", ".join([f'{{ id = {m}; address = "{raft_address(m)}"; }}' for m in self.members]
+                            + [f'{{ id = {i}; address = "{raft_address(i)}"; role = "standby"; }}']
+                            * (i not in self.members))
         neighbours = ", ".join(f'{{ address = "{a}"; mac = "{m}"; }}' for a, m in HOSTS.items())
         return CONFIG.format(i=i, dir=self.dir, members=members, neighbours=neighbours,
                              dp_addr=f"192.0.2.{10 + i}", join="\n    join = true;" if join else "",
@@ -300,9 +304,14 @@ class Cluster:
     def dataplane_vips(self, i):
         return Telemetry(self.prefix(i)).get("/sluice/info")["vips"]
 
-    def logs(self, n=1500):
-        return "".join(f"\n--- instance {i} ---\n" + self.log(i).read_text(errors="replace")[-n:]
-                       for i in sorted(self.started) if self.log(i).exists())
+    def logs(self, n=25):
+        """The last n lines of every instance's log, without DPDK's start-up chatter."""
+        out = []
+        for i in sorted(self.started):
+            lines = [line for line in self.log(i).read_text(errors="replace").splitlines()
+                     if not NOISE_RE.match(line)] if self.log(i).exists() else []
+            out.append(f"\n--- instance {i} ({self.log(i)}) ---\n" + "\n".join(lines[-n:]))
+        return "".join(out)
 
     def wait(self, what, predicate, timeout=30.0):
         end = time.monotonic() + timeout
@@ -311,8 +320,9 @@ class Cluster:
                 value = predicate()
                 if value:
                     return value
-            except (OSError, ValueError, KeyError, AssertionError, subprocess.TimeoutExpired):
-                pass
+            except (OSError, ValueError, KeyError, TypeError, AssertionError,
+                    subprocess.TimeoutExpired):
+                pass  # not up, no answer or no leader yet: ask again
             time.sleep(0.2)
         pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}\n{self.logs()}")
 
