@@ -1,5 +1,6 @@
 """Fixtures of the Sluice lab tests: one lab (namespaces, bridges, backends,
-the three sluice instances) per pytest session. See docs/lab.md."""
+the three sluice instances) per pytest session, and a fresh manager cluster
+(clusterlab.py) per cluster test. See docs/lab.md."""
 
 import os
 import signal
@@ -12,6 +13,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import sluicelab as sl  # noqa: E402
+from clusterlab import cluster  # noqa: E402,F401 - fixture of the test_cluster*.py tests
 
 TEST_TIMEOUT = int(os.environ.get("SLUICE_LAB_TEST_TIMEOUT", "120"))  # seconds per test
 

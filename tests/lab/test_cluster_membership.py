@@ -1,0 +1,65 @@
+"""Membership at run time and leadership transfer (clusterlab.py, docs/lab.md).
+
+A fourth instance starts with `manager.join = true` (its namespace joins the
+bridge like the others'): it bootstraps nothing, elects nobody and serves
+nothing until `sluicectl member add 4 ADDRESS standby`; then it replicates
+every VIP into its state and data plane (shown on the wire). `leader
+transfer` hands leadership to a chosen follower; a write through the new
+leader reaches the standby. `member remove 4` takes it out of every
+member's view, and later writes no longer reach it.
+"""
+import time
+
+from clusterlab import FIRST_DIP, HOSTS, raft_address, vip
+
+NEW = 4
+
+
+def test_member_joins_leaves_and_leadership_moves(cluster):
+    c = cluster
+    members = c.members
+    acked = {vip(10)}
+    c.wait("bootstrap everywhere", lambda: all(c.vips(i) == acked for i in members))
+    for n in (20, 21, 22):
+        assert c.create(members, n), f"write {n} was never acknowledged"
+        acked.add(vip(n))
+
+    c.add_node(NEW)
+    c.start(NEW, join=True)
+    time.sleep(1.2)  # longer than an election timeout: a member of its own would have elected itself
+    s = c.status(NEW)
+    assert s["state"] == "follower" and s["leader"] is None and s["members"] == [], \
+        f"a joining instance must wait to be added, not form a cluster: {s}"
+    assert c.vips(NEW) == set() and c.dataplane_vips(NEW) == 0, "a joining instance serves nothing"
+
+    leader = c.leader()
+    r = c.ctl(leader, "member", "add", str(NEW), raft_address(NEW), "standby")
+    assert r.returncode == 0, f"member add: {r.stderr}"
+    c.wait(f"instance {NEW} to replicate every VIP",
+           lambda: c.vips(NEW) == acked and c.dataplane_vips(NEW) == len(acked), timeout=15)
+    roles = {m["id"]: m["role"] for m in c.status(leader)["members"]}
+    assert roles == {1: "voter", 2: "voter", 3: "voter", NEW: "standby"}, roles
+    got = c.probe(NEW, range(20000, 20004))
+    assert set(got.values()) == {(FIRST_DIP[2], HOSTS[FIRST_DIP[2]])}, \
+        f"new flows on the joined instance went to {got}"
+
+    target = next(i for i in members if i != leader)
+    r = c.ctl(leader, "leader", "transfer", str(target))
+    assert r.returncode == 0, f"leader transfer: {r.stderr}"
+    c.wait(f"leadership to move from {leader} to {target}",
+           lambda: c.status(target)["state"] == "leader"
+           and all(c.status(i)["leader"]["id"] == target for i in members + (NEW,)), timeout=10)
+    assert c.create(members, 30), "no write acknowledged by the new leader"
+    acked.add(vip(30))
+    c.wait("the write on every member, the standby too",
+           lambda: all(c.vips(i) == acked for i in members + (NEW,)), timeout=10)
+
+    r = c.ctl(target, "member", "remove", str(NEW))
+    assert r.returncode == 0, f"member remove: {r.stderr}"
+    c.wait(f"instance {NEW} gone from every member's view",
+           lambda: all(sorted(m["id"] for m in c.status(i)["members"]) == list(members)
+                       for i in members), timeout=10)
+    assert c.create(members, 31), "no write acknowledged after the removal"
+    acked.add(vip(31))
+    c.wait("the write on the remaining members", lambda: all(c.vips(i) == acked for i in members))
+    assert vip(31) not in c.vips(NEW), "a removed member still receives the log"
