@@ -238,10 +238,11 @@ class Cluster:
     def log(self, i):
         return self.dir / f"log{i}"
 
-    def kill(self, i):
+    def kill(self, i, sig=signal.SIGKILL):
+        """Stop instance i with sig; its exit status."""
         p = self.procs.pop(i)
-        p.send_signal(signal.SIGKILL)
-        p.wait(timeout=10)
+        p.send_signal(sig)
+        return p.wait(timeout=10)
 
     def stop_all(self):
         for p in self.procs.values():

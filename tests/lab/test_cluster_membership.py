@@ -3,11 +3,14 @@
 A fourth instance starts with `manager.join = true` (its namespace joins the
 bridge like the others'): it bootstraps nothing, elects nobody and serves
 nothing until `sluicectl member add 4 ADDRESS standby`; then it replicates
-every VIP into its state and data plane (shown on the wire). `leader
-transfer` hands leadership to a chosen follower; a write through the new
-leader reaches the standby. `member remove 4` takes it out of every
-member's view, and later writes no longer reach it.
+every VIP into its state and data plane (shown on the wire). Adding it again
+as a voter, with its API URL, promotes it and makes every member know where
+it serves the API. `leader transfer` hands leadership to a chosen follower;
+a write through the new leader reaches the fourth member. `member remove 4`
+takes it out of every member's view, and later writes no longer reach it.
+Finally SIGTERM to the leader hands leadership over before it exits.
 """
+import signal
 import time
 
 from clusterlab import FIRST_DIP, HOSTS, raft_address, vip
@@ -43,6 +46,17 @@ def test_member_joins_leaves_and_leadership_moves(cluster):
     assert set(got.values()) == {(FIRST_DIP[2], HOSTS[FIRST_DIP[2]])}, \
         f"new flows on the joined instance went to {got}"
 
+    # Promotion: the same member again, as a voter, with its API URL.
+    api = "https://198.18.0.4:8443"
+    r = c.ctl(leader, "member", "add", str(NEW), raft_address(NEW), "voter", api)
+    assert r.returncode == 0, f"promotion to voter: {r.stderr}"
+    c.wait(f"instance {NEW} a voter with its API URL in every member's view",
+           lambda: all({m["id"]: (m["role"], m["api"]) for m in c.status(i)["members"]}.get(NEW)
+                       == ("voter", api) for i in members + (NEW,)), timeout=15)
+    r = c.ctl(leader, "member", "add", str(NEW), "198.18.0.99:17000", "voter")
+    assert r.returncode == 1 and "already in" in r.stderr, \
+        f"moving a member to another address must be refused: {r.returncode} {r.stderr}"
+
     target = next(i for i in members if i != leader)
     r = c.ctl(leader, "leader", "transfer", str(target))
     assert r.returncode == 0, f"leader transfer: {r.stderr}"
@@ -63,3 +77,11 @@ def test_member_joins_leaves_and_leadership_moves(cluster):
     acked.add(vip(31))
     c.wait("the write on the remaining members", lambda: all(c.vips(i) == acked for i in members))
     assert vip(31) not in c.vips(NEW), "a removed member still receives the log"
+
+    # A leader stopped with SIGTERM hands leadership over before it exits.
+    rest = tuple(i for i in members if i != target)
+    assert c.kill(target, signal.SIGTERM) == 0, "a graceful stop must exit 0"
+    log = c.log(target).read_text(errors="replace")
+    assert "manager: leadership handed to member" in log, log[-1500:]
+    new = c.leader(among=rest, timeout=10)
+    assert c.create(rest, 32), f"no write acknowledged by {new} after the handover"
