@@ -41,7 +41,7 @@ struct sl_api_config {
 	 * of token_file and client_ca_file is required; with both, both apply. */
 	const char *token_file;
 	const char *socket_path;    /* Unix socket; NULL: none */
-	unsigned socket_mode;       /* 0: SL_API_DEFAULT_SOCKET_MODE */
+	unsigned socket_mode;       /* applied as given: 0 leaves the socket to root alone */
 	size_t max_body;            /* bytes; 0: SL_API_DEFAULT_MAX_BODY; larger gets 413 */
 	/* A write whose done callback has not come after this long is answered
 	 * 504 (the command may still commit later); 0: the default. */

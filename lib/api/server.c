@@ -722,9 +722,7 @@ struct sl_api *sl_api_start(uv_loop_t *loop, const struct sl_api_config *cfg,
 	setup_h2o(api);
 	if ((cfg->listen != NULL && listen_tcp(api, cfg->listen, err, errlen) != 0) ||
 	    (cfg->socket_path != NULL &&
-	     listen_unix(api, cfg->socket_path,
-			 cfg->socket_mode ? cfg->socket_mode : SL_API_DEFAULT_SOCKET_MODE, err,
-			 errlen) != 0)) {
+	     listen_unix(api, cfg->socket_path, cfg->socket_mode, err, errlen) != 0)) {
 		/* Handles are open: they close, and api is freed, as the loop runs. */
 		sl_api_stop(api);
 		return NULL;

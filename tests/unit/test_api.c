@@ -382,6 +382,7 @@ static void base_config(struct sl_api_config *c)
 	c->key_file = key_pem;
 	c->token_file = token_file;
 	c->socket_path = sock_path;
+	c->socket_mode = SL_API_DEFAULT_SOCKET_MODE;
 }
 
 static const struct sl_api_backend fake_backend = {&S.fake, fake_submit, fake_get};
@@ -892,6 +893,12 @@ START_TEST(test_socket_mode)
 	start_with(&c);
 	ck_assert_int_eq(stat(sock_path, &st), 0);
 	ck_assert_int_eq(st.st_mode & 0777, 0660);
+	/* 0 is a mode like any other (root only), not "the default" */
+	stop_server();
+	c.socket_mode = 0;
+	start_with(&c);
+	ck_assert_int_eq(stat(sock_path, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0);
 }
 END_TEST
 
