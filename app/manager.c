@@ -4,10 +4,10 @@
  * DIPs, and the API (lib/api) whose writes become log entries.
  *
  * Committing an entry is the only way a change reaches the data plane:
- * every applied entry marks the tables stale, and a short timer rebuilds
- * them from the replicated state plus this instance's file (ports, roles,
- * capacities) and publishes them by RCU. The file's VIPs only bootstrap a
- * new cluster: the first leader proposes them once.
+ * every applied entry schedules a rebuild on the next turn of the loop,
+ * which builds the tables from the replicated state plus this instance's
+ * file (ports, roles, capacities) and publishes them by RCU. The file's
+ * VIPs only bootstrap a new cluster: the first leader proposes them once.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -36,8 +36,7 @@ struct manager {
 	struct sl_mgr_fsm fsm;
 	struct sl_api *api;
 	uv_timer_t tick;
-	uv_timer_t rebuild;             /* due at once when entries were applied */
-	bool stale;                     /* applied entries not yet in the data plane */
+	uv_timer_t rebuild;             /* active: applied entries not yet in the data plane */
 	uint64_t dataplane_generation;  /* state generation the data plane last took */
 	bool bootstrapping;             /* a bootstrap proposal is in flight */
 };
@@ -114,10 +113,7 @@ static void rebuild_tables(void)
 static void on_rebuild(uv_timer_t *t)
 {
 	(void)t;
-	if (mgr.stale) {
-		mgr.stale = false;
-		rebuild_tables();
-	}
+	rebuild_tables();
 }
 
 /* A zero timer runs on the next turn of the loop, after every entry this
@@ -127,9 +123,8 @@ static void on_changed(struct sl_mgr_fsm *m, void *arg)
 {
 	(void)m;
 	(void)arg;
-	if (!mgr.stale)
+	if (!uv_is_active((uv_handle_t *)&mgr.rebuild))
 		uv_timer_start(&mgr.rebuild, on_rebuild, 0, 0);
-	mgr.stale = true;
 }
 
 /* ---- proposals ---- */
@@ -222,10 +217,25 @@ static void on_tick(uv_timer_t *t)
 
 /* ---- leadership and membership ---- */
 
+/* The leader this member knows of, 0 when none. */
+static raft_id leader_id(void)
+{
+	raft_id id = 0;
+	const char *address = NULL;
+	raft_leader(&mgr.raft, &id, &address);
+	return id;
+}
+
+/* The API URL the replicated state holds for a member, or NULL. */
+static const char *replicated_api(raft_id id)
+{
+	return id <= UINT32_MAX ? sl_mgr_member_api(mgr.fsm.state, (uint32_t)id) : NULL;
+}
+
 /* Replicated first (members added at run time), then this file's. */
 static const char *member_api(raft_id id)
 {
-	const char *api = id <= UINT32_MAX ? sl_mgr_member_api(mgr.fsm.state, (uint32_t)id) : NULL;
+	const char *api = replicated_api(id);
 	if (api != NULL)
 		return api;
 	for (unsigned i = 0; i < mgr.base.manager.nb_members; i++)
@@ -239,9 +249,7 @@ static bool redirect_to_leader(sl_api_done_cb done, void *req)
 {
 	if (raft_state(&mgr.raft) == RAFT_LEADER)
 		return false;
-	raft_id id = 0;
-	const char *address = NULL;
-	raft_leader(&mgr.raft, &id, &address);
+	raft_id id = leader_id();
 	const char *api = id != 0 ? member_api(id) : "";
 	if (api[0] != '\0')
 		done(req, 307, json_pack("{s:s}", "leader", api));
@@ -278,8 +286,7 @@ static void on_member_api_done(void *req, int status, json_t *reply)
  * or forget a removed one's, so followers can send clients to it. */
 static void propose_member_api(raft_id id, const char *api)
 {
-	bool known = id <= UINT32_MAX && sl_mgr_member_api(mgr.fsm.state, (uint32_t)id) != NULL;
-	if (api[0] == '\0' && !known)
+	if (api[0] == '\0' && replicated_api(id) == NULL)
 		return;
 	json_t *cmd = json_pack("{s:s, s:I, s:s}", "op", "member_api", "id", (json_int_t)id, "api", api);
 	struct pending *p = calloc(1, sizeof(*p));
@@ -310,9 +317,7 @@ static void on_change_done(struct raft_change *req, int status)
 static void on_transferred(struct raft_transfer *req)
 {
 	struct pending *p = req->data;
-	raft_id id = 0;
-	const char *address = NULL;
-	raft_leader(&mgr.raft, &id, &address);
+	raft_id id = leader_id();
 	if (id == mgr.raft.id)
 		finish(p, 409, error_reply("leadership did not move: no voter caught up within the "
 					   "election timeout"));
@@ -660,9 +665,7 @@ static void close_raft(void)
 
 static void on_stop_transfer(struct raft_transfer *req)
 {
-	raft_id id = 0;
-	const char *address = NULL;
-	raft_leader(&mgr.raft, &id, &address);
+	raft_id id = leader_id();
 	if (id != 0 && id != mgr.raft.id)
 		sl_log("manager: leadership handed to member %llu", (unsigned long long)id);
 	else
