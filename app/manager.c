@@ -22,10 +22,15 @@
 
 #include "api/api.h"
 #include "manager/fsm.h"
+#include "manager/lead.h"
 #include "manager/state.h"
 #include "sluice.h"
 
 #define TICK_MS 5
+/* Retry hints in 503 answers: a new leader's barrier commits within a
+ * round trip; an election takes up to two election timeouts. */
+#define RETRY_CATCHING_UP_MS 10
+#define RETRY_NO_LEADER_MS 50
 
 struct manager {
 	struct sl_app *app;
@@ -34,6 +39,7 @@ struct manager {
 	struct raft_io io;
 	struct raft raft;
 	struct sl_mgr_fsm fsm;
+	struct sl_mgr_lead lead;        /* readiness, confirmed reads and refusals */
 	struct sl_api *api;
 	uv_timer_t tick;
 	uv_timer_t rebuild;             /* active: applied entries not yet in the data plane */
@@ -54,6 +60,8 @@ struct pending {
 	sl_api_done_cb done;
 	void *api_req;
 	int ok_status;
+	json_t *cmd;                    /* waiting for confirmation: the write or read */
+	struct sl_mgr_confirm confirm;
 	int role;                       /* member_add: role to assign once added */
 	raft_id id;
 	bool removing;                  /* member_remove: forget its API URL once removed */
@@ -87,6 +95,12 @@ static int http_status(enum sl_mgr_code code)
 static json_t *error_reply(const char *msg)
 {
 	return json_pack("{s:s}", "error", msg);
+}
+
+/* A 503 worth repeating soon: the API turns retry_after_ms into Retry-After. */
+static json_t *retry_reply(const char *msg, unsigned retry_ms)
+{
+	return json_pack("{s:s, s:i}", "error", msg, "retry_after_ms", (int)retry_ms);
 }
 
 /* ---- data plane ---- */
@@ -135,7 +149,26 @@ static void finish(struct pending *p, int status, json_t *reply)
 		p->done(p->api_req, status, reply);
 	else
 		json_decref(reply);
+	json_decref(p->cmd);
 	free(p);
+}
+
+/* A proposal that failed after raft took it: once appended, an entry of a
+ * leader that lost its leadership or stopped may still be committed by the
+ * next leader, so the client must not take this as a refusal. */
+static json_t *not_committed_reply(int status)
+{
+	char msg[256];
+	if (status == RAFT_LEADERSHIPLOST || status == RAFT_SHUTDOWN) {
+		snprintf(msg, sizeof(msg),
+			 "outcome unknown: %s before the change was known to be committed; it may "
+			 "still take effect (read it back with consistency=linearizable)",
+			 raft_strerror(status));
+		return json_pack("{s:s, s:s, s:i}", "error", msg, "outcome", "unknown",
+				 "retry_after_ms", RETRY_NO_LEADER_MS);
+	}
+	snprintf(msg, sizeof(msg), "not committed: %s", raft_strerror(status));
+	return retry_reply(msg, RETRY_NO_LEADER_MS);
 }
 
 static void on_applied(struct raft_apply *req, int status, void *result)
@@ -143,9 +176,7 @@ static void on_applied(struct raft_apply *req, int status, void *result)
 	struct pending *p = req->data;
 	const struct sl_mgr_result *r = result;
 	if (status != 0 || r == NULL) {
-		char msg[128];
-		snprintf(msg, sizeof(msg), "not committed: %s", raft_strerror(status));
-		finish(p, 503, error_reply(msg));
+		finish(p, 503, not_committed_reply(status != 0 ? status : RAFT_SHUTDOWN));
 		return;
 	}
 	if (r->code != SL_MGR_OK) {
@@ -156,24 +187,70 @@ static void on_applied(struct raft_apply *req, int status, void *result)
 					  "index", (json_int_t)r->index));
 }
 
-static int propose(json_t *cmd, struct pending *p)
+static void append(const json_t *cmd, struct pending *p)
 {
 	struct raft_buffer buf;
 	struct sl_mgr_err err;
-	if (sl_mgr_validate(mgr.fsm.state, cmd, &err) != 0) {
-		finish(p, http_status(err.code), error_reply(err.msg));
-		return 0;
-	}
 	if (sl_mgr_cmd_to_buffer(cmd, &buf, &err) != 0) {
 		finish(p, 503, error_reply(err.msg));
-		return 0;
+		return;
 	}
 	p->req.apply.data = p;
 	int rc = raft_apply(&mgr.raft, &p->req.apply, &buf, 1, on_applied);
 	if (rc != 0) {
 		raft_free(buf.base);
-		finish(p, 503, error_reply(raft_strerror(rc)));
+		finish(p, 503, retry_reply(raft_strerror(rc), RETRY_NO_LEADER_MS));
 	}
+}
+
+/* Why a confirmation failed, as a 503 the client may repeat. */
+static void finish_unconfirmed(struct pending *p, int status)
+{
+	char msg[160];
+	snprintf(msg, sizeof(msg), "could not confirm this member still leads: %s; retry",
+		 raft_strerror(status));
+	finish(p, 503, retry_reply(msg, RETRY_NO_LEADER_MS));
+}
+
+/* A refusal is an answer about the state, so it is given only from a state
+ * confirmed current after the request arrived: a deposed leader that does
+ * not know it yet, or one whose state lags, must not refuse what another
+ * leader's acknowledged write made valid. */
+static void on_refusal_confirmed(struct sl_mgr_confirm *c, int status)
+{
+	struct pending *p = c->data;
+	struct sl_mgr_err err;
+	if (status != 0)
+		finish_unconfirmed(p, status);
+	else if (sl_mgr_validate(mgr.fsm.state, p->cmd, &err) != 0)
+		finish(p, http_status(err.code), error_reply(err.msg));
+	else
+		append(p->cmd, p);
+}
+
+static void confirm(json_t *cmd, struct pending *p, sl_mgr_confirm_cb cb)
+{
+	p->cmd = json_incref(cmd);
+	p->confirm.cb = cb;
+	p->confirm.data = p;
+	sl_mgr_lead_confirm(&mgr.lead, &p->confirm);
+}
+
+/* Writes are validated against a state that holds every committed entry
+ * (a quick 4xx without a log entry when it is clearly wrong; the state
+ * machine checks again when the entry applies). */
+static int propose(json_t *cmd, struct pending *p)
+{
+	struct sl_mgr_err err;
+	if (!sl_mgr_lead_ready(&mgr.lead)) {
+		finish(p, 503, retry_reply("this member has just become leader and is applying what "
+					   "earlier leaders committed; retry", RETRY_CATCHING_UP_MS));
+		return 0;
+	}
+	if (sl_mgr_validate(mgr.fsm.state, cmd, &err) != 0)
+		confirm(cmd, p, on_refusal_confirmed);
+	else
+		append(cmd, p);
 	return 0;
 }
 
@@ -192,7 +269,9 @@ static void on_bootstrap_done(void *req, int status, json_t *reply)
 /* The first leader of a new cluster proposes the file's VIPs, once. */
 static void maybe_bootstrap(void)
 {
-	if (mgr.bootstrapping || mgr.fsm.state->generation != 0 || raft_state(&mgr.raft) != RAFT_LEADER)
+	/* Only a ready leader knows generation 0 means a new cluster, not a
+	 * state it has yet to apply. */
+	if (mgr.bootstrapping || mgr.fsm.state->generation != 0 || !sl_mgr_lead_ready(&mgr.lead))
 		return;
 	struct sl_mgr_err err;
 	json_t *cmd = sl_mgr_cmd_bootstrap(&mgr.base, &err);
@@ -212,6 +291,7 @@ static void maybe_bootstrap(void)
 static void on_tick(uv_timer_t *t)
 {
 	(void)t;
+	sl_mgr_lead_tick(&mgr.lead);
 	maybe_bootstrap();
 }
 
@@ -254,8 +334,10 @@ static bool redirect_to_leader(sl_api_done_cb done, void *req)
 	if (api[0] != '\0')
 		done(req, 307, json_pack("{s:s}", "leader", api));
 	else
-		done(req, 503, json_pack("{s:s, s:n}", "error", id != 0 ? "the leader has no known API address"
-								 : "no leader elected at the moment", "leader"));
+		done(req, 503, json_pack("{s:s, s:n, s:i}", "error",
+					 id != 0 ? "the leader has no known API address"
+						 : "no leader elected at the moment",
+					 "leader", "retry_after_ms", RETRY_NO_LEADER_MS));
 	return true;
 }
 
@@ -384,6 +466,8 @@ static void cluster_op(const char *op, json_t *cmd, struct pending *p)
 
 /* ---- API backend ---- */
 
+static void on_read_confirmed(struct sl_mgr_confirm *c, int status);
+
 static int api_submit(void *ctx, json_t *cmd, sl_api_done_cb done, void *req)
 {
 	(void)ctx;
@@ -398,10 +482,12 @@ static int api_submit(void *ctx, json_t *cmd, sl_api_done_cb done, void *req)
 	p->api_req = req;
 	p->ok_status = strcmp(op, "vip_create") == 0 || strcmp(op, "dip_add") == 0 ? 201 : 200;
 	if (stop_done != NULL) {
-		done(req, 503, error_reply("this member is stopping; retry on another"));
+		done(req, 503, retry_reply("this member is stopping; retry on another", 0));
 		free(p);
 	} else if (redirect_to_leader(done, req)) {
 		free(p);
+	} else if (strcmp(op, "read") == 0) {
+		confirm(cmd, p, on_read_confirmed);
 	} else if (strncmp(op, "member_", 7) == 0 || strcmp(op, "transfer") == 0) {
 		cluster_op(op, cmd, p);
 	} else {
@@ -464,25 +550,35 @@ static json_t *vip_key(const char *key)
 	return json_pack("{s:s, s:s, s:i}", "protocol", proto, "address", addr, "port", (int)port);
 }
 
-/* Reads say whether this instance's data plane already serves what they
- * show: "generation" (replicated state) against "dataplane_generation". */
+/* Reads say how fresh they are: the last Raft entry this member applied
+ * and the state generation it made, and whether this instance's data plane
+ * already serves it ("dataplane_generation"). */
 static json_t *with_generations(json_t *o)
 {
 	if (o != NULL) {
 		json_object_set_new(o, "generation", json_integer((json_int_t)mgr.fsm.state->generation));
 		json_object_set_new(o, "dataplane_generation",
 				    json_integer((json_int_t)mgr.dataplane_generation));
+		json_object_set_new(o, "applied_index",
+				    json_integer((json_int_t)raft_last_applied(&mgr.raft)));
+		json_object_set_new(o, "term", json_integer((json_int_t)mgr.raft.current_term));
 	}
 	return o;
 }
 
-static json_t *api_get(void *ctx, const char *what, const char *key)
+static json_t *api_freshness(void *ctx)
 {
 	(void)ctx;
+	return with_generations(json_pack("{s:s}", "consistency", "local"));
+}
+
+/* What a read shows, without its freshness; NULL: no such VIP. */
+static json_t *read_state(const char *what, const char *key)
+{
 	if (strcmp(what, "cluster") == 0)
 		return cluster_json();
 	if (strcmp(what, "vips") == 0)
-		return with_generations(sl_mgr_state_status_json(mgr.fsm.state));
+		return sl_mgr_state_status_json(mgr.fsm.state);
 	json_t *k = vip_key(key);
 	struct sl_mgr_err err;
 	const struct sl_mgr_vip *v = k ? sl_mgr_vip_lookup(mgr.fsm.state, k, &err) : NULL;
@@ -491,10 +587,36 @@ static json_t *api_get(void *ctx, const char *what, const char *key)
 		return NULL;
 	json_t *o = sl_mgr_vip_status_json(v);
 	if (o == NULL || strcmp(what, "dips") != 0)
-		return with_generations(o);
+		return o;
 	json_t *d = json_pack("{s:O}", "dips", json_object_get(o, "dips"));
 	json_decref(o);
-	return with_generations(d);
+	return d;
+}
+
+static json_t *api_get(void *ctx, const char *what, const char *key)
+{
+	(void)ctx;
+	return read_state(what, key);
+}
+
+/* A linearizable read, answered from the state once confirmed current. */
+static void on_read_confirmed(struct sl_mgr_confirm *c, int status)
+{
+	struct pending *p = c->data;
+	const char *key = json_string_value(json_object_get(p->cmd, "key"));
+	if (status != 0) {
+		finish_unconfirmed(p, status);
+		return;
+	}
+	json_t *o = read_state(json_string_value(json_object_get(p->cmd, "what")), key);
+	if (o == NULL) {
+		char msg[160];
+		snprintf(msg, sizeof(msg), "no VIP %s", key ? key : "");
+		o = error_reply(msg);
+	}
+	int code = json_object_get(o, "error") != NULL ? 404 : 200;
+	json_object_set_new(o, "consistency", json_string("linearizable"));
+	finish(p, code, with_generations(o));
 }
 
 static int start_api(uv_loop_t *loop, const struct sl_manager_cfg *mc, char *err, size_t errlen)
@@ -512,7 +634,8 @@ static int start_api(uv_loop_t *loop, const struct sl_manager_cfg *mc, char *err
 		.socket_mode = mc->api_socket_mode,
 	};
 #undef OPT
-	struct sl_api_backend b = { .ctx = &mgr, .submit = api_submit, .get = api_get };
+	struct sl_api_backend b = { .ctx = &mgr, .submit = api_submit, .get = api_get,
+				    .freshness = api_freshness };
 	mgr.api = sl_api_start(loop, &ac, &b, err, errlen);
 	return mgr.api != NULL ? 0 : -1;
 }
@@ -599,6 +722,12 @@ int sl_manager_start(uv_loop_t *loop, char *err, size_t errlen)
 		return -1;
 	}
 	sl_mgr_fsm_bind(&mgr.fsm, &mgr.raft);
+	sl_mgr_lead_init(&mgr.lead, &mgr.raft);
+	/* Pre-vote: a member that lost touch with the others (a partition, a
+	 * pause) asks whether it could win before it raises its term, so it
+	 * cannot depose a healthy leader when it comes back, and a split
+	 * first round does not cost a second term. */
+	raft_set_pre_vote(&mgr.raft, true);
 	/* Followers learn that an entry is committed from the next message of
 	 * the leader: a short heartbeat is what bounds how long their data
 	 * planes lag the leader's (libraft's default is 100 ms). */
@@ -660,6 +789,7 @@ static void on_raft_closed(struct raft *r)
 
 static void close_raft(void)
 {
+	sl_mgr_lead_close(&mgr.lead);
 	raft_close(&mgr.raft, on_raft_closed);
 }
 

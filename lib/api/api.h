@@ -88,6 +88,13 @@ struct sl_api_backend {
 	 * "cluster" NULL answers 503).
 	 */
 	json_t *(*get)(void *ctx, const char *what, const char *key);
+	/*
+	 * Optional: how fresh this replica's reads are, as fields merged into
+	 * every local read's answer, 404s included (e.g. {"consistency":
+	 * "local", "applied_index": 42, "generation": 7}). A new reference or
+	 * NULL.
+	 */
+	json_t *(*freshness)(void *ctx);
 };
 
 struct sl_api;

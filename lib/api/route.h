@@ -23,11 +23,13 @@ struct sl_api_outcome {
 	char allow[64]; /* 405: the Allow header's value, else "" */
 };
 
-/* Route one request. path is the percent-decoded path without the query.
- * Reads call backend->get synchronously; writes only build the command. */
+/* Route one request. path is the percent-decoded path without the query;
+ * query is what follows the '?' (query_len 0: none). Local reads call
+ * backend->get synchronously; writes and linearizable reads only build the
+ * command ({"op": "read", "what", "key"} for the latter). */
 void sl_api_route(const struct sl_api_backend *backend, const char *method, size_t method_len,
-		  const char *path, size_t path_len, const char *body, size_t body_len,
-		  struct sl_api_outcome *out);
+		  const char *path, size_t path_len, const char *query, size_t query_len,
+		  const char *body, size_t body_len, struct sl_api_outcome *out);
 
 /* {"error": formatted message}, a new reference. */
 json_t *sl_api_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -106,6 +106,7 @@ struct call {
 	int nseg;
 	int vip_at, dip_at, id_at; /* first segment of each {capture}, -1 if absent */
 	json_t *body;              /* NULL when the route takes none */
+	bool linearizable;         /* a read asked for ?consistency=linearizable */
 	struct sl_api_outcome *out;
 };
 
@@ -521,19 +522,42 @@ struct route {
 	const char *arg;     /* write: the command's "op"; read: what to get */
 };
 
-/* Reads: the backend's view, keyed by the canonical VIP when there is one. */
+/* The backend's freshness fields merged into a reply body. */
+static void add_freshness(const struct call *c, json_t *o)
+{
+	json_t *f = c->backend->freshness != NULL ? c->backend->freshness(c->backend->ctx) : NULL;
+	if (f != NULL && json_is_object(o))
+		json_object_update(o, f);
+	json_decref(f);
+}
+
+/* Reads: the backend's view, keyed by the canonical VIP when there is one.
+ * A linearizable read is a command instead: the backend answers it once
+ * it has confirmed that its view is current. */
 static json_t *read_state(struct call *c)
 {
 	struct vip_key k = {0};
 	json_t *r;
 	if (c->vip_at >= 0 && !vip_from_path(c, &k))
 		return NULL;
+	if (c->linearizable) {
+		json_decref(k.json);
+		c->out->action = SL_API_SUBMIT;
+		r = json_pack("{s:s, s:s}", "op", "read", "what", c->route->arg);
+		if (r != NULL && c->vip_at >= 0)
+			json_object_set_new(r, "key", json_string(k.text));
+		return r;
+	}
 	r = c->backend->get(c->backend->ctx, c->route->arg, c->vip_at >= 0 ? k.text : NULL);
 	json_decref(k.json);
-	if (r == NULL && c->vip_at >= 0)
-		return fail(c, 404, "no VIP %s", k.text);
+	if (r == NULL && c->vip_at >= 0) {
+		fail(c, 404, "no VIP %s", k.text);
+		add_freshness(c, c->out->json);
+		return NULL;
+	}
 	if (r == NULL)
 		return fail(c, 503, "%s state is not available", c->route->arg);
+	add_freshness(c, r);
 	return r;
 }
 
@@ -760,6 +784,37 @@ static bool parse_body(struct call *c, const char *body, size_t len, enum body k
 	return true;
 }
 
+/* The one query parameter: reads take "consistency=local" (the default:
+ * this member's state, which may lag the leader's) or
+ * "consistency=linearizable"; anything else is refused rather than
+ * ignored, so a typo never silently gives a weaker read. */
+static bool parse_query(struct call *c, const char *query, size_t len)
+{
+	static const char key[] = "consistency=";
+	const size_t klen = sizeof(key) - 1;
+	char q[QUOTE_LEN], text[QUOTE_LEN];
+	if (len == 0)
+		return true;
+	snprintf(text, sizeof(text), "%.*s", (int)(len < QUOTE_LEN - 1 ? len : QUOTE_LEN - 1), query);
+	if (c->route->write) {
+		fail(c, 400, "writes take no query parameters (got %s)", quote(text, q));
+		return false;
+	}
+	if (len > klen && memcmp(query, key, klen) == 0) {
+		const char *v = query + klen;
+		size_t vlen = len - klen;
+		if (vlen == 5 && memcmp(v, "local", 5) == 0)
+			return true;
+		if (vlen == 12 && memcmp(v, "linearizable", 12) == 0) {
+			c->linearizable = true;
+			return true;
+		}
+	}
+	fail(c, 400, "unknown query %s: reads take consistency=local (the default) or "
+		     "consistency=linearizable", quote(text, q));
+	return false;
+}
+
 /* Find the route; 404 when no pattern fits, 405 (with Allow) when only
  * the method is wrong. */
 static const struct route *find_route(struct call *c, const char *method, size_t method_len)
@@ -778,8 +833,8 @@ static const struct route *find_route(struct call *c, const char *method, size_t
 }
 
 void sl_api_route(const struct sl_api_backend *backend, const char *method, size_t method_len,
-		  const char *path, size_t path_len, const char *body, size_t body_len,
-		  struct sl_api_outcome *out)
+		  const char *path, size_t path_len, const char *query, size_t query_len,
+		  const char *body, size_t body_len, struct sl_api_outcome *out)
 {
 	struct call c = {.backend = backend, .out = out};
 	char q[QUOTE_LEN], qm[QUOTE_LEN], m[16];
@@ -802,13 +857,13 @@ void sl_api_route(const struct sl_api_backend *backend, const char *method, size
 			fail(&c, 404, "no such endpoint: %s", quote(p, q));
 		return;
 	}
-	if (!parse_body(&c, body, body_len, c.route->body))
+	if (!parse_query(&c, query, query_len) || !parse_body(&c, body, body_len, c.route->body))
 		return;
+	out->action = c.route->write ? SL_API_SUBMIT : SL_API_REPLY;
 	result = c.route->build(&c);
 	json_decref(c.body);
 	if (result == NULL)
 		return;
-	out->action = c.route->write ? SL_API_SUBMIT : SL_API_REPLY;
 	out->status = 200;
 	out->json = result;
 }

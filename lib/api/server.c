@@ -273,6 +273,19 @@ static void redirect(h2o_req_t *req, json_t *r)
 	json_decref(r);
 }
 
+/* A 503 that says when to try again: Retry-After in whole seconds (the
+ * header's unit, rounded up), the body's retry_after_ms for clients that
+ * can wait less. */
+static void add_retry_after(h2o_req_t *req, const json_t *ms)
+{
+	if (!json_is_integer(ms) || json_integer_value(ms) < 0)
+		return;
+	json_int_t s = (json_integer_value(ms) + 999) / 1000;
+	char *v = h2o_mem_alloc_pool(&req->pool, 24);
+	int n = snprintf(v, 24, "%lld", (long long)(s < 1 ? 1 : s));
+	add_header(req, H2O_TOKEN_RETRY_AFTER, v, (size_t)n);
+}
+
 /* The backend's result, made into a well-formed answer. */
 static void answer_result(h2o_req_t *req, int status, json_t *r)
 {
@@ -292,6 +305,8 @@ static void answer_result(h2o_req_t *req, int status, json_t *r)
 		}
 		json_object_set_new(r, "error", json_string(sl_api_reason(status)));
 	}
+	if (status == 503)
+		add_retry_after(req, json_object_get(r, "retry_after_ms"));
 	reply(req, status, r != NULL ? r : json_object());
 }
 
@@ -400,8 +415,11 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 		reply(req, 413, sl_api_error("%s", msg));
 		return 0;
 	}
+	bool has_query = req->query_at != SIZE_MAX && req->query_at < req->path.len;
+	const char *query = has_query ? req->path.base + req->query_at + 1 : "";
+	size_t query_len = has_query ? req->path.len - req->query_at - 1 : 0;
 	sl_api_route(&api->backend, req->method.base, req->method.len, req->path_normalized.base,
-		     req->path_normalized.len, req->entity.base, req->entity.len, &o);
+		     req->path_normalized.len, query, query_len, req->entity.base, req->entity.len, &o);
 	if (o.action == SL_API_SUBMIT) {
 		submit(api, req, o.json);
 		return 0;

@@ -86,7 +86,7 @@ struct sl_member_cfg {
 /* Raft timers. Followers learn that an entry committed from the leader's
  * next message, so the heartbeat bounds how far their data planes lag. */
 #define SL_DEFAULT_HEARTBEAT_MS 5
-#define SL_DEFAULT_ELECTION_TIMEOUT_MS 1000
+#define SL_DEFAULT_ELECTION_TIMEOUT_MS 400
 
 /* The embedded manager (issue 3). Absent group = no manager: the file's
  * VIPs are the configuration and SIGHUP reloads them (issue 2 behaviour).

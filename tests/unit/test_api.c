@@ -160,6 +160,8 @@ enum mode {
 	NOT_LEADER,    /* 307 to f->leader */
 	REDIRECT_ONCE, /* 307 to f->leader, then OK_NOW */
 	NO_LEADER,     /* 503, leader unknown */
+	NOT_READY,     /* 503 with a retry hint: a leader catching up */
+	NOT_READY_ONCE, /* NOT_READY, then OK_NOW */
 	REFUSE,        /* submit returns -1 */
 };
 
@@ -199,12 +201,29 @@ static json_t *live_dip(const json_t *d)
 	return o;
 }
 
+static json_t *fake_get(void *ctx, const char *what, const char *key);
+
+/* A linearizable read, as the manager answers one once confirmed. */
+static int read_confirmed(struct fake *f, const json_t *cmd, json_t **reply)
+{
+	*reply = fake_get(f, json_string_value(json_object_get(cmd, "what")),
+			  json_string_value(json_object_get(cmd, "key")));
+	if (*reply == NULL) {
+		*reply = json_pack("{s:s}", "error", "no VIP");
+		return 404;
+	}
+	json_object_set_new(*reply, "consistency", json_string("linearizable"));
+	return 200;
+}
+
 /* A toy state machine: enough semantics for 201/404/409 and for reads. */
 static int apply(struct fake *f, const json_t *cmd, json_t **reply)
 {
 	const char *op = json_string_value(json_object_get(cmd, "op"));
 	char key[128] = "";
 	json_t *vip;
+	if (strcmp(op, "read") == 0)
+		return read_confirmed(f, cmd, reply);
 	if (json_object_get(cmd, "vip"))
 		vip_text(json_object_get(cmd, "vip"), key, sizeof(key));
 	vip = json_object_get(f->vips, key);
@@ -271,7 +290,7 @@ static int fake_submit(void *ctx, json_t *cmd, sl_api_done_cb done, void *req)
 	pthread_mutex_lock(&f->lock);
 	json_array_append(f->log, cmd);
 	mode = f->mode;
-	if (mode == REDIRECT_ONCE)
+	if (mode == REDIRECT_ONCE || mode == NOT_READY_ONCE)
 		f->mode = OK_NOW;
 	pthread_mutex_unlock(&f->lock);
 	switch (mode) {
@@ -284,6 +303,11 @@ static int fake_submit(void *ctx, json_t *cmd, sl_api_done_cb done, void *req)
 	case NO_LEADER:
 		json_decref(cmd);
 		done(req, 503, json_pack("{s:s,s:n}", "error", "no leader elected", "leader"));
+		return 0;
+	case NOT_READY:
+	case NOT_READY_ONCE:
+		json_decref(cmd);
+		done(req, 503, json_pack("{s:s,s:i}", "error", "catching up", "retry_after_ms", 10));
 		return 0;
 	case OK_NOW: complete(f, &h); return 0;
 	case OK_LATER:
@@ -385,7 +409,13 @@ static void base_config(struct sl_api_config *c)
 	c->socket_mode = SL_API_DEFAULT_SOCKET_MODE;
 }
 
-static const struct sl_api_backend fake_backend = {&S.fake, fake_submit, fake_get};
+static json_t *fake_freshness(void *ctx)
+{
+	(void)ctx;
+	return json_pack("{s:s, s:i}", "consistency", "local", "applied_index", 41);
+}
+
+static const struct sl_api_backend fake_backend = {&S.fake, fake_submit, fake_get, fake_freshness};
 
 static void start_with(const struct sl_api_config *cfg)
 {
@@ -436,7 +466,7 @@ struct resp {
 	json_t *json;
 	char raw[4096];
 	size_t len;
-	char location[512], allow[128], type[128];
+	char location[512], allow[128], type[128], retry_after[32];
 	char curl_error[CURL_ERROR_SIZE];
 };
 
@@ -463,6 +493,7 @@ static size_t on_header(char *line, size_t size, size_t n, void *ud)
 	header_value(line, size * n, "location: ", r->location, sizeof(r->location));
 	header_value(line, size * n, "allow: ", r->allow, sizeof(r->allow));
 	header_value(line, size * n, "content-type: ", r->type, sizeof(r->type));
+	header_value(line, size * n, "retry-after: ", r->retry_after, sizeof(r->retry_after));
 	return size * n;
 }
 
@@ -807,8 +838,13 @@ START_TEST(test_not_leader)
 	struct resp r;
 	set_mode(NOT_LEADER);
 	snprintf(S.fake.leader, sizeof(S.fake.leader), "https://192.0.2.2:8443/");
-	r = call(TLS, AUTH, "POST", VIP_PATH "/dips/198.18.1.2/8080/drain?x=1", NULL);
-	snprintf(want, sizeof(want), "https://192.0.2.2:8443%s", VIP_PATH "/dips/198.18.1.2/8080/drain?x=1");
+	r = call(TLS, AUTH, "POST", VIP_PATH "/dips/198.18.1.2/8080/drain", NULL);
+	snprintf(want, sizeof(want), "https://192.0.2.2:8443%s", VIP_PATH "/dips/198.18.1.2/8080/drain");
+	ck_assert_str_eq(r.location, want);
+	json_decref(r.json);
+	/* A linearizable read goes to the leader too, its query kept. */
+	r = call(TLS, AUTH, "GET", VIP_PATH "/dips?consistency=linearizable", NULL);
+	snprintf(want, sizeof(want), "https://192.0.2.2:8443%s", VIP_PATH "/dips?consistency=linearizable");
 	ck_assert_str_eq(r.location, want);
 	ck_assert_str_eq(json_string_value(json_object_get(r.json, "leader")), "https://192.0.2.2:8443");
 	expect_error(&r, 307, "not the leader");
@@ -823,6 +859,72 @@ START_TEST(test_not_leader)
 	snprintf(S.fake.leader, sizeof(S.fake.leader), "192.0.2.2:8443");
 	r = call(UNIX, NULL, "POST", DIP_PATH "/drain", NULL);
 	expect_error(&r, 503, "the leader is unknown");
+}
+END_TEST
+
+/* Local reads say how fresh they are; linearizable ones are the
+ * backend's to confirm; a query is never silently ignored. */
+START_TEST(test_read_consistency)
+{
+	struct resp r = call(UNIX, NULL, "GET", "/v1/vips", NULL);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(json_string_value(json_object_get(r.json, "consistency")), "local");
+	ck_assert_int_eq(json_integer_value(json_object_get(r.json, "applied_index")), 41);
+	json_decref(r.json);
+	r = call(UNIX, NULL, "GET", VIP_PATH, NULL);
+	ck_assert_int_eq(json_integer_value(json_object_get(r.json, "applied_index")), 41);
+	expect_error(&r, 404, "no VIP tcp/203.0.113.10/80");
+
+	size_t before = log_size();
+	r = call(UNIX, NULL, "GET", "/v1/vips?consistency=linearizable", NULL);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(json_string_value(json_object_get(r.json, "consistency")), "linearizable");
+	ck_assert(json_is_array(json_object_get(r.json, "vips")));
+	json_decref(r.json);
+	ck_assert_uint_eq(log_size(), before + 1);
+	json_t *cmd = last_command();
+	ck_assert_str_eq(json_string_value(json_object_get(cmd, "op")), "read");
+	ck_assert_str_eq(json_string_value(json_object_get(cmd, "what")), "vips");
+	ck_assert_ptr_null(json_object_get(cmd, "key"));
+	json_decref(cmd);
+	r = call(UNIX, NULL, "GET", VIP_PATH "/dips?consistency=linearizable", NULL);
+	cmd = last_command();
+	ck_assert_str_eq(json_string_value(json_object_get(cmd, "key")), "tcp/203.0.113.10/80");
+	json_decref(cmd);
+	expect_error(&r, 404, "no VIP");
+	r = call(UNIX, NULL, "GET", "/v1/vips?consistency=local", NULL);
+	ck_assert_int_eq(r.status, 200);
+	json_decref(r.json);
+
+	static const char *const bad[] = {"/v1/vips?consistency=linearisable", "/v1/vips?x=1",
+					  "/v1/vips?consistency=local&x=1", "/v1/vips?"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		r = call(UNIX, NULL, "GET", bad[i], NULL);
+		if (i == 3) { /* an empty query is no query */
+			ck_assert_int_eq(r.status, 200);
+			json_decref(r.json);
+			continue;
+		}
+		expect_error(&r, 400, "reads take consistency=local");
+	}
+	r = call(UNIX, NULL, "POST", DIP_PATH "/drain?consistency=linearizable", NULL);
+	expect_error(&r, 400, "writes take no query parameters");
+	ck_assert_uint_eq(log_size(), before + 2);
+}
+END_TEST
+
+/* A 503 with a retry hint carries Retry-After, in whole seconds. */
+START_TEST(test_retry_after)
+{
+	set_mode(NOT_READY);
+	struct resp r = call(UNIX, NULL, "POST", DIP_PATH "/drain", NULL);
+	ck_assert_str_eq(r.retry_after, "1");
+	ck_assert_int_eq(json_integer_value(json_object_get(r.json, "retry_after_ms")), 10);
+	expect_error(&r, 503, "catching up");
+	set_mode(NO_LEADER);
+	r = call(UNIX, NULL, "POST", DIP_PATH "/drain", NULL);
+	ck_assert_str_eq(r.retry_after, "");
+	expect_error(&r, 503, "no leader elected");
 }
 END_TEST
 
@@ -1026,7 +1128,7 @@ static const struct sl_api_backend no_backend = {NULL, fake_submit, no_get};
 static void route(const char *method, const char *path, size_t path_len, const char *body,
 		  struct sl_api_outcome *o)
 {
-	sl_api_route(&no_backend, method, strlen(method), path, path_len, body,
+	sl_api_route(&no_backend, method, strlen(method), path, path_len, "", 0, body,
 		     body ? strlen(body) : 0, o);
 }
 
@@ -1189,6 +1291,21 @@ START_TEST(test_sluicectl_json_and_exit_codes)
 	set_mode(NO_LEADER);
 	c = CTL("vip", "delete", "tcp/203.0.113.10/80");
 	expect_ctl(&c, 3, NULL, "no leader elected (HTTP 503)");
+	/* a 503 with a retry hint is asked again, until --timeout */
+	set_mode(NOT_READY_ONCE);
+	size_t before = log_size();
+	c = CTL("dip", "drain", "tcp/203.0.113.10/80", "198.18.1.2:8080");
+	expect_ctl(&c, 0, NULL, NULL);
+	ck_assert_uint_eq(log_size(), before + 2);
+	set_mode(NOT_READY);
+	c = ctl("--socket", sock_path, "--timeout", "1", "dip", "drain", "tcp/203.0.113.10/80",
+		"198.18.1.2:8080", NULL);
+	expect_ctl(&c, 3, NULL, "catching up (HTTP 503)");
+	ck_assert_uint_gt(log_size(), before + 10); /* every 10 ms for a second */
+	/* --linearizable reads ask the backend to confirm */
+	set_mode(OK_NOW);
+	c = ctl("--socket", sock_path, "--json", "--linearizable", "vip", "list", NULL);
+	expect_ctl(&c, 0, "\"consistency\": \"linearizable\"", NULL);
 }
 END_TEST
 
@@ -1232,6 +1349,8 @@ static Suite *api_suite(void)
 	tcase_add_test(tc, test_create_show_delete);
 	tcase_add_test(tc, test_read_key_is_canonical);
 	tcase_add_test(tc, test_not_leader);
+	tcase_add_test(tc, test_read_consistency);
+	tcase_add_test(tc, test_retry_after);
 	tcase_add_test(tc, test_async_and_refused);
 	tcase_add_test(tc, test_client_gone);
 	tcase_add_test(tc, test_socket_mode);

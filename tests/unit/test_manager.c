@@ -17,6 +17,7 @@
 
 #include "maglev/maglev.h"
 #include "manager/fsm.h"
+#include "manager/lead.h"
 #include "manager/state.h"
 #include "packet/packet.h"
 
@@ -1210,6 +1211,7 @@ struct proposal {
 struct cluster {
 	struct raft_fixture f;
 	struct sl_mgr_fsm fsm[MAX_SERVERS];
+	struct sl_mgr_lead lead[MAX_SERVERS];
 	unsigned changes[MAX_SERVERS]; /* calls of the fsm's changed hook */
 	unsigned n;
 	struct proposal prop[MAX_PROPOSALS];
@@ -1247,6 +1249,7 @@ static struct cluster *cluster_alloc(unsigned n, unsigned threshold, unsigned tr
 		ck_assert_int_eq(raft_fixture_grow(&c->f, &c->fsm[i].fsm), 0);
 		struct raft *r = raft_fixture_get(&c->f, i);
 		sl_mgr_fsm_bind(&c->fsm[i], r);
+		sl_mgr_lead_init(&c->lead[i], r);
 		if (threshold > 0) {
 			raft_set_snapshot_threshold(r, threshold);
 			raft_set_snapshot_trailing(r, trailing);
@@ -1377,6 +1380,157 @@ static bool proposal_done(struct raft_fixture *f, void *arg)
 	(void)f;
 	return ((struct proposal *)arg)->done;
 }
+
+/* ---- leader readiness and confirmation (lib/manager/lead) ---- */
+
+struct lead_probe {
+	struct cluster *c;
+	unsigned i;
+};
+
+/* The fixture's stepping predicate: server i's lead ticked, and ready. */
+static bool lead_ready(struct raft_fixture *f, void *arg)
+{
+	(void)f;
+	struct lead_probe *p = arg;
+	sl_mgr_lead_tick(&p->c->lead[p->i]);
+	return sl_mgr_lead_ready(&p->c->lead[p->i]);
+}
+
+static void wait_ready(struct cluster *c, unsigned i)
+{
+	struct lead_probe p = {c, i};
+	ck_assert_msg(raft_fixture_step_until(&c->f, lead_ready, &p, WAIT_MS),
+		      "server %u never became a ready leader", i);
+}
+
+struct confirm_probe {
+	struct sl_mgr_confirm req;
+	struct raft *raft;
+	bool done;
+	int status;
+	raft_index applied; /* when confirmed */
+};
+
+static void confirm_done(struct sl_mgr_confirm *req, int status)
+{
+	struct confirm_probe *p = req->data;
+	ck_assert(!p->done); /* exactly once */
+	p->done = true;
+	p->status = status;
+	p->applied = raft_last_applied(p->raft);
+}
+
+static void start_confirm(struct cluster *c, unsigned i, struct confirm_probe *p)
+{
+	*p = (struct confirm_probe){0};
+	p->raft = raft_fixture_get(&c->f, i);
+	p->req.cb = confirm_done;
+	p->req.data = p;
+	sl_mgr_lead_confirm(&c->lead[i], &p->req);
+}
+
+static bool confirmed(struct raft_fixture *f, void *arg)
+{
+	(void)f;
+	return ((struct confirm_probe *)arg)->done;
+}
+
+static const char *dip_add_cmd(unsigned k)
+{
+	static char buf[256];
+	snprintf(buf, sizeof(buf),
+		 "{'op':'dip_add','vip':{'address':'198.51.100.1','protocol':'tcp','port':%u},"
+		 "'dip':{'address':'10.9.%u.9','host':'192.0.2.9'}}",
+		 k, k % 256);
+	return buf;
+}
+
+/*
+ * Issue 7, symptom 1: a VIP create is committed and acknowledged by the
+ * leader, which dies before any follower learns that it committed. The new
+ * leader has the entry in its log but not in its state, and libraft does
+ * not append an entry when it wins: validating a DIP add against that state
+ * (what app/manager.c used to do) refuses it with "VIP does not exist",
+ * contradicting the acknowledgement. The lead module keeps the new leader
+ * not ready until its own barrier applied, and then the VIP is there.
+ */
+START_TEST(test_raft_new_leader_lags_its_log)
+{
+	struct cluster *c = cluster_new(3, 0, 0);
+	unsigned l = elect(c);
+	wait_ready(c, l);
+	struct proposal *p = propose(c, l, create_cmd(7));
+	ck_assert(raft_fixture_step_until_applied(&c->f, l, p->index, WAIT_MS));
+	ck_assert(p->done && p->status == 0 && p->result.code == SL_MGR_OK); /* acknowledged */
+	raft_fixture_kill(&c->f, l);
+	for (unsigned i = 0; i < 3; i++)
+		if (i != l) /* the followers have the entry, not its commit */
+			ck_assert_uint_lt(raft_last_applied(raft_fixture_get(&c->f, i)), p->index);
+
+	unsigned l2 = elect_other(c, l);
+	struct sl_mgr_err err;
+	json_t *add = J(dip_add_cmd(7));
+	/* The symptom: the old check against the applied state refuses. */
+	ck_assert_ptr_null(created(c->fsm[l2].state, 7));
+	ck_assert_int_ne(sl_mgr_validate(c->fsm[l2].state, add, &err), 0);
+	ck_assert_int_eq(err.code, SL_MGR_ENOENT);
+	/* The fix: not ready, so no answer comes from that state... */
+	ck_assert(!sl_mgr_lead_ready(&c->lead[l2]));
+	/* ...until the barrier of its term applied, and with it the VIP. */
+	wait_ready(c, l2);
+	ck_assert_ptr_nonnull(created(c->fsm[l2].state, 7));
+	ck_assert_int_eq(sl_mgr_validate(c->fsm[l2].state, add, &err), 0);
+	ck_assert_uint_eq(c->lead[l2].n_barriers, 1);
+	json_decref(add);
+	cluster_free(c);
+}
+END_TEST
+
+/* Requests that arrive while a barrier is in flight share the next one;
+ * a follower, and a leader cut off from the majority, confirm nothing. */
+START_TEST(test_raft_confirm)
+{
+	struct cluster *c = cluster_new(3, 0, 0);
+	unsigned l = elect(c);
+	wait_ready(c, l);
+	struct sl_mgr_lead *lead = &c->lead[l];
+	struct confirm_probe p[5];
+	uint64_t barriers = lead->n_barriers;
+
+	struct proposal *w = propose(c, l, create_cmd(1));
+	start_confirm(c, l, &p[0]);
+	start_confirm(c, l, &p[1]);
+	start_confirm(c, l, &p[2]);
+	ck_assert_uint_eq(lead->n_barriers, barriers + 1); /* 1 and 2 wait for the next */
+	ck_assert(raft_fixture_step_until(&c->f, confirmed, &p[2], WAIT_MS));
+	for (unsigned k = 0; k < 3; k++) {
+		ck_assert(p[k].done);
+		ck_assert_int_eq(p[k].status, 0);
+		ck_assert_uint_ge(p[k].applied, w->index); /* the write before them is in */
+	}
+	ck_assert(w->done);
+	ck_assert_uint_eq(lead->n_barriers, barriers + 2);
+	ck_assert_uint_eq(lead->n_confirmed, 3);
+
+	unsigned f = (l + 1) % 3;
+	start_confirm(c, f, &p[3]);
+	ck_assert(p[3].done);
+	ck_assert_int_eq(p[3].status, RAFT_NOTLEADER);
+	ck_assert_uint_eq(c->lead[f].n_failed, 1);
+
+	for (unsigned j = 0; j < 3; j++)
+		if (j != l) {
+			raft_fixture_disconnect(&c->f, l, j);
+			raft_fixture_disconnect(&c->f, j, l);
+		}
+	start_confirm(c, l, &p[4]);
+	ck_assert(raft_fixture_step_until(&c->f, confirmed, &p[4], WAIT_MS));
+	ck_assert_int_ne(p[4].status, 0); /* it stepped down: no confirmation */
+	ck_assert(!sl_mgr_lead_ready(lead));
+	cluster_free(c);
+}
+END_TEST
 
 START_TEST(test_raft_initial_election)
 {
@@ -1786,6 +1940,8 @@ static Suite *manager_suite(void)
 	tcase_add_test(tc, test_raft_all_killed_and_revived);
 	tcase_add_test(tc, test_raft_restart_all_from_disk);
 	tcase_add_test(tc, test_raft_snapshot_install);
+	tcase_add_test(tc, test_raft_new_leader_lags_its_log);
+	tcase_add_test(tc, test_raft_confirm);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;

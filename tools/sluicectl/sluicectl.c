@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define EXIT_API 1
 #define EXIT_USAGE 2
@@ -32,6 +33,7 @@
 struct opts {
 	const char *socket, *url, *token_file, *cacert, *cert, *key;
 	bool json;
+	bool linearizable;
 	long timeout_s;
 	char token[4096];
 };
@@ -46,7 +48,8 @@ struct request {
 
 static const char usage_text[] =
 	"usage: sluicectl [--socket PATH | --url https://HOST:PORT [--token-file F] [--cacert F]\n"
-	"                 [--cert F --key F]] [--json] [--timeout SECONDS] COMMAND ...\n"
+	"                 [--cert F --key F]] [--json] [--linearizable] [--timeout SECONDS]\n"
+	"                 COMMAND ...\n"
 	"\n"
 	"  vip list\n"
 	"  vip show VIP\n"
@@ -68,6 +71,10 @@ static const char usage_text[] =
 	"  DIPSPEC  DIP,host=ADDRESS[,weight=N]\n"
 	"\n"
 	"Default transport: the Unix socket " DEFAULT_SOCKET ".\n"
+	"Reads show the state of the member asked, which may lag the leader's;\n"
+	"--linearizable reads through the leader once it has confirmed it leads.\n"
+	"A 503 with a retry hint (a leader catching up, an election) is retried\n"
+	"until --timeout.\n"
 	"Exit status: 0 ok, 1 refused by the API, 2 usage, 3 unreachable or server error.\n";
 
 static void usage_exit(void) __attribute__((noreturn));
@@ -654,9 +661,49 @@ static bool exchange(const struct opts *o, const char *url, const struct request
 	return rc == CURLE_OK;
 }
 
+static int send_once(const struct opts *o, const struct request *r, struct response *res);
+
+static double now_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Milliseconds to wait before asking again, or -1: a 503 is repeated only
+ * when the API says it is worth it (retry_after_ms) and the outcome of the
+ * request is not in doubt (a write that may have committed is reported, so
+ * that the operator reads it back instead). */
+static long retry_hint(const struct response *res)
+{
+	json_t *reply = res->status == 503 && res->len ? json_loadb(res->body, res->len, 0, NULL) : NULL;
+	const json_t *ms = json_object_get(reply, "retry_after_ms");
+	const char *outcome = json_string_value(json_object_get(reply, "outcome"));
+	long hint = json_is_integer(ms) && (outcome == NULL || strcmp(outcome, "unknown") != 0)
+			    ? (long)json_integer_value(ms) : -1;
+	json_decref(reply);
+	return hint < 0 ? -1 : hint < 10 ? 10 : hint > 1000 ? 1000 : hint;
+}
+
+/* One request through to its final answer: 307s followed, hinted 503s
+ * repeated from the start (leadership may have moved) until --timeout. */
+static int send_request(const struct opts *o, const struct request *r, struct response *res)
+{
+	double deadline = now_s() + (double)o->timeout_s;
+	for (;;) {
+		int rc = send_once(o, r, res);
+		long wait_ms = rc == 0 ? retry_hint(res) : -1;
+		if (wait_ms < 0 || now_s() + (double)wait_ms / 1e3 >= deadline)
+			return rc;
+		free(res->body);
+		res->body = NULL;
+		nanosleep(&(struct timespec){wait_ms / 1000, (wait_ms % 1000) * 1000000L}, NULL);
+	}
+}
+
 /* Send r, following the API's 307 to the leader (same method and body:
  * a 307 promises the request may be repeated as it was). */
-static int send_request(const struct opts *o, const struct request *r, struct response *res)
+static int send_once(const struct opts *o, const struct request *r, struct response *res)
 {
 	char *body = r->body ? json_dumps(r->body, JSON_COMPACT) : NULL;
 	char url[PATH_LEN + 2048];
@@ -747,7 +794,8 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		{"token-file", required_argument, NULL, 't'}, {"cacert", required_argument, NULL, 'c'},
 		{"cert", required_argument, NULL, 'C'},   {"key", required_argument, NULL, 'k'},
 		{"json", no_argument, NULL, 'j'},         {"timeout", required_argument, NULL, 'T'},
-		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+		{"linearizable", no_argument, NULL, 'L'}, {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	int c;
 	char *end;
@@ -762,6 +810,7 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		case 'C': o->cert = optarg; break;
 		case 'k': o->key = optarg; break;
 		case 'j': o->json = true; break;
+		case 'L': o->linearizable = true; break;
 		case 'T':
 			o->timeout_s = strtol(optarg, &end, 10);
 			if (*end != '\0' || o->timeout_s < 1)
@@ -790,6 +839,8 @@ int main(int argc, char **argv)
 
 	parse_options(&o, argc, argv);
 	build_request(&r, argc - optind, argv + optind);
+	if (o.linearizable && strcmp(r.method, "GET") == 0 && strncmp(r.path, "/v1/vips", 8) == 0)
+		strncat(r.path, "?consistency=linearizable", sizeof(r.path) - strlen(r.path) - 1);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
 		fprintf(stderr, "sluicectl: cannot initialise libcurl\n");
 		return EXIT_UNREACHABLE;
