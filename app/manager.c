@@ -532,7 +532,14 @@ static json_t *cluster_json(void)
 	json_t *fsm = json_pack("{s:I, s:I, s:I, s:I, s:s}", "applied", (json_int_t)mgr.fsm.n_applied, "refused",
 				(json_int_t)mgr.fsm.n_refused, "snapshots", (json_int_t)mgr.fsm.n_snapshots,
 				"restores", (json_int_t)mgr.fsm.n_restores, "last_result", mgr.fsm.result.msg);
-	return json_pack("{s:o, s:I, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:o}", "fsm", fsm, "id", (json_int_t)mgr.raft.id,
+	/* ready: a leader that answers writes; barriers: empty entries it
+	 * committed to become ready or to confirm reads and refusals. */
+	json_t *leadership = json_pack("{s:b, s:I, s:I, s:I}", "ready", sl_mgr_lead_ready(&mgr.lead),
+				       "barriers", (json_int_t)mgr.lead.n_barriers, "confirmed",
+				       (json_int_t)mgr.lead.n_confirmed, "confirm_failed",
+				       (json_int_t)mgr.lead.n_failed);
+	return json_pack("{s:o, s:o, s:I, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:o}", "fsm", fsm, "leadership",
+			 leadership, "id", (json_int_t)mgr.raft.id,
 			 "state", st >= 0 && st <= 3 ? states[st] : "unknown", "leader", lead, "term",
 			 (json_int_t)mgr.raft.current_term, "commit_index", (json_int_t)mgr.raft.commit_index,
 			 "applied_index", (json_int_t)raft_last_applied(&mgr.raft), "last_index",
