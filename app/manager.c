@@ -242,11 +242,6 @@ static void confirm(json_t *cmd, struct pending *p, sl_mgr_confirm_cb cb)
 static int propose(json_t *cmd, struct pending *p)
 {
 	struct sl_mgr_err err;
-	if (!sl_mgr_lead_ready(&mgr.lead)) {
-		finish(p, 503, retry_reply("this member has just become leader and is applying what "
-					   "earlier leaders committed; retry", RETRY_CATCHING_UP_MS));
-		return 0;
-	}
 	if (sl_mgr_validate(mgr.fsm.state, cmd, &err) != 0)
 		confirm(cmd, p, on_refusal_confirmed);
 	else
@@ -488,6 +483,11 @@ static int api_submit(void *ctx, json_t *cmd, sl_api_done_cb done, void *req)
 		free(p);
 	} else if (strcmp(op, "read") == 0) {
 		confirm(cmd, p, on_read_confirmed);
+	} else if (!sl_mgr_lead_ready(&mgr.lead)) {
+		/* Membership changes wait too: Raft allows one only once the
+		 * leader has committed an entry of its own term. */
+		finish(p, 503, retry_reply("this member has just become leader and is applying what "
+					   "earlier leaders committed; retry", RETRY_CATCHING_UP_MS));
 	} else if (strncmp(op, "member_", 7) == 0 || strcmp(op, "transfer") == 0) {
 		cluster_op(op, cmd, p);
 	} else {
