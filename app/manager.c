@@ -45,6 +45,7 @@ struct manager {
 	uv_timer_t rebuild;             /* active: applied entries not yet in the data plane */
 	uint64_t dataplane_generation;  /* state generation the data plane last took */
 	bool bootstrapping;             /* a bootstrap proposal is in flight */
+	bool bootstrap_refused;         /* the state refused the file's VIPs: not tried again */
 };
 
 static struct manager mgr;
@@ -253,9 +254,13 @@ static void on_bootstrap_done(void *req, int status, json_t *reply)
 {
 	(void)req;
 	mgr.bootstrapping = false;
+	/* A 503 (leadership lost, say) is tried again by the next ready leader;
+	 * a refusal would be refused again. */
+	mgr.bootstrap_refused = status >= 400 && status < 500;
 	if (status >= 300)
-		sl_log("manager: bootstrap from %s: %d %s", mgr.base.path, status,
-		       json_string_value(json_object_get(reply, "error")));
+		sl_log("manager: bootstrap from %s: %d %s%s", mgr.base.path, status,
+		       json_string_value(json_object_get(reply, "error")),
+		       mgr.bootstrap_refused ? "; the cluster starts empty" : "");
 	else
 		sl_log("manager: cluster bootstrapped from %s (%u VIPs)", mgr.base.path, mgr.base.nb_vips);
 	json_decref(reply);
@@ -266,7 +271,8 @@ static void maybe_bootstrap(void)
 {
 	/* Only a ready leader knows generation 0 means a new cluster, not a
 	 * state it has yet to apply. */
-	if (mgr.bootstrapping || mgr.fsm.state->generation != 0 || !sl_mgr_lead_ready(&mgr.lead))
+	if (mgr.bootstrapping || mgr.bootstrap_refused || mgr.fsm.state->generation != 0 ||
+	    !sl_mgr_lead_ready(&mgr.lead))
 		return;
 	struct sl_mgr_err err;
 	json_t *cmd = sl_mgr_cmd_bootstrap(&mgr.base, &err);
@@ -288,6 +294,15 @@ static void on_tick(uv_timer_t *t)
 	(void)t;
 	sl_mgr_lead_tick(&mgr.lead);
 	maybe_bootstrap();
+}
+
+/* A leader answers writes once its state holds everything committed, and,
+ * in a new cluster, the file's VIPs: a write about one of them must not be
+ * refused because the bootstrap is a few milliseconds behind. */
+static bool ready_for_writes(void)
+{
+	return sl_mgr_lead_ready(&mgr.lead) &&
+	       (mgr.fsm.state->generation != 0 || mgr.bootstrap_refused);
 }
 
 /* ---- leadership and membership ---- */
@@ -328,10 +343,11 @@ static bool redirect_to_leader(sl_api_done_cb done, void *req)
 	const char *api = id != 0 ? member_api(id) : "";
 	if (api[0] != '\0')
 		done(req, 307, json_pack("{s:s}", "leader", api));
+	else if (id != 0) /* not worth repeating: configure members' api URLs */
+		done(req, 503, json_pack("{s:s, s:n}", "error", "the leader has no known API address",
+					 "leader"));
 	else
-		done(req, 503, json_pack("{s:s, s:n, s:i}", "error",
-					 id != 0 ? "the leader has no known API address"
-						 : "no leader elected at the moment",
+		done(req, 503, json_pack("{s:s, s:n, s:i}", "error", "no leader elected at the moment",
 					 "leader", "retry_after_ms", RETRY_NO_LEADER_MS));
 	return true;
 }
@@ -483,7 +499,7 @@ static int api_submit(void *ctx, json_t *cmd, sl_api_done_cb done, void *req)
 		free(p);
 	} else if (strcmp(op, "read") == 0) {
 		confirm(cmd, p, on_read_confirmed);
-	} else if (!sl_mgr_lead_ready(&mgr.lead)) {
+	} else if (!ready_for_writes()) {
 		/* Membership changes wait too: Raft allows one only once the
 		 * leader has committed an entry of its own term. */
 		finish(p, 503, retry_reply("this member has just become leader and is applying what "
