@@ -10,7 +10,7 @@ PKGS=(
   libconfig-dev liburcu-dev libssl-dev check libraft-dev libuv1-dev libjansson-dev
   libh2o-dev libcurl4-openssl-dev
   python3-scapy python3-pytest
-  curl iproute2 tcpdump iputils-ping
+  curl iproute2 tcpdump iputils-ping nftables openssl
 )
 
 missing=()

@@ -28,6 +28,7 @@ import http.client
 import json
 import os
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -39,6 +40,7 @@ from .dpdk import RUNTIME_DIR, BenchError, DpdkProcess, Telemetry, log
 
 MEMBERS = (1, 2, 3)
 RAFT_PORT = 17000
+API_PORT = 18440        # advertised only (members[].api), so 307s name a member; nothing listens
 HOST = "192.0.2.21"
 DIP = "198.51.100.2"
 POLL_S = 0.0005
@@ -53,7 +55,7 @@ sluice: {{
   mux: {{ flow_capacity = 1024; }};
   manager: {{
     id = {i};
-    data_dir = "{dir}/data{i}";
+    data_dir = "{dir}/data{i}";{extra}
     members = (
 {members}
     );
@@ -92,9 +94,10 @@ class UnixHTTPConnection(http.client.HTTPConnection):
 
 
 class Api:
-    def __init__(self, path):
+    def __init__(self, path, timeout=10.0):
         self.path = path
-        self.conn = UnixHTTPConnection(path)
+        self.timeout = timeout
+        self.conn = UnixHTTPConnection(path, timeout)
 
     def call(self, method, url, body=None):
         """(status, parsed JSON or None, monotonic time the response was read)."""
@@ -109,7 +112,7 @@ class Api:
                 break
             except (http.client.HTTPException, OSError):
                 self.conn.close()
-                self.conn = UnixHTTPConnection(self.path)
+                self.conn = UnixHTTPConnection(self.path, self.timeout)
                 if attempt:
                     raise
         try:
@@ -122,15 +125,39 @@ class Api:
         self.conn.close()
 
 
+def member_api_url(i):
+    """The API URL member i advertises; nothing listens there, but a 307 names it."""
+    return "https://127.0.0.1:%d" % (API_PORT + i)
+
+
+def member_of_url(url):
+    """Member id whose advertised API URL `url` is (a 307's "leader"), or None."""
+    for m in MEMBERS:
+        if url and url.rstrip("/") == member_api_url(m):
+            return m
+    return None
+
+
 class Cluster:
-    def __init__(self, sluice, run_dir, base_vips, idle_us):
+    """Three sluice members in a netns of their own, each startable, killable and
+    restartable on its own (the failover bench does that; the config bench only
+    starts and stops them all).  manager_extra adds `key = value;` settings to
+    every member's manager group; with cgroup_root each member runs in a cgroup v2
+    of its own, created before the process starts, so that nftables can match
+    every socket of one member (see failover.py)."""
+
+    def __init__(self, sluice, run_dir, base_vips, idle_us, name="config", manager_extra=None,
+                 cgroup_root=None):
         self.sluice = sluice
         self.run_dir = run_dir
         self.ns = "slbench%d" % os.getpid()
-        self.dir = tempfile.mkdtemp(prefix="sluice-bench-config-")
+        self.dir = tempfile.mkdtemp(prefix="sluice-bench-%s-" % name)
         self.base_vips = base_vips
         self.idle_us = idle_us
+        self.manager_extra = manager_extra or {}
+        self.cgroup_root = cgroup_root
         self.procs = {}
+        self.starts = {}
         self.ns_made = False
 
     def prefix(self, i):
@@ -139,15 +166,20 @@ class Cluster:
     def api_path(self, i):
         return os.path.join(self.dir, "api%d.sock" % i)
 
+    def cgroup(self, i):
+        """Member i's cgroup directory, or None without cgroup_root."""
+        return os.path.join(self.cgroup_root, self.prefix(i)) if self.cgroup_root else None
+
     def config(self, i):
-        members = ",\n".join('      { id = %d; address = "127.0.0.1:%d"; }' % (m, RAFT_PORT + m)
-                             for m in MEMBERS)
+        members = ",\n".join('      { id = %d; address = "127.0.0.1:%d"; api = "%s"; }'
+                             % (m, RAFT_PORT + m, member_api_url(m)) for m in MEMBERS)
         vips = ",\n".join(
             '    { address = "%s"; protocol = "tcp"; port = 80;\n'
             '      dips = ( { address = "%s"; port = %d; host = "%s"; } ); }'
             % (vip_addr(k), DIP, dip_port(k), HOST) for k in range(self.base_vips))
+        extra = "".join("\n    %s = %s;" % kv for kv in sorted(self.manager_extra.items()))
         return CONFIG.format(i=i, dir=self.dir, idle=self.idle_us, host=HOST, members=members,
-                             vips=vips)
+                             vips=vips, extra=extra)
 
     def start(self):
         subprocess.run(["ip", "netns", "del", self.ns], capture_output=True, timeout=30)
@@ -159,17 +191,53 @@ class Cluster:
         subprocess.run(["ip", "netns", "exec", self.ns, "ip", "link", "set", "lo", "up"],
                        check=True, timeout=30)
         for i in MEMBERS:
-            cfg = os.path.join(self.run_dir, "n%d.cfg" % i)
-            with open(cfg, "w") as f:
+            with open(os.path.join(self.run_dir, "n%d.cfg" % i), "w") as f:
                 f.write(self.config(i))
-            argv = ["ip", "netns", "exec", self.ns, self.sluice, "--no-huge", "-m", "256",
-                    "--no-pci", "--no-shconf", "--file-prefix", self.prefix(i),
-                    "-l", str(i % max(1, min(2, os.cpu_count() or 1))),
-                    "--vdev", "net_null0", "--", "-c", cfg]
-            p = DpdkProcess("sluice-%d" % i, argv,
-                            os.path.join(self.run_dir, "sluice-%d.log" % i), self.prefix(i))
-            self.procs[i] = p
-            p.start()
+        for i in MEMBERS:
+            self.start_member(i)
+
+    def start_member(self, i):
+        """(Re)start member i on its config file; each start logs to a file of its own
+        (sluice-N.log, then sluice-N.1.log, ...)."""
+        n = self.starts.get(i, 0)
+        self.starts[i] = n + 1
+        cfg = os.path.join(self.run_dir, "n%d.cfg" % i)
+        argv = ["ip", "netns", "exec", self.ns, self.sluice, "--no-huge", "-m", "256",
+                "--no-pci", "--no-shconf", "--file-prefix", self.prefix(i),
+                "-l", str(i % max(1, min(2, os.cpu_count() or 1))),
+                "--vdev", "net_null0", "--", "-c", cfg]
+        cg = self.cgroup(i)
+        if cg:
+            os.makedirs(cg, exist_ok=True)
+            # Join the cgroup before exec, so that every socket is created in it.
+            argv = ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', cg] + argv
+        name = "sluice-%d" % i + (".%d" % n if n else "")
+        p = DpdkProcess("sluice-%d" % i, argv, os.path.join(self.run_dir, name + ".log"),
+                        self.prefix(i))
+        self.procs[i] = p
+        p.start()
+        return p
+
+    def wait_ready(self, i, timeout):
+        """Wait for member i's "sluice: ready" line."""
+        if not self.procs[i].wait_output(r"sluice: ready", timeout):
+            self.check_alive()
+            raise BenchError("sluice-%d not ready in %d s:\n%s"
+                             % (i, timeout, self.procs[i].tail(30)))
+
+    def signal(self, i, sig):
+        """Send sig to member i's sluice process (the pid we started: sh and
+        `ip netns exec` exec it)."""
+        os.kill(self.procs[i].proc.pid, sig)
+
+    def kill(self, i):
+        """SIGKILL member i and reap it; it is no longer in procs until restarted."""
+        p = self.procs.pop(i)
+        os.kill(p.proc.pid, signal.SIGKILL)
+        try:
+            p.proc.wait(timeout=30)
+        finally:
+            p.stop()
 
     def tails(self):
         return "\n".join("sluice-%d:\n%s" % (i, p.tail(15)) for i, p in self.procs.items())
@@ -183,6 +251,8 @@ class Cluster:
     def stop(self):
         for p in self.procs.values():
             try:
+                if p.alive():
+                    os.kill(p.proc.pid, signal.SIGCONT)   # a stopped one would ignore SIGINT
                 p.stop(grace=10.0)
             except Exception as e:  # keep stopping the others
                 log("stopping %s: %s" % (p.name, e))
@@ -190,6 +260,12 @@ class Cluster:
         if self.ns_made:
             subprocess.run(["ip", "netns", "del", self.ns], capture_output=True, timeout=30)
             self.ns_made = False
+        for i in MEMBERS:
+            if self.cgroup(i) and os.path.isdir(self.cgroup(i)):
+                try:
+                    os.rmdir(self.cgroup(i))
+                except OSError as e:
+                    log("cannot remove cgroup %s: %s" % (self.cgroup(i), e))
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def telemetry(self, i, timeout):
@@ -205,25 +281,29 @@ class Cluster:
             time.sleep(0.1)
         raise BenchError("no telemetry socket %s after %d s:\n%s" % (path, timeout, self.tails()))
 
+    def view(self, i, timeout=2.0):
+        """Member i's GET /v1/cluster document, or None when it does not answer 200."""
+        if not os.path.exists(self.api_path(i)):
+            return None
+        a = Api(self.api_path(i), timeout)
+        try:
+            st, doc, _ = a.call("GET", "/v1/cluster")
+            return doc if st == 200 and isinstance(doc, dict) else None
+        except (OSError, http.client.HTTPException):
+            return None
+        finally:
+            a.close()
+
     def leader(self, timeout):
         deadline = time.monotonic() + timeout
         last = None
         while time.monotonic() < deadline:
             self.check_alive()
             for i in MEMBERS:
-                if not os.path.exists(self.api_path(i)):
-                    continue
-                a = Api(self.api_path(i))
-                try:
-                    st, doc, _ = a.call("GET", "/v1/cluster")
-                    last = doc
-                    if st == 200 and doc and doc.get("leader") and \
-                            doc["leader"].get("id") == doc.get("id"):
-                        return i
-                except (OSError, http.client.HTTPException):
-                    pass
-                finally:
-                    a.close()
+                doc = self.view(i)
+                last = doc or last
+                if doc and doc.get("leader") and doc["leader"].get("id") == doc.get("id"):
+                    return i
             time.sleep(0.1)
         raise BenchError("no leader elected in %d s (last /v1/cluster: %s):\n%s"
                          % (timeout, json.dumps(last), self.tails()))
@@ -339,13 +419,19 @@ def writes_phase(cluster, leader, writers, duration):
     return sum(counts), sum(errors), elapsed, first_err[0]
 
 
+def make_run_dir(root, bench):
+    """build-bench/runs/<bench>-<time>-<pid>/, created."""
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    run_dir = os.path.join(root, "build-bench", "runs", "%s-%s-%d" % (bench, stamp, os.getpid()))
+    os.makedirs(run_dir, exist_ok=True)
+    return run_dir
+
+
 def run_config(args, sluice, buildtype, root, env):
     changes, writers = args.changes, args.writers
     if changes < 2 or writers < 1 or args.vips < 1 or args.vips > 200:
         raise BenchError("--changes >= 2, --writers >= 1, --vips 1..200")
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    run_dir = os.path.join(root, "build-bench", "runs", "config-%s-%d" % (stamp, os.getpid()))
-    os.makedirs(run_dir, exist_ok=True)
+    run_dir = make_run_dir(root, "config")
     c = Cluster(sluice, run_dir, args.vips, args.idle_sleep_us)
     log("config: 3 instances in netns %s, %d base VIPs, idle_sleep_us %d; run dir %s"
         % (c.ns, args.vips, args.idle_sleep_us, run_dir))
@@ -353,9 +439,7 @@ def run_config(args, sluice, buildtype, root, env):
     try:
         c.start()
         for i in MEMBERS:
-            if not c.procs[i].wait_output(r"sluice: ready", 90):
-                c.check_alive()
-                raise BenchError("sluice-%d not ready in 90 s:\n%s" % (i, c.procs[i].tail(30)))
+            c.wait_ready(i, 90)
         tels = [c.telemetry(i, 30) for i in MEMBERS]
         leader = c.leader(60)
         log("leader: instance %d" % leader)

@@ -398,9 +398,8 @@ def median(xs):
 def run(args, stage):
     root = repo_root()
     if getattr(stage, "cluster_bench", False):
-        from .cluster import run_config
         sluice, buildtype = sluice_binary(args)
-        return run_config(args, sluice, buildtype, root, environment())
+        return stage.run_cluster(args, sluice, buildtype, root, environment())
     bench_dir = os.path.join(root, "build-bench")
     stage.flows, stage.vips, stage.seed = args.flows, args.vips, args.seed
     if stage.flows < 1 or stage.vips < 1 or stage.vips > 250:

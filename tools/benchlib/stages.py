@@ -6,8 +6,9 @@ subclass Stage, fill in `traffic()` (frame spec, VIP list, flow list),
 counter that must account for >= 99% of received frames, so the bench can
 tell that the stage did its work rather than measuring a drop path), then
 add an instance to STAGES.  Everything else (pcap cache, baseline, rounds,
-JSON) is shared.  The `config` stage is different (cluster_bench = True): it
-measures the control plane, see benchlib/cluster.py.
+JSON) is shared.  The `config` and `failover` stages are different
+(cluster_bench = True): they measure the control plane, see benchlib/cluster.py
+and benchlib/failover.py.
 
 Addressing (documentation and benchmark ranges only):
   clients     198.18.0.0/15              (random, seeded)
@@ -384,12 +385,33 @@ class HostStage(Stage):
 
 class ConfigStage(Stage):
     """Not a packet stage: no pcap, no testpmd.  runner.run() hands stages with
-    `cluster_bench` to benchlib.cluster.run_config()."""
+    `cluster_bench` to their run_cluster(), here benchlib.cluster.run_config()."""
     name = "config"
     description = ("control plane: 3-instance Raft cluster (net_null ports, own netns); ms from "
                    "an API write's response to the change on every data path (p50/p99 over "
                    "--changes), and committed writes/s from --writers concurrent clients")
     cluster_bench = True
 
+    def run_cluster(self, args, sluice, buildtype, root, env):
+        from .cluster import run_config
+        return run_config(args, sluice, buildtype, root, env)
 
-STAGES = {s.name: s for s in (MuxStage(), HostStage(), ConfigStage())}
+
+# --------------------------------------------------------------------------
+# failover: write unavailability after faults, on a 3-instance cluster
+
+
+class FailoverStage(Stage):
+    """Not a packet stage either: benchlib.failover.run_failover()."""
+    name = "failover"
+    description = ("control plane: 3-instance Raft cluster; ms without an acknowledged write "
+                   "after each fault (leader kill/stop/partition, follower partition healed, "
+                   "restart of all), p50/max over --trials, and the term increase")
+    cluster_bench = True
+
+    def run_cluster(self, args, sluice, buildtype, root, env):
+        from .failover import run_failover
+        return run_failover(args, sluice, buildtype, root, env)
+
+
+STAGES = {s.name: s for s in (MuxStage(), HostStage(), ConfigStage(), FailoverStage())}
