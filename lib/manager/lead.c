@@ -56,8 +56,14 @@ static void on_barrier(struct raft_barrier *req, int status)
 		l->ready_term = b->term;
 	free(b);
 	answer_all(l, reqs, status);
-	if (l->waiting != NULL)
+	if (l->waiting == NULL)
+		return;
+	/* A failed barrier is libraft stepping down, inside its own clean-up
+	 * of the leader's requests: appending now would corrupt that queue. */
+	if (status == 0)
 		start_barrier(l);
+	else
+		answer_all(l, take_waiting(l), status);
 }
 
 /* A barrier for every request waiting now; they fail at once when none

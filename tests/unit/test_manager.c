@@ -1495,7 +1495,7 @@ START_TEST(test_raft_confirm)
 	unsigned l = elect(c);
 	wait_ready(c, l);
 	struct sl_mgr_lead *lead = &c->lead[l];
-	struct confirm_probe p[5];
+	struct confirm_probe p[6];
 	uint64_t barriers = lead->n_barriers;
 
 	struct proposal *w = propose(c, l, create_cmd(1));
@@ -1525,8 +1525,10 @@ START_TEST(test_raft_confirm)
 			raft_fixture_disconnect(&c->f, j, l);
 		}
 	start_confirm(c, l, &p[4]);
-	ck_assert(raft_fixture_step_until(&c->f, confirmed, &p[4], WAIT_MS));
+	start_confirm(c, l, &p[5]); /* waits behind p[4]'s barrier */
+	ck_assert(raft_fixture_step_until(&c->f, confirmed, &p[5], WAIT_MS));
 	ck_assert_int_ne(p[4].status, 0); /* it stepped down: no confirmation */
+	ck_assert_int_ne(p[5].status, 0); /* failed with it, no barrier appended */
 	ck_assert(!sl_mgr_lead_ready(lead));
 	cluster_free(c);
 }
