@@ -26,6 +26,7 @@ import ctypes
 import json
 import os
 import re
+import secrets
 import select
 import shutil
 import signal
@@ -44,6 +45,9 @@ BIN = Path(os.environ.get("SLUICE_BIN", REPO / "build" / "app" / "sluice"))
 CTL = BIN.parent.parent / "tools" / "sluicectl"
 
 RAFT_PORT = 17000
+API_PORT = 8443                       # HTTPS API of member i: 198.18.0.<i>:8443 (https=True)
+CLIENT_NS_ADDR = "198.18.0.200"       # the client namespace on the fabric (https=True)
+NFT_TABLE = "sluice_lab_partition"
 VIP = "203.0.113.10"
 VIP_PORT = 80
 CLIENT = "198.51.100.2"               # source of the probe SYNs
@@ -62,12 +66,12 @@ sluice: {{
   workers: {{ idle_sleep_us = 200; }};
   ports = ( {{ name = "fabric"; device = "net_tap0"; addresses = [ "{dp_addr}/24" ];
               neighbours = ( {neighbours} ); }} );
-  mux: {{ flow_capacity = 1024; }};
+  mux: {{ flow_capacity = 1024;{mux_extra} }};
   manager: {{
-    id = {i};{join}
+    id = {i};{join}{extra}
     data_dir = "{dir}/data{i}";
     members = ( {members} );
-    api: {{ socket = "{dir}/api{i}.sock"; }};
+    api: {{ socket = "{dir}/api{i}.sock";{https} }};
   }};
   vips = ( {{ address = "{vip}"; protocol = "tcp"; port = {vip_port};
              dips = ( {{ address = "{dip[0]}"; port = {dip[1]}; host = "{dip[2]}"; }} ); }} );
@@ -91,6 +95,10 @@ def port_mac(i):
 
 def dp_iface(i):
     return f"sl-dp{i}"
+
+
+def api_url(i):
+    return f"https://198.18.0.{i}:{API_PORT}"
 
 
 def vip(n):
@@ -148,7 +156,7 @@ class Cluster:
     members: ids of the first membership (every instance's `members` list);
     instances started later with join=True list that membership plus themselves."""
 
-    def __init__(self, members=(1, 2, 3)):
+    def __init__(self, members=(1, 2, 3), manager_extra="", https=False, mux_extra=""):
         if not BIN.exists() or not CTL.exists():
             pytest.fail(f"{BIN} or {CTL} missing: build first (meson setup build && ninja -C build)")
         cleanup_stale()
@@ -156,6 +164,9 @@ class Cluster:
         _CLUSTERS[0] += 1
         self.tag = f"slclu{os.getpid()}-{k}"
         self.members = tuple(members)
+        self.manager_extra = manager_extra  # more manager settings, e.g. "heartbeat_ms = 200;"
+        self.mux_extra = mux_extra          # more mux settings, e.g. "maglev_size = 1021;"
+        self.https = https                  # HTTPS API per member, and a client namespace
         self.fab = f"{self.tag}-fab"
         self.nodes = []           # ids whose namespace exists
         self.procs = {}
@@ -167,6 +178,11 @@ class Cluster:
     # ------------------------------------------------------------ topology
     def ns(self, i):
         return f"{self.tag}-n{i}"
+
+    @property
+    def client_ns(self):
+        """Namespace on the fabric from which clients reach the HTTPS APIs."""
+        return f"{self.tag}-cli"
 
     def prefix(self, i):
         return self.ns(i)
@@ -182,20 +198,58 @@ class Cluster:
                             "link set br0 up"])
         for i in self.members:
             self.add_node(i)
+        if self.https:
+            self.add_client()
         return self
+
+    def add_client(self):
+        """The client namespace, CLIENT_NS_ADDR on the fabric bridge; also the
+        CA and bearer token its clients use (self.ca, self.token_file)."""
+        self._link(self.client_ns, "cli", CLIENT_NS_ADDR)
+        self.nodes.append("cli")
+        self.ca = self.dir / "ca.pem"
+        self.token_file = self.dir / "api.token"
+        fd = os.open(self.token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(24) + "\n")
+        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                "-nodes", "-keyout", self.dir / "ca.key", "-out", self.ca, "-days", "2",
+                "-subj", "/CN=sluice lab CA")
+
+    def tls_files(self, i):
+        """Certificate (SAN: member i's address, signed by the lab CA) and key,
+        made on first use."""
+        cert, key = self.dir / f"n{i}.pem", self.dir / f"n{i}.key"
+        if not cert.exists():
+            ext = self.dir / f"n{i}.ext"
+            ext.write_text(f"subjectAltName = IP:198.18.0.{i}\nbasicConstraints = CA:FALSE\n"
+                           "extendedKeyUsage = serverAuth\n")
+            csr = self.dir / f"n{i}.csr"
+            openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-keyout", key, "-out", csr, "-subj", f"/CN=198.18.0.{i}")
+            openssl("x509", "-req", "-in", csr, "-CA", self.ca, "-CAkey", self.dir / "ca.key",
+                    "-CAcreateserial", "-days", "2", "-extfile", ext, "-out", cert)
+        return cert, key
+
+    def client_cmd(self, *argv):
+        """argv run inside the client namespace."""
+        return ["ip", "netns", "exec", self.client_ns] + [str(a) for a in argv]
 
     def add_node(self, i):
         """Namespace of instance i, linked to the fabric bridge."""
-        ns = self.ns(i)
-        run(["ip", "netns", "add", ns])
+        self._link(self.ns(i), f"n{i}", f"198.18.0.{i}")
         self.nodes.append(i)
+
+    def _link(self, ns, port, address):
+        """Namespace ns with raft0 = address/24, its peer `port` on the bridge."""
+        run(["ip", "netns", "add", ns])
         # no IPv6 at all: the TAP's kernel side then sends no DAD, RS or MLD
         set_sysctls(ns, {"net.ipv6.conf.all.disable_ipv6": 1,
                          "net.ipv6.conf.default.disable_ipv6": 1})
         ip_batch(ns, ["link set lo up",
-                      f"link add raft0 type veth peer name n{i} netns {self.fab}",
-                      f"addr add 198.18.0.{i}/24 dev raft0", "link set raft0 up"])
-        ip_batch(self.fab, [f"link set n{i} master br0", f"link set n{i} up"])
+                      f"link add raft0 type veth peer name {port} netns {self.fab}",
+                      f"addr add {address}/24 dev raft0", "link set raft0 up"])
+        ip_batch(self.fab, [f"link set {port} master br0", f"link set {port} up"])
 
     def partition(self, i):
         """Cut instance i off every other member (its bridge port goes down)."""
@@ -204,17 +258,48 @@ class Cluster:
     def heal(self, i):
         ip_batch(self.fab, [f"link set n{i} up"])
 
+    def cut_raft(self, i):
+        """Drop Raft traffic (tcp port RAFT_PORT, both ways) inside instance
+        i's namespace with nftables; everything else, the API too, still
+        flows: clients keep reaching a leader that lost its followers."""
+        chains = "".join(f"  chain {c} {{\n    type filter hook {c} priority 0; policy accept;\n"
+                         f"    tcp dport {RAFT_PORT} drop\n    tcp sport {RAFT_PORT} drop\n  }}\n"
+                         for c in ("input", "output"))
+        run(["nft", "-f", "-"], ns=self.ns(i), input=f"table inet {NFT_TABLE} {{\n{chains}}}\n")
+
+    def uncut_raft(self, i):
+        run(["nft", "delete", "table", "inet", NFT_TABLE], ns=self.ns(i))
+
+    def send_signal(self, i, sig):
+        """Send sig (SIGSTOP, SIGCONT, ...) to running instance i; it stays ours."""
+        self.procs[i].send_signal(sig)
+
     # ------------------------------------------------------------ processes
     def config(self, i, join=False):
         # a joining instance lists itself only for its own address; as a
         # standby, so the file keeps the 3 voters the loader wants
-        members = ", ".join([f'{{ id = {m}; address = "{raft_address(m)}"; }}' for m in self.members]
-                            + [f'{{ id = {i}; address = "{raft_address(i)}"; role = "standby"; }}']
+        members = ", ".join([f'{{ id = {m}; address = "{raft_address(m)}";{self._api_of(m)} }}'
+                             for m in self.members]
+                            + [f'{{ id = {i}; address = "{raft_address(i)}";{self._api_of(i)} '
+                               'role = "standby"; }']
                             * (i not in self.members))
         neighbours = ", ".join(f'{{ address = "{a}"; mac = "{m}"; }}' for a, m in HOSTS.items())
         return CONFIG.format(i=i, dir=self.dir, members=members, neighbours=neighbours,
                              dp_addr=f"192.0.2.{10 + i}", join="\n    join = true;" if join else "",
+                             extra=f"\n    {self.manager_extra}" if self.manager_extra else "",
+                             mux_extra=f" {self.mux_extra}" if self.mux_extra else "",
+                             https=self._listener(i),
                              vip=VIP, vip_port=VIP_PORT, dip=FIRST_DIP)
+
+    def _api_of(self, m):
+        return f' api = "{api_url(m)}";' if self.https else ""
+
+    def _listener(self, i):
+        if not self.https:
+            return ""
+        cert, key = self.tls_files(i)
+        return (f'\n           listen = "198.18.0.{i}:{API_PORT}"; cert = "{cert}"; key = "{key}";'
+                f' token_file = "{self.token_file}";')
 
     def start(self, i, join=False, timeout=30.0):
         """Start instance i and wait for its ready line (its ports are up)."""
@@ -247,6 +332,7 @@ class Cluster:
     def stop_all(self):
         for p in self.procs.values():
             if p.poll() is None:
+                p.send_signal(signal.SIGCONT)  # a stopped instance would not see SIGTERM
                 p.send_signal(signal.SIGTERM)
         for p in self.procs.values():
             try:
@@ -266,7 +352,7 @@ class Cluster:
             self.stop_all()
         finally:
             for i in self.nodes:
-                delete_ns(self.ns(i))
+                delete_ns(self.client_ns if i == "cli" else self.ns(i))
             delete_ns(self.fab)
             for i in self.started:
                 shutil.rmtree(f"/var/run/dpdk/{self.prefix(i)}", ignore_errors=True)
@@ -288,8 +374,11 @@ class Cluster:
         return subprocess.run([str(CTL), "--socket", str(self.dir / f"api{i}.sock"), "--json"]
                               + list(args), capture_output=True, text=True, timeout=timeout)
 
-    def status(self, i):
-        r = self.ctl(i, "cluster", "status")
+    def status(self, i, timeout=None):
+        """GET /v1/cluster of instance i, None if it does not answer;
+        timeout (seconds) bounds the request (a stopped instance)."""
+        args = ("--timeout", str(timeout)) if timeout else ()
+        r = self.ctl(i, *args, "cluster", "status", timeout=(timeout or 18) + 2)
         return json.loads(r.stdout) if r.returncode == 0 else None
 
     def vips(self, i):
@@ -327,12 +416,12 @@ class Cluster:
             time.sleep(0.2)
         pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}\n{self.logs()}")
 
-    def leader(self, among=None, timeout=30.0):
+    def leader(self, among=None, timeout=30.0, ask_timeout=None):
         among = tuple(among or self.members)
 
         def find():
             for i in among:
-                s = self.status(i)
+                s = self.status(i, ask_timeout)
                 if s and s["state"] == "leader":
                     return i
             return None
@@ -391,12 +480,22 @@ class Cluster:
         return {sp: seen.get(sp) for sp in sports}
 
 
+def openssl(*args):
+    run(["openssl"] + [str(a) for a in args])
+
+
 @pytest.fixture
 def cluster(request):
     """A started 3-member cluster; torn down whatever happens, its work dir
     (logs, configs, Raft data) kept when the test failed."""
+    yield from started_cluster(request)
+
+
+def started_cluster(request, **kwargs):
+    """The body of a cluster fixture: Cluster(**kwargs) up with its members
+    started, yielded, then torn down (work dir kept if the test failed)."""
     failed_before = request.session.testsfailed
-    c = Cluster()
+    c = Cluster(**kwargs)
     try:
         c.up()
         for i in c.members:

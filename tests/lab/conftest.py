@@ -38,10 +38,14 @@ def pytest_runtest_call(item):
             lab.check_alive()  # fail at once, saying why, if an instance died earlier
         except sl.LabError as e:
             item.obj = _fail_with(str(e))
+    # a test that runs longer by design says so: @pytest.mark.time_limit(SECONDS)
+    marker = item.get_closest_marker("time_limit")
+    limit = max(TEST_TIMEOUT, int(marker.args[0]) if marker else 0)
+
     def expired(_sig, _frame):
-        raise TimeoutError(f"{item.name} exceeded {TEST_TIMEOUT}s")
+        raise TimeoutError(f"{item.name} exceeded {limit}s")
     old = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(TEST_TIMEOUT)
+    signal.alarm(limit)
     try:
         yield
     finally:
