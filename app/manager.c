@@ -64,6 +64,8 @@ struct pending {
 	json_t *cmd;                    /* waiting for confirmation: the write or read */
 	struct sl_mgr_confirm confirm;
 	int role;                       /* member_add: role to assign once added */
+	bool added;                     /* member_add: raft_add done, the role not yet */
+	int failed;                     /* member_add: why the role failed, while undoing */
 	raft_id id;
 	bool removing;                  /* member_remove: forget its API URL once removed */
 	char api[SL_MGR_API_LEN];       /* member_add: its API URL, recorded once added */
@@ -354,13 +356,17 @@ static bool redirect_to_leader(sl_api_done_cb done, void *req)
 
 static void on_change_done(struct raft_change *req, int status);
 
+/* A member is added in two changes: raft_add makes it a spare, then
+ * raft_assign gives it the role asked for (none when that is spare:
+ * libraft refuses to assign the role a member already has). */
 static void on_added(struct raft_change *req, int status)
 {
 	struct pending *p = req->data;
-	if (status != 0) {
+	if (status != 0 || p->role == RAFT_SPARE) {
 		on_change_done(req, status);
 		return;
 	}
+	p->added = true;
 	int rc = raft_assign(&mgr.raft, &p->req.change, p->id, p->role, on_change_done);
 	if (rc != 0)
 		on_change_done(req, rc);
@@ -393,12 +399,70 @@ static void propose_member_api(raft_id id, const char *api)
 	json_decref(cmd);
 }
 
+/* libraft's answers to a membership change or transfer as HTTP statuses
+ * (docs/api.md, "Errors"); what it did not take is worth repeating only
+ * when another change was under way. */
+static void finish_raft_error(struct pending *p, int rc, const char *msg)
+{
+	switch (rc) {
+	case RAFT_BADID:
+		finish(p, 404, error_reply(msg));
+		break;
+	case RAFT_DUPLICATEID:
+	case RAFT_DUPLICATEADDRESS:
+	case RAFT_BADROLE:
+	case RAFT_NOTFOUND:
+		finish(p, 409, error_reply(msg));
+		break;
+	case RAFT_NOTLEADER:
+	case RAFT_CANTCHANGE:
+		finish(p, 503, retry_reply(msg, RETRY_NO_LEADER_MS));
+		break;
+	default: /* e.g. RAFT_NOCONNECTION: the new voter did not catch up */
+		finish(p, 503, error_reply(msg));
+	}
+}
+
+/* The member added for a role it did not get is removed again, so a
+ * refused member_add leaves the membership as it was. */
+static void on_undone(struct raft_change *req, int status)
+{
+	struct pending *p = req->data;
+	char msg[320];
+	if (status == 0) {
+		snprintf(msg, sizeof(msg), "member %llu not added: %s (it was added as a spare and "
+			 "removed again)", (unsigned long long)p->id, raft_strerror(p->failed));
+		finish_raft_error(p, p->failed, msg);
+		return;
+	}
+	snprintf(msg, sizeof(msg), "member %llu was added as a spare but not given its role (%s), "
+		 "and removing it failed (%s): check GET /v1/cluster", (unsigned long long)p->id,
+		 raft_strerror(p->failed), raft_strerror(status));
+	finish(p, 503, json_pack("{s:s, s:s}", "error", msg, "outcome", "unknown"));
+}
+
+static void undo_add(struct pending *p, int status)
+{
+	p->added = false;
+	p->failed = status;
+	int rc = raft_remove(&mgr.raft, &p->req.change, p->id, on_undone);
+	if (rc != 0)
+		on_undone(&p->req.change, rc);
+}
+
 static void on_change_done(struct raft_change *req, int status)
 {
 	struct pending *p = req->data;
+	if (status != 0 && p->added) {
+		undo_add(p, status);
+		return;
+	}
+	if (status == RAFT_LEADERSHIPLOST || status == RAFT_SHUTDOWN) {
+		finish(p, 503, not_committed_reply(status)); /* appended: may still commit */
+		return;
+	}
 	if (status != 0) {
-		finish(p, status == RAFT_NOTLEADER || status == RAFT_LEADERSHIPLOST ? 503 : 409,
-		       error_reply(raft_strerror(status)));
+		finish_raft_error(p, status, raft_strerror(status));
 		return;
 	}
 	if (p->removing || p->api[0] != '\0')
@@ -418,11 +482,14 @@ static void on_transferred(struct raft_transfer *req)
 		finish(p, 200, json_pack("{s:I}", "leader", (json_int_t)id));
 }
 
+/* RAFT_VOTER, RAFT_SPARE or RAFT_STANDBY (no name: voter), or -1. */
 static int role_of(const char *name)
 {
 	if (name == NULL || strcmp(name, "voter") == 0)
 		return RAFT_VOTER;
-	return strcmp(name, "spare") == 0 ? RAFT_SPARE : RAFT_STANDBY;
+	if (strcmp(name, "spare") == 0)
+		return RAFT_SPARE;
+	return strcmp(name, "standby") == 0 ? RAFT_STANDBY : -1;
 }
 
 static const struct raft_server *member_of(raft_id id)
@@ -451,19 +518,67 @@ static int change_role(const struct raft_server *s, const char *address, struct 
 	return raft_assign(&mgr.raft, &p->req.change, p->id, p->role, on_change_done);
 }
 
+/* Refusals found before touching Raft, so that a refused request changes
+ * nothing: each returns the status with msg filled, or 0. */
+
+/* member_remove and transfer: an unknown member is 404 (libraft answers
+ * RAFT_BADID for it, and for a transfer to itself or a non-voter too). */
+static int target_refusal(const char *op, raft_id id, char *msg, size_t len)
+{
+	const struct raft_server *s = member_of(id);
+	if (id == 0 && strcmp(op, "transfer") == 0)
+		return 0; /* Raft picks the voter */
+	if (s == NULL) {
+		snprintf(msg, len, "no member %llu", (unsigned long long)id);
+		return 404;
+	}
+	if (strcmp(op, "transfer") == 0 && (id == mgr.raft.id || s->role != RAFT_VOTER)) {
+		snprintf(msg, len, "member %llu %s", (unsigned long long)id,
+			 id == mgr.raft.id ? "leads already" : "is not a voter");
+		return 409;
+	}
+	return 0;
+}
+
+static int add_refusal(const json_t *cmd, raft_id id, char *msg, size_t len)
+{
+	if (role_of(json_string_value(json_object_get(cmd, "role"))) < 0) {
+		snprintf(msg, len, "role: must be \"voter\", \"spare\" or \"standby\"");
+		return 400;
+	}
+	if (id > SL_MGR_MEMBER_ID_MAX && json_string_length(json_object_get(cmd, "api")) > 0) {
+		snprintf(msg, len, "api: a member's API URL can be recorded for ids up to %u only",
+			 SL_MGR_MEMBER_ID_MAX);
+		return 400;
+	}
+	return 0;
+}
+
+static int member_add(json_t *cmd, struct pending *p)
+{
+	p->role = role_of(json_string_value(json_object_get(cmd, "role")));
+	const char *api = json_string_value(json_object_get(cmd, "api"));
+	snprintf(p->api, sizeof(p->api), "%s", api ? api : "");
+	const char *address = json_string_value(json_object_get(cmd, "address"));
+	const struct raft_server *s = member_of(p->id);
+	return s != NULL ? change_role(s, address ? address : "", p)
+			 : raft_add(&mgr.raft, &p->req.change, p->id, address ? address : "", on_added);
+}
+
 static void cluster_op(const char *op, json_t *cmd, struct pending *p)
 {
-	int rc;
+	char msg[160];
+	int rc, status;
 	p->id = (raft_id)json_integer_value(json_object_get(cmd, "id"));
 	p->req.change.data = p;
+	status = strcmp(op, "member_add") == 0 ? add_refusal(cmd, p->id, msg, sizeof(msg))
+					       : target_refusal(op, p->id, msg, sizeof(msg));
+	if (status != 0) {
+		finish(p, status, error_reply(msg));
+		return;
+	}
 	if (strcmp(op, "member_add") == 0) {
-		p->role = role_of(json_string_value(json_object_get(cmd, "role")));
-		const char *api = json_string_value(json_object_get(cmd, "api"));
-		snprintf(p->api, sizeof(p->api), "%s", api ? api : "");
-		const char *address = json_string_value(json_object_get(cmd, "address"));
-		const struct raft_server *s = member_of(p->id);
-		rc = s != NULL ? change_role(s, address ? address : "", p)
-			       : raft_add(&mgr.raft, &p->req.change, p->id, address ? address : "", on_added);
+		rc = member_add(cmd, p);
 	} else if (strcmp(op, "member_remove") == 0) {
 		p->removing = true;
 		rc = raft_remove(&mgr.raft, &p->req.change, p->id, on_change_done);
@@ -472,7 +587,7 @@ static void cluster_op(const char *op, json_t *cmd, struct pending *p)
 		rc = raft_transfer(&mgr.raft, &p->req.transfer, p->id, on_transferred);
 	}
 	if (rc != 0)
-		finish(p, rc == RAFT_NOTLEADER ? 503 : 409, error_reply(raft_strerror(rc)));
+		finish_raft_error(p, rc, raft_strerror(rc));
 }
 
 /* ---- API backend ---- */
@@ -554,8 +669,9 @@ static json_t *cluster_json(void)
 				       "barriers", (json_int_t)mgr.lead.n_barriers, "confirmed",
 				       (json_int_t)mgr.lead.n_confirmed, "confirm_failed",
 				       (json_int_t)mgr.lead.n_failed);
-	return json_pack("{s:o, s:o, s:I, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:o}", "fsm", fsm, "leadership",
-			 leadership, "id", (json_int_t)mgr.raft.id,
+	return json_pack("{s:o, s:o, s:o*, s:I, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:o}", "fsm", fsm,
+			 "leadership", leadership, "api", mgr.api ? sl_api_stats(mgr.api) : NULL,
+			 "id", (json_int_t)mgr.raft.id,
 			 "state", st >= 0 && st <= 3 ? states[st] : "unknown", "leader", lead, "term",
 			 (json_int_t)mgr.raft.current_term, "commit_index", (json_int_t)mgr.raft.commit_index,
 			 "applied_index", (json_int_t)raft_last_applied(&mgr.raft), "last_index",
@@ -655,6 +771,8 @@ static int start_api(uv_loop_t *loop, const struct sl_manager_cfg *mc, char *err
 		.token_file = OPT(mc->api_token_file),
 		.socket_path = OPT(mc->api_socket),
 		.socket_mode = mc->api_socket_mode,
+		.max_connections = mc->api_max_connections,
+		.max_connections_per_source = mc->api_max_connections_per_source,
 	};
 #undef OPT
 	struct sl_api_backend b = { .ctx = &mgr, .submit = api_submit, .get = api_get,
@@ -804,6 +922,8 @@ int sl_manager_reload(struct sl_config *next, char *msg, size_t msglen)
 static void on_raft_closed(struct raft *r)
 {
 	(void)r;
+	sl_api_stop(mgr.api); /* removes the socket file; the process exits next */
+	mgr.api = NULL;
 	raft_uv_close(&mgr.io);
 	raft_uv_tcp_close(&mgr.transport);
 	sl_log("manager: Raft closed");

@@ -23,6 +23,8 @@
 #define SL_API_DEFAULT_MAX_BODY (64 * 1024)
 #define SL_API_DEFAULT_SOCKET_MODE 0600
 #define SL_API_DEFAULT_WRITE_TIMEOUT_MS 10000
+#define SL_API_DEFAULT_MAX_CONNECTIONS 256
+#define SL_API_DEFAULT_MAX_CONNECTIONS_PER_SOURCE 32
 /* Mirrors SL_MAX_DIPS_PER_VIP in config/config.h (not included: the API
  * layer depends on no other Sluice library). */
 #define SL_API_MAX_DIPS 4096
@@ -46,6 +48,11 @@ struct sl_api_config {
 	/* A write whose done callback has not come after this long is answered
 	 * 504 (the command may still commit later); 0: the default. */
 	unsigned write_timeout_ms;
+	/* Connections open at once, in all and from one IP address (the Unix
+	 * socket counts towards the first only); more are closed as soon as
+	 * they are accepted, and counted. 0: the defaults. */
+	unsigned max_connections;
+	unsigned max_connections_per_source;
 };
 
 /*
@@ -112,11 +119,15 @@ struct sl_api *sl_api_start(uv_loop_t *loop, const struct sl_api_config *cfg,
 int sl_api_tcp_port(const struct sl_api *api);
 
 /*
- * Stop accepting, remove the socket file and release everything once the
- * open connections have closed (idle HTTP/1.1 keep-alive connections close
- * within h2o's 10 s request timeout); the loop must keep running until
- * then. Writes still pending complete normally through done.
+ * Stop accepting, remove the socket file, close idle connections, and
+ * release everything once the others have had their answers (with
+ * Connection: close); the loop must keep running until then. Writes still
+ * pending complete normally through done.
  */
 void sl_api_stop(struct sl_api *api);
+
+/* Connection counters (open, accepted, refused over a limit, closed by the
+ * peer, timeouts, TLS errors, malformed requests, 401s, ...), a new object. */
+json_t *sl_api_stats(const struct sl_api *api);
 
 #endif

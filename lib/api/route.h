@@ -1,5 +1,5 @@
 /*
- * Inside the API: routing and validation, from a method, a decoded path and
+ * Inside the API: routing and validation, from a method, a raw path and
  * a body to either a reply or a manager command. Free of h2o and of
  * sockets, so tests and fuzzers can drive it with plain buffers.
  */
@@ -23,8 +23,11 @@ struct sl_api_outcome {
 	char allow[64]; /* 405: the Allow header's value, else "" */
 };
 
-/* Route one request. path is the percent-decoded path without the query;
- * query is what follows the '?' (query_len 0: none). Local reads call
+/* Route one request. path is the raw request path as sent, NOT
+ * percent-decoded, without the query: routing splits it on '/' and then
+ * decodes each segment (RFC 3986: "%2F" is data, not a separator; a
+ * malformed "%" escape or "%00" answers 400). query is what follows the
+ * '?' (query_len 0: none). Local reads call
  * backend->get synchronously; writes and linearizable reads only build the
  * command ({"op": "read", "what", "key"} for the latter). */
 void sl_api_route(const struct sl_api_backend *backend, const char *method, size_t method_len,

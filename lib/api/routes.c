@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "api/route.h"
+#include "packet/addr_rules.h"
 
 #define MAX_SEGS 12
 #define MAX_PATH 512
@@ -130,23 +131,27 @@ static json_t *fail(struct call *c, int status, const char *fmt, ...)
 /* ------------------------------------------------------ value checks */
 
 /* Each kind of value has one checker that returns the canonical value (a
- * new reference) or NULL; the caller words the message from `expect`. */
+ * new reference) or NULL; the caller words the message from `expect`
+ * unless the checker wrote a reason of its own. */
 struct kind {
 	const char *expect;
-	json_t *(*check)(const struct kind *k, const json_t *v);
+	/* why: a reason more precise than `expect`, when there is one */
+	json_t *(*check)(const struct kind *k, const json_t *v, char *why, size_t whylen);
 	json_int_t lo, hi;
 	const char *const *choices;
 };
 
-static json_t *check_int(const struct kind *k, const json_t *v)
+static json_t *check_int(const struct kind *k, const json_t *v, char *why, size_t whylen)
 {
+	(void)why, (void)whylen;
 	if (!json_is_integer(v) || json_integer_value(v) < k->lo || json_integer_value(v) > k->hi)
 		return NULL;
 	return json_integer(json_integer_value(v));
 }
 
-static json_t *check_choice(const struct kind *k, const json_t *v)
+static json_t *check_choice(const struct kind *k, const json_t *v, char *why, size_t whylen)
 {
+	(void)why, (void)whylen;
 	if (!json_is_string(v))
 		return NULL;
 	for (const char *const *c = k->choices; *c != NULL; c++)
@@ -155,32 +160,32 @@ static json_t *check_choice(const struct kind *k, const json_t *v)
 	return NULL;
 }
 
-/* Canonical text (inet_ntop) of a unicast address, and its family (4, 6),
- * or 0. Unspecified, multicast and broadcast addresses can be neither VIPs
- * nor backends, so they are refused here rather than deep in the manager. */
-static int canon_addr(const char *text, char *out, size_t outlen)
+/* Canonical text (inet_ntop) of an address fit for its use, and its family
+ * (4, 6), or 0 with the reason in why when there is one. service: a VIP,
+ * DIP or host (packet/addr_rules.h has the table; it is header-only, so
+ * the API still links no other Sluice library). */
+static int canon_addr(const char *text, bool service, char *out, size_t outlen, char *why,
+		      size_t whylen)
 {
-	unsigned char a[16];
-	if (inet_pton(AF_INET, text, a) == 1) {
-		uint32_t v = (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3];
-		if (v == 0 || v == UINT32_MAX || (a[0] & 0xf0) == 0xe0)
-			return 0;
-		return inet_ntop(AF_INET, a, out, (socklen_t)outlen) ? 4 : 0;
+	unsigned char a[16] = {0};
+	char q[QUOTE_LEN];
+	int family = inet_pton(AF_INET, text, a) == 1 ? 4 : inet_pton(AF_INET6, text, a) == 1 ? 6 : 0;
+	const char *refusal = family ? sl_addr_rules_refusal(family, a, service) : NULL;
+	if (refusal != NULL) {
+		snprintf(why, whylen, "%s %s", quote(text, q), refusal);
+		return 0;
 	}
-	if (inet_pton(AF_INET6, text, a) == 1) {
-		static const unsigned char zero[16];
-		if (memcmp(a, zero, 16) == 0 || a[0] == 0xff)
-			return 0;
-		return inet_ntop(AF_INET6, a, out, (socklen_t)outlen) ? 6 : 0;
-	}
-	return 0;
+	if (family == 0 || !inet_ntop(family == 4 ? AF_INET : AF_INET6, a, out, (socklen_t)outlen))
+		return 0;
+	return family;
 }
 
-static json_t *check_addr(const struct kind *k, const json_t *v)
+static json_t *check_addr(const struct kind *k, const json_t *v, char *why, size_t whylen)
 {
 	char buf[INET6_ADDRSTRLEN];
 	(void)k;
-	if (!json_is_string(v) || canon_addr(json_string_value(v), buf, sizeof(buf)) == 0)
+	if (!json_is_string(v) ||
+	    canon_addr(json_string_value(v), true, buf, sizeof(buf), why, whylen) == 0)
 		return NULL;
 	return json_string(buf);
 }
@@ -223,7 +228,7 @@ static bool valid_hostname(const char *h, size_t len)
 
 /* A Raft member's "HOST:PORT": an address ("[v6]:port" for IPv6) or a DNS
  * name, canonicalised when it is an address. */
-static json_t *check_hostport(const struct kind *k, const json_t *v)
+static json_t *check_hostport(const struct kind *k, const json_t *v, char *why, size_t whylen)
 {
 	char host[256], canon[INET6_ADDRSTRLEN], out[300];
 	const char *s, *colon;
@@ -249,12 +254,12 @@ static json_t *check_hostport(const struct kind *k, const json_t *v)
 		return NULL;
 	memcpy(host, s, hlen);
 	host[hlen] = '\0';
-	switch (canon_addr(host, canon, sizeof(canon))) {
+	switch (canon_addr(host, false, canon, sizeof(canon), why, whylen)) {
 	case 4: snprintf(out, sizeof(out), "%s:%ld", canon, parse_port(colon + 1)); break;
 	case 6: snprintf(out, sizeof(out), "[%s]:%ld", canon, parse_port(colon + 1)); break;
 	default:
 		/* "[name]" and bare IPv6 are not host names. */
-		if (s != json_string_value(v) || !valid_hostname(host, hlen) ||
+		if (why[0] != '\0' || s != json_string_value(v) || !valid_hostname(host, hlen) ||
 		    isdigit((unsigned char)host[hlen - 1]))
 			return NULL;
 		snprintf(out, sizeof(out), "%s:%ld", host, parse_port(colon + 1));
@@ -262,8 +267,9 @@ static json_t *check_hostport(const struct kind *k, const json_t *v)
 	return json_string(out);
 }
 
-static json_t *check_array(const struct kind *k, const json_t *v)
+static json_t *check_array(const struct kind *k, const json_t *v, char *why, size_t whylen)
 {
+	(void)why, (void)whylen;
 	if (!json_is_array(v) || json_array_size(v) > (size_t)k->hi)
 		return NULL;
 	return json_deep_copy(v);
@@ -272,9 +278,9 @@ static json_t *check_array(const struct kind *k, const json_t *v)
 /* A member's API base URL, as the manager keeps it (SL_MGR_API_LEN - 1). */
 #define URL_MAX 127
 
-static json_t *check_url(const struct kind *k, const json_t *v)
+static json_t *check_url(const struct kind *k, const json_t *v, char *why, size_t whylen)
 {
-	(void)k;
+	(void)k, (void)why, (void)whylen;
 	if (!json_is_string(v) || json_string_length(v) > URL_MAX ||
 	    strncmp(json_string_value(v), "https://", 8) != 0 || json_string_length(v) <= 8 ||
 	    strlen(json_string_value(v)) != json_string_length(v))
@@ -345,7 +351,7 @@ static const struct field *find_field(const struct field *fs, size_t n, const ch
 static json_t *take(struct call *c, const json_t *obj, const char *where, const struct field *fs,
 		    size_t n)
 {
-	char q[QUOTE_LEN], got[QUOTE_LEN + 2], pre[48];
+	char q[QUOTE_LEN], got[QUOTE_LEN + 2], pre[48], why[MSG_LEN / 2];
 	const char *key;
 	json_t *v, *out;
 
@@ -368,9 +374,12 @@ static json_t *take(struct call *c, const json_t *obj, const char *where, const 
 			}
 			continue;
 		}
-		canon = k->check(k, v);
+		why[0] = '\0';
+		canon = k->check(k, v, why, sizeof(why));
 		if (canon == NULL) {
 			json_decref(out);
+			if (why[0] != '\0')
+				return fail(c, 400, "%s%s: %s", pre, fs[i].name, why);
 			return fail(c, 400, "%s%s: must be %s, got %s", pre, fs[i].name, k->expect,
 				    describe(v, got));
 		}
@@ -379,17 +388,30 @@ static json_t *take(struct call *c, const json_t *obj, const char *where, const 
 	return out;
 }
 
+/* An all-digit segment as a number, or -1 when it is not one or does not
+ * fit (left to the schema to refuse, with the text as sent). */
+static json_int_t path_number(const char *s)
+{
+	json_int_t v = 0;
+	if (*s == '\0')
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (!isdigit((unsigned char)*s) || v > (INT64_MAX - (*s - '0')) / 10)
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	return v;
+}
+
 /* Path segments as an object, so they go through the same schemas as
- * bodies: all-digit segments (up to 18, so no overflow) become integers. */
+ * bodies: numbers become integers (ids go up to 2^63 - 1). */
 static json_t *path_object(const struct call *c, int at, const char *const *names, size_t n)
 {
 	json_t *o = json_object();
 	for (size_t i = 0; i < n; i++) {
 		const char *s = c->seg[at + (int)i];
-		size_t len = strlen(s);
-		bool number = len > 0 && len <= 18 && strspn(s, "0123456789") == len;
-		json_object_set_new(o, names[i], number ? json_integer(strtoll(s, NULL, 10))
-							: json_string(s));
+		json_int_t v = path_number(s);
+		json_object_set_new(o, names[i], v >= 0 ? json_integer(v) : json_string(s));
 	}
 	return o;
 }
@@ -714,6 +736,7 @@ static const struct route routes[] = {
 
 /* ----------------------------------------------------------- routing */
 
+/* The raw path (RFC 3986: "%2F" is data, not a separator) split on '/'. */
 static bool split_path(struct call *c, const char *path, size_t len)
 {
 	char *p;
@@ -728,6 +751,50 @@ static bool split_path(struct call *c, const char *path, size_t len)
 		*p++ = '\0';
 	}
 	return false;
+}
+
+static int hex_digit(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	ch |= 0x20; /* lower case */
+	return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+/* Percent-decode one segment in place, after the split: a decoded '/'
+ * stays inside its segment and makes it fit no pattern. NULL, or why not. */
+static const char *decode_segment(char *s)
+{
+	char *w = s;
+	for (const char *r = s; *r != '\0'; r++, w++) {
+		int hi, lo;
+		if (*r != '%') {
+			*w = *r;
+			continue;
+		}
+		/* hi < 0 when r[1] ends the string: r[2] is not read */
+		if ((hi = hex_digit(r[1])) < 0 || (lo = hex_digit(r[2])) < 0)
+			return "malformed percent-encoding (\"%\" must start \"%XX\", XX hexadecimal)";
+		if ((*w = (char)(hi << 4 | lo)) == '\0')
+			return "an encoded NUL byte (%00)";
+		r += 2;
+	}
+	*w = '\0';
+	return NULL;
+}
+
+static bool decode_path(struct call *c)
+{
+	for (int i = 0; i < c->nseg; i++) {
+		char q[QUOTE_LEN];
+		const char *why;
+		quote(c->seg[i], q);
+		if ((why = decode_segment(c->seg[i])) != NULL) {
+			fail(c, 400, "path segment %s: %s", q, why);
+			return false;
+		}
+	}
+	return true;
 }
 
 /* Does the path fit the pattern? Records where each {capture} starts. */
@@ -815,21 +882,39 @@ static bool parse_query(struct call *c, const char *query, size_t len)
 	return false;
 }
 
-/* Find the route; 404 when no pattern fits, 405 (with Allow) when only
- * the method is wrong. */
-static const struct route *find_route(struct call *c, const char *method, size_t method_len)
+/* Find the route, or NULL with allow listing the methods the path does
+ * take ("" when no pattern fits it). */
+static const struct route *find_route(struct call *c, const char *method, size_t method_len,
+				      char *allow, size_t allow_len)
 {
 	size_t used = 0;
+	allow[0] = '\0';
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 		if (!match(c, routes[i].pattern))
 			continue;
 		if (strlen(routes[i].method) == method_len &&
 		    memcmp(routes[i].method, method, method_len) == 0)
 			return &routes[i];
-		used += (size_t)snprintf(c->out->allow + used, sizeof(c->out->allow) - used, "%s%s",
-					 used ? ", " : "", routes[i].method);
+		used += (size_t)snprintf(allow + used, allow_len - used, "%s%s", used ? ", " : "",
+					 routes[i].method);
 	}
 	return NULL;
+}
+
+/* 404 when no pattern fits, 405 with Allow (the only answer that has
+ * one) when only the method is wrong. */
+static void no_route(struct call *c, const char *method, size_t method_len, const char *path,
+		     size_t path_len, const char *allow)
+{
+	char q[QUOTE_LEN], qm[QUOTE_LEN], m[16], p[MAX_PATH];
+	snprintf(m, sizeof(m), "%.*s", (int)(method_len < 15 ? method_len : 15), method);
+	snprintf(p, sizeof(p), "%.*s", (int)(path_len < MAX_PATH - 1 ? path_len : MAX_PATH - 1), path);
+	if (allow[0] == '\0') {
+		fail(c, 404, "no such endpoint: %s", quote(p, q));
+		return;
+	}
+	fail(c, 405, "method %s is not allowed on %s (allowed: %s)", quote(m, qm), quote(p, q), allow);
+	snprintf(c->out->allow, sizeof(c->out->allow), "%s", allow);
 }
 
 void sl_api_route(const struct sl_api_backend *backend, const char *method, size_t method_len,
@@ -837,24 +922,22 @@ void sl_api_route(const struct sl_api_backend *backend, const char *method, size
 		  const char *body, size_t body_len, struct sl_api_outcome *out)
 {
 	struct call c = {.backend = backend, .out = out};
-	char q[QUOTE_LEN], qm[QUOTE_LEN], m[16];
+	char allow[sizeof(out->allow)] = "";
 	json_t *result;
 
 	memset(out, 0, sizeof(*out));
-	snprintf(m, sizeof(m), "%.*s", (int)(method_len < 15 ? method_len : 15), method);
 	if (memchr(path, '\0', path_len) != NULL) {
 		fail(&c, 400, "the path contains a NUL byte");
 		return;
 	}
-	if (!split_path(&c, path, path_len) || (c.route = find_route(&c, method, method_len)) == NULL) {
-		char p[MAX_PATH];
-		snprintf(p, sizeof(p), "%.*s", (int)(path_len < MAX_PATH - 1 ? path_len : MAX_PATH - 1),
-			 path);
-		if (out->allow[0] != '\0')
-			fail(&c, 405, "method %s is not allowed on %s (allowed: %s)", quote(m, qm),
-			     quote(p, q), out->allow);
-		else
-			fail(&c, 404, "no such endpoint: %s", quote(p, q));
+	if (!split_path(&c, path, path_len)) {
+		no_route(&c, method, method_len, path, path_len, "");
+		return;
+	}
+	if (!decode_path(&c))
+		return;
+	if ((c.route = find_route(&c, method, method_len, allow, sizeof(allow))) == NULL) {
+		no_route(&c, method, method_len, path, path_len, allow);
 		return;
 	}
 	if (!parse_query(&c, query, query_len) || !parse_body(&c, body, body_len, c.route->body))

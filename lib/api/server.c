@@ -1,11 +1,14 @@
 /*
- * The API server: h2o 2.2 (libuv back-end, so it shares the control
- * thread's loop with Raft), HTTPS with OpenSSL on TCP and plain HTTP on a
- * Unix socket. This file owns transport, authentication, body limits and
- * the life of a pending write; what a request means is routes.c's job.
+ * The API server: HTTPS on TCP (OpenSSL) and plain HTTP on a Unix socket,
+ * on the control thread's libuv loop, so it shares that loop with Raft.
+ * This file owns listeners, connection limits, authentication and the
+ * life of a pending write; http.c owns each connection (TLS, HTTP/1.1
+ * framing, limits, timeouts, closing); what a request means is routes.c's.
  *
- * HTTP/1.1 only: no ALPN is offered, so TLS clients fall back from h2.
- * The API is low-rate and HTTP/2 in h2o 2.2 would only add code paths.
+ * HTTP/1.1 only, on purpose: the API is low-rate, and HTTP/2 would add an
+ * unauthenticated attack surface for nothing. (Until issue 8 this was h2o
+ * 2.2, which leaked a connection a client reset, buffered unauthenticated
+ * bodies, spoke HTTP/2 and answered ambiguous framing.)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,68 +22,56 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <h2o.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 
 #include "api/api.h"
+#include "api/http.h"
 #include "api/route.h"
 
 #define TOKEN_MIN 16
 #define TOKEN_MAX 4096
 #define DIGEST_LEN 32
 #define LISTEN_BACKLOG 64
-/* h2o reads request bodies up to this (or max_body when larger) before the
- * handler applies max_body: a body a little over the limit is then read
- * and answered with a clean 413 on a connection that stays usable, where
- * h2o's own refusal closes the socket on unread data and the peer's TCP
- * reset can destroy the answer before the client reads it. */
-#define HARD_BODY_CAP (1024 * 1024)
+#define MAX_HEADER_BYTES (16 * 1024)
+#define MAX_HEADERS 64
+#define REQUEST_TIMEOUT_MS 10000
+#define IDLE_TIMEOUT_MS 10000
+
+/* Counters of this file, beside http.c's. */
+#define API_SERVER_COUNTERS(X)                                                                     \
+	X(refused_connections)            /* over max_connections */                               \
+	X(refused_connections_per_source) /* over max_connections_per_source */                    \
+	X(unauthorized)                   /* answered 401 */                                       \
+	X(write_timeouts)                 /* answered 504 */
 
 struct sl_api {
 	uv_loop_t *loop;
 	struct sl_api_backend backend;
-	size_t max_body;
+	struct api_limits limits;
 	unsigned write_timeout_ms;
+	unsigned max_conns, max_conns_per_source;
 	bool has_token;
 	/* The token is kept as its SHA-256 only: comparing two digests of equal
 	 * length with CRYPTO_memcmp leaks neither the token's bytes nor its
 	 * length through timing. */
 	unsigned char token_digest[DIGEST_LEN];
 	SSL_CTX *ssl;
-	h2o_globalconf_t conf;
-	h2o_context_t ctx;
-	h2o_accept_ctx_t accept_tls, accept_unix;
 	uv_tcp_t tcp;
 	uv_pipe_t pipe;
-	bool has_conf, has_ctx, has_tcp, has_pipe;
-	char *socket_path; /* set once the socket file is ours to remove */
-	unsigned open;     /* listeners and connections not yet closed */
+	bool has_tcp, has_pipe;
+	unsigned listeners;      /* listener handles not yet closed */
+	char *socket_path;       /* set once the socket file is ours to remove */
+	struct api_conn **conns; /* live connections */
+	unsigned nconns;
+	struct api_conn_hooks hooks;
+	struct api_conn_stats stats;
+#define X(name) unsigned long long name;
+	API_SERVER_COUNTERS(X)
+#undef X
 	bool stopping;
-};
-
-struct handler {
-	h2o_handler_t super;
-	struct sl_api *api;
-};
-
-struct error_filter {
-	h2o_filter_t super;
-	struct sl_api *api;
-};
-
-/* One accepted connection; the handle comes first so the close callback's
- * handle pointer is the struct's. */
-struct conn {
-	union {
-		uv_handle_t handle;
-		uv_stream_t stream;
-		uv_tcp_t tcp;
-		uv_pipe_t pipe;
-	} u;
-	struct sl_api *api;
 };
 
 static int failf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -99,155 +90,20 @@ static void digest(const void *data, size_t len, unsigned char out[DIGEST_LEN])
 	EVP_Digest(data, len, out, &n, EVP_sha256(), NULL);
 }
 
-/* ------------------------------------------------------------ replies */
-
-static void send_text(h2o_req_t *req, int status, const char *text)
-{
-	static h2o_generator_t generator = {NULL, NULL};
-	h2o_iovec_t buf = h2o_iovec_init(NULL, 0);
-	req->res.status = status;
-	req->res.reason = sl_api_reason(status);
-	if (text != NULL) {
-		size_t n = strlen(text);
-		buf.base = h2o_mem_alloc_pool(&req->pool, n + 1);
-		memcpy(buf.base, text, n);
-		buf.base[n] = '\n'; /* for people reading curl output */
-		buf.len = n + 1;
-		h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
-			       H2O_STRLIT("application/json"));
-	}
-	req->res.content_length = buf.len;
-	h2o_start_response(req, &generator);
-	/* A HEAD answer announces the length but carries no body. */
-	if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD")))
-		buf.len = 0;
-	h2o_send(req, &buf, buf.len ? 1 : 0, H2O_SEND_STATE_FINAL);
-}
-
-/* Answer with status and body (consumed; no body for 204). */
-static void reply(h2o_req_t *req, int status, json_t *body)
-{
-	char *text = status != 204 && body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
-	json_decref(body);
-	if (status != 204 && text == NULL) {
-		send_text(req, 500, "{\"error\":\"cannot encode the reply\"}");
-		return;
-	}
-	send_text(req, status, text);
-	free(text);
-}
-
-static void add_header(h2o_req_t *req, const h2o_token_t *name, const char *value, size_t len)
-{
-	h2o_add_header(&req->pool, &req->res.headers, name, NULL, value, len);
-}
-
-/*
- * Errors h2o produces itself (413 for a body over the limit, 408...) come
- * as text/plain; this filter gives them the API's {"error": ...} shape so
- * every 4xx a client sees is JSON.
- */
-struct json_ostream {
-	h2o_ostream_t super;
-	h2o_iovec_t body;
-};
-
-static void json_ostream_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs,
-			      size_t bufcnt, h2o_send_state_t state)
-{
-	struct json_ostream *o = (struct json_ostream *)self;
-	(void)bufs;
-	(void)bufcnt;
-	if (h2o_send_state_is_in_progress(state))
-		h2o_ostream_send_next(self, req, NULL, 0, state);
-	else
-		h2o_ostream_send_next(self, req, &o->body, 1, state);
-}
-
-static void too_large(const struct sl_api *api, char *msg, size_t len)
-{
-	snprintf(msg, len, "the request body is larger than %zu bytes", api->max_body);
-}
-
-static bool is_json(const h2o_headers_t *headers)
-{
-	ssize_t i = h2o_find_header(headers, H2O_TOKEN_CONTENT_TYPE, -1);
-	return i >= 0 && h2o_memis(headers->entries[i].value.base, headers->entries[i].value.len,
-				   H2O_STRLIT("application/json"));
-}
-
-/* {"error": ...} for an error h2o produced, in the request's pool. */
-static h2o_iovec_t error_body(const struct sl_api *api, h2o_req_t *req)
-{
-	char msg[128], *text;
-	json_t *body;
-	h2o_iovec_t v;
-	if (req->res.status == 413)
-		too_large(api, msg, sizeof(msg));
-	else
-		snprintf(msg, sizeof(msg), "%s", req->res.reason);
-	body = sl_api_error("%s", msg);
-	text = json_dumps(body, JSON_COMPACT);
-	json_decref(body);
-	v = h2o_strdup(&req->pool, text ? text : "{}", SIZE_MAX);
-	free(text);
-	return v;
-}
-
-static void on_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
-{
-	struct sl_api *api = ((struct error_filter *)self)->api;
-	if (req->res.status >= 400 && !is_json(&req->res.headers)) {
-		struct json_ostream *o = (struct json_ostream *)h2o_add_ostream(req, sizeof(*o), slot);
-		ssize_t i;
-		o->body = error_body(api, req);
-		o->super.do_send = json_ostream_send;
-		req->res.content_length = o->body.len;
-		while ((i = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1)) >= 0)
-			h2o_delete_header(&req->res.headers, i);
-		add_header(req, H2O_TOKEN_CONTENT_TYPE, H2O_STRLIT("application/json"));
-		slot = &o->super.next;
-	}
-	h2o_setup_next_ostream(req, slot);
-}
-
-static void add_error_filter(struct sl_api *api, h2o_pathconf_t *pathconf)
-{
-	struct error_filter *f = (struct error_filter *)h2o_create_filter(pathconf, sizeof(*f));
-	f->super.on_setup_ostream = on_setup_ostream;
-	f->api = api;
-}
-
-/* ------------------------------------------------------ pending writes */
+/* ------------------------------------------------------------ pending writes */
 
 /*
  * A write waits for the manager's done callback, which may come after the
- * client has gone (h2o then frees the request) or never within the write
- * timeout (the client gets 504). The hook, allocated in the request's
- * pool, tells the pending write when the request is freed; the pending
- * write is freed once done has come and its timer has closed.
+ * client has gone (the connection's on_closed hook then detaches it) or
+ * never within the write timeout (the client gets 504). It is freed once
+ * done has come and its timer has closed.
  */
-struct pending;
-
-struct req_hook {
-	struct pending *p;
-};
-
 struct pending {
-	h2o_req_t *req;        /* NULL once answered or gone */
-	struct req_hook *hook; /* NULL with req */
+	struct sl_api *api;
+	struct api_conn *c;    /* NULL once answered or gone */
 	uv_timer_t timer;
-	unsigned timeout_ms;
+	char *target;          /* the request's path and query, for a 307's Location */
 };
-
-static void on_req_disposed(void *obj)
-{
-	struct req_hook *h = obj;
-	if (h->p != NULL) {
-		h->p->req = NULL;
-		h->p->hook = NULL;
-	}
-}
 
 /* Leader URL from the backend's 307, or NULL when unusable. */
 static const char *leader_url(const json_t *r)
@@ -256,19 +112,29 @@ static const char *leader_url(const json_t *r)
 	return url != NULL && strncmp(url, "https://", 8) == 0 && strlen(url) > 8 ? url : NULL;
 }
 
-static void redirect(h2o_req_t *req, json_t *r)
+static void respond(struct sl_api *api, struct api_conn *c, int status, json_t *body,
+		    const char *hname, const char *hvalue)
+{
+	struct api_response res = {.status = status, .body = body, .close = api->stopping};
+	res.headers[0] = (struct api_header){hname, hvalue};
+	conn_respond(c, &res);
+}
+
+static void redirect(struct sl_api *api, struct api_conn *c, const char *target, json_t *r)
 {
 	const char *url = leader_url(r);
 	if (url == NULL) {
-		reply(req, 503, json_pack("{s:s,s:n}", "error",
-					  "this instance is not the leader and the leader is unknown",
-					  "leader"));
+		respond(api, c, 503, json_pack("{s:s,s:n}", "error",
+					       "this instance is not the leader and the leader is unknown",
+					       "leader"), NULL, NULL);
 	} else {
 		size_t n = strlen(url) - (url[strlen(url) - 1] == '/');
-		h2o_iovec_t loc = h2o_concat(&req->pool, h2o_iovec_init(url, n), req->path);
-		add_header(req, H2O_TOKEN_LOCATION, loc.base, loc.len);
-		reply(req, 307, json_pack("{s:s,s:s%}", "error", "this instance is not the leader",
-					  "leader", url, n));
+		char *loc = malloc(n + strlen(target) + 1);
+		if (loc != NULL)
+			sprintf(loc, "%.*s%s", (int)n, url, target);
+		respond(api, c, 307, json_pack("{s:s,s:s%}", "error", "this instance is not the leader",
+					       "leader", url, n), loc ? "Location" : NULL, loc);
+		free(loc);
 	}
 	json_decref(r);
 }
@@ -276,26 +142,27 @@ static void redirect(h2o_req_t *req, json_t *r)
 /* A 503 that says when to try again: Retry-After in whole seconds (the
  * header's unit, rounded up), the body's retry_after_ms for clients that
  * can wait less. */
-static void add_retry_after(h2o_req_t *req, const json_t *ms)
+static const char *retry_after(const json_t *ms, char *buf, size_t len)
 {
 	if (!json_is_integer(ms) || json_integer_value(ms) < 0)
-		return;
+		return NULL;
 	json_int_t s = (json_integer_value(ms) + 999) / 1000;
-	char *v = h2o_mem_alloc_pool(&req->pool, 24);
-	int n = snprintf(v, 24, "%lld", (long long)(s < 1 ? 1 : s));
-	add_header(req, H2O_TOKEN_RETRY_AFTER, v, (size_t)n);
+	snprintf(buf, len, "%lld", (long long)(s < 1 ? 1 : s));
+	return buf;
 }
 
 /* The backend's result, made into a well-formed answer. */
-static void answer_result(h2o_req_t *req, int status, json_t *r)
+static void answer_result(struct sl_api *api, struct api_conn *c, const char *target, int status,
+			  json_t *r)
 {
+	char ra[24];
 	if (status == 307) {
-		redirect(req, r);
+		redirect(api, c, target, r);
 		return;
 	}
 	if (status < 200 || status > 599 || (status >= 300 && status < 400)) {
 		json_decref(r);
-		reply(req, 500, sl_api_error("the manager answered with status %d", status));
+		respond(api, c, 500, sl_api_error("the manager answered with status %d", status), NULL, NULL);
 		return;
 	}
 	if (status >= 300 && !json_is_string(json_object_get(r, "error"))) {
@@ -305,28 +172,28 @@ static void answer_result(h2o_req_t *req, int status, json_t *r)
 		}
 		json_object_set_new(r, "error", json_string(sl_api_reason(status)));
 	}
-	if (status == 503)
-		add_retry_after(req, json_object_get(r, "retry_after_ms"));
-	reply(req, status, r != NULL ? r : json_object());
+	const char *retry = status == 503 ? retry_after(json_object_get(r, "retry_after_ms"), ra, sizeof(ra))
+					  : NULL;
+	respond(api, c, status, r != NULL ? r : json_object(), retry ? "Retry-After" : NULL, retry);
 }
 
 static void answer(struct pending *p, int status, json_t *r)
 {
-	h2o_req_t *req = p->req;
-	if (req == NULL) {
+	struct api_conn *c = p->c;
+	if (c == NULL) {
 		json_decref(r);
 		return;
 	}
-	/* Detach first: sending may free the request and run the hook. */
-	p->hook->p = NULL;
-	p->req = NULL;
-	p->hook = NULL;
-	answer_result(req, status, r);
+	p->c = NULL;
+	conn_set_user(c, NULL);
+	answer_result(p->api, c, p->target, status, r);
 }
 
 static void free_pending(uv_handle_t *h)
 {
-	free(h->data);
+	struct pending *p = h->data;
+	free(p->target);
+	free(p);
 }
 
 static void on_done(void *req, int status, json_t *r)
@@ -339,24 +206,38 @@ static void on_done(void *req, int status, json_t *r)
 static void on_write_timeout(uv_timer_t *t)
 {
 	struct pending *p = t->data;
+	if (p->c != NULL)
+		p->api->write_timeouts++;
 	answer(p, 504,
 	       sl_api_error("the cluster did not commit the change within %u ms; it may still "
 			    "take effect",
-			    p->timeout_ms));
+			    p->api->write_timeout_ms));
 }
 
-static void submit(struct sl_api *api, h2o_req_t *req, json_t *cmd)
+static char *request_target(const struct api_request *r)
+{
+	char *t = malloc(r->path_len + r->query_len + 2);
+	if (t != NULL)
+		sprintf(t, "%.*s%s%.*s", (int)r->path_len, r->path, r->query_len ? "?" : "",
+			(int)r->query_len, r->query);
+	return t;
+}
+
+static void submit(struct sl_api *api, struct api_conn *c, const struct api_request *r, json_t *cmd)
 {
 	struct pending *p = calloc(1, sizeof(*p));
-	if (p == NULL) {
+	char *target = request_target(r);
+	if (p == NULL || target == NULL) {
+		free(p);
+		free(target);
 		json_decref(cmd);
-		reply(req, 503, sl_api_error("out of memory"));
+		respond(api, c, 503, sl_api_error("out of memory"), NULL, NULL);
 		return;
 	}
-	p->req = req;
-	p->timeout_ms = api->write_timeout_ms;
-	p->hook = h2o_mem_alloc_shared(&req->pool, sizeof(*p->hook), on_req_disposed);
-	p->hook->p = p;
+	p->api = api;
+	p->c = c;
+	p->target = target;
+	conn_set_user(c, p);
 	uv_timer_init(api->loop, &p->timer);
 	p->timer.data = p;
 	uv_timer_start(&p->timer, on_write_timeout, api->write_timeout_ms, 0);
@@ -368,134 +249,144 @@ static void submit(struct sl_api *api, h2o_req_t *req, json_t *cmd)
 /* ------------------------------------------------------------ requests */
 
 /* NULL when the request may proceed, else why not (for the 401). */
-static const char *unauthorized(const struct sl_api *api, h2o_req_t *req)
+static const char *unauthorized(const struct sl_api *api, const struct api_request *r)
 {
-	h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
 	unsigned char d[DIGEST_LEN];
-	h2o_iovec_t v;
-	ssize_t i;
-
 	/* Only the Unix listener accepts connections without TLS, and its file
-	 * mode is its access control. */
-	if (sock != NULL && sock->ssl == NULL)
+	 * mode is its access control. Without a token, TLS required a client
+	 * certificate in the handshake. */
+	if (!r->tls || !api->has_token)
 		return NULL;
-	/* Without a token, TLS required a client certificate in the handshake. */
-	if (!api->has_token)
-		return NULL;
-	if ((i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1)) < 0)
+	if (r->authorization == NULL)
 		return "missing credentials: send \"Authorization: Bearer TOKEN\"";
-	v = req->headers.entries[i].value;
-	if (v.len < 7 || strncasecmp(v.base, "Bearer ", 7) != 0)
+	if (r->authorization_len < 7 || strncasecmp(r->authorization, "Bearer ", 7) != 0)
 		return "the Authorization header must be \"Bearer TOKEN\"";
-	digest(v.base + 7, v.len - 7, d);
+	digest(r->authorization + 7, r->authorization_len - 7, d);
 	if (CRYPTO_memcmp(d, api->token_digest, DIGEST_LEN) != 0)
 		return "invalid bearer token";
 	return NULL;
 }
 
-static int on_req(h2o_handler_t *self, h2o_req_t *req)
+/* Before the body is read: refuse what no body could make acceptable, so
+ * that nobody without credentials makes the server buffer anything. */
+static int on_headers(void *ctx, struct api_conn *c, const struct api_request *r, struct api_response *res)
 {
-	struct sl_api *api = ((struct handler *)self)->api;
-	struct sl_api_outcome o;
+	struct sl_api *api = ctx;
 	const char *why;
-
+	(void)c;
 	if (api->stopping) {
-		req->http1_is_persistent = 0;
-		reply(req, 503, sl_api_error("the API server is shutting down"));
-		return 0;
+		*res = (struct api_response){.status = 503, .close = true,
+					     .body = sl_api_error("the API server is shutting down")};
+		return -1;
 	}
-	if ((why = unauthorized(api, req)) != NULL) {
-		add_header(req, H2O_TOKEN_WWW_AUTHENTICATE, H2O_STRLIT("Bearer realm=\"sluice\""));
-		reply(req, 401, sl_api_error("%s", why));
-		return 0;
+	if ((why = unauthorized(api, r)) != NULL) {
+		api->unauthorized++;
+		*res = (struct api_response){.status = 401, .close = true, .body = sl_api_error("%s", why)};
+		res->headers[0] = (struct api_header){"WWW-Authenticate", "Bearer realm=\"sluice\""};
+		return -1;
 	}
-	if (req->entity.len > api->max_body) {
-		char msg[128];
-		too_large(api, msg, sizeof(msg));
-		reply(req, 413, sl_api_error("%s", msg));
-		return 0;
-	}
-	bool has_query = req->query_at != SIZE_MAX && req->query_at < req->path.len;
-	const char *query = has_query ? req->path.base + req->query_at + 1 : "";
-	size_t query_len = has_query ? req->path.len - req->query_at - 1 : 0;
-	sl_api_route(&api->backend, req->method.base, req->method.len, req->path_normalized.base,
-		     req->path_normalized.len, query, query_len, req->entity.base, req->entity.len, &o);
-	if (o.action == SL_API_SUBMIT) {
-		submit(api, req, o.json);
-		return 0;
-	}
-	if (o.allow[0] != '\0')
-		add_header(req, H2O_TOKEN_ALLOW, o.allow, strlen(o.allow));
-	reply(req, o.status, o.json);
 	return 0;
+}
+
+static void on_request(void *ctx, struct api_conn *c, const struct api_request *r)
+{
+	struct sl_api *api = ctx;
+	struct sl_api_outcome o;
+	sl_api_route(&api->backend, r->method, strlen(r->method), r->path, r->path_len, r->query,
+		     r->query_len, r->body, r->body_len, &o);
+	if (o.action == SL_API_SUBMIT) {
+		submit(api, c, r, o.json);
+		return;
+	}
+	respond(api, c, o.status, o.json, o.allow[0] != '\0' ? "Allow" : NULL, o.allow);
 }
 
 /* ------------------------------------------------- connections, shutdown */
 
 static void release(struct sl_api *api)
 {
-	if (api->has_ctx)
-		h2o_context_dispose(&api->ctx);
-	if (api->has_conf)
-		h2o_config_dispose(&api->conf);
 	SSL_CTX_free(api->ssl);
 	free(api->socket_path);
+	free(api->conns);
 	OPENSSL_cleanse(api->token_digest, sizeof(api->token_digest));
 	free(api);
 }
 
-static void on_closed(struct sl_api *api)
+static void maybe_release(struct sl_api *api)
 {
-	if (--api->open == 0 && api->stopping)
+	if (api->stopping && api->listeners == 0 && api->stats.open == 0)
 		release(api);
 }
 
-static void on_conn_closed(uv_handle_t *h)
+static void on_released(void *ctx)
 {
-	struct conn *c = (struct conn *)h;
-	struct sl_api *api = c->api;
-	free(c);
-	on_closed(api);
+	maybe_release(ctx);
+}
+
+static void on_conn_closed(void *ctx, struct api_conn *c)
+{
+	struct sl_api *api = ctx;
+	struct pending *p = conn_user(c);
+	if (p != NULL)
+		p->c = NULL; /* the manager's answer will find nobody to tell */
+	for (unsigned i = 0; i < api->nconns; i++)
+		if (api->conns[i] == c) {
+			api->conns[i] = api->conns[--api->nconns];
+			break;
+		}
 }
 
 static void on_listener_closed(uv_handle_t *h)
 {
-	on_closed(h->data);
+	struct sl_api *api = h->data;
+	api->listeners--;
+	maybe_release(api);
 }
 
-static void accept_conn(uv_stream_t *listener, bool tls)
+static bool same_source(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	if (a->ss_family == AF_INET6)
+		return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+			      &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
+	return false;
+}
+
+/* Over a limit: the connection is closed at once, before any TLS work. */
+static bool over_limit(struct sl_api *api, const struct api_conn *c)
+{
+	unsigned same = 0;
+	if (api->nconns >= api->max_conns) {
+		api->refused_connections++;
+		return true;
+	}
+	for (unsigned i = 0; i < api->nconns; i++)
+		same += same_source(conn_peer(api->conns[i]), conn_peer(c));
+	if (conn_peer(c)->ss_family != 0 && same >= api->max_conns_per_source) {
+		api->refused_connections_per_source++;
+		return true;
+	}
+	return false;
+}
+
+static void on_accept(uv_stream_t *listener, int status)
 {
 	struct sl_api *api = listener->data;
-	struct conn *c;
-	int r;
-
-	if ((c = malloc(sizeof(*c))) == NULL)
+	if (status != 0 || api->stopping)
 		return;
-	c->api = api;
-	r = tls ? uv_tcp_init(api->loop, &c->u.tcp) : uv_pipe_init(api->loop, &c->u.pipe, 0);
-	if (r != 0) {
-		free(c);
+	struct api_conn *c = conn_accept(listener, listener == (uv_stream_t *)&api->tcp ? api->ssl : NULL,
+					 &api->limits, &api->hooks, &api->stats);
+	if (c == NULL)
 		return;
-	}
-	api->open++;
-	if (uv_accept(listener, &c->u.stream) != 0) {
-		uv_close(&c->u.handle, on_conn_closed);
+	if (over_limit(api, c)) {
+		conn_close(c);
 		return;
 	}
-	h2o_accept(tls ? &api->accept_tls : &api->accept_unix,
-		   h2o_uv_socket_create(&c->u.stream, on_conn_closed));
-}
-
-static void on_tcp_accept(uv_stream_t *listener, int status)
-{
-	if (status == 0)
-		accept_conn(listener, true);
-}
-
-static void on_unix_accept(uv_stream_t *listener, int status)
-{
-	if (status == 0)
-		accept_conn(listener, false);
+	api->conns[api->nconns++] = c;
 }
 
 void sl_api_stop(struct sl_api *api)
@@ -503,17 +394,20 @@ void sl_api_stop(struct sl_api *api)
 	if (api == NULL || api->stopping)
 		return;
 	api->stopping = true;
-	api->open++; /* hold: release only after this function */
+	api->listeners++; /* hold: release only after this function */
 	if (api->has_tcp)
 		uv_close((uv_handle_t *)&api->tcp, on_listener_closed);
 	if (api->has_pipe)
 		uv_close((uv_handle_t *)&api->pipe, on_listener_closed);
 	if (api->socket_path != NULL)
 		unlink(api->socket_path);
-	/* No h2o_context_request_shutdown: it exists for HTTP/2's GOAWAY and
-	 * arms a one-second timer that h2o_context_dispose would find linked.
-	 * Open HTTP/1.1 connections get 503 and are not kept alive. */
-	on_closed(api);
+	/* Idle connections go now; one with a request in progress gets its
+	 * answer (with Connection: close) first. */
+	for (unsigned i = api->nconns; i-- > 0;)
+		if (conn_idle(api->conns[i]))
+			conn_close(api->conns[i]);
+	api->listeners--;
+	maybe_release(api);
 }
 
 int sl_api_tcp_port(const struct sl_api *api)
@@ -524,6 +418,18 @@ int sl_api_tcp_port(const struct sl_api *api)
 		return 0;
 	return ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
 					      : ((struct sockaddr_in *)&ss)->sin_port);
+}
+
+json_t *sl_api_stats(const struct sl_api *api)
+{
+	json_t *o = json_pack("{s:I}", "connections_open", (json_int_t)api->nconns);
+#define X(name) json_object_set_new(o, #name, json_integer((json_int_t)api->stats.name));
+	API_CONN_COUNTERS(X)
+#undef X
+#define X(name) json_object_set_new(o, #name, json_integer((json_int_t)api->name));
+	API_SERVER_COUNTERS(X)
+#undef X
+	return o;
 }
 
 /* ---------------------------------------------------------------- setup */
@@ -591,32 +497,6 @@ static int setup_tls(struct sl_api *api, const struct sl_api_config *cfg, char *
 	return 0;
 }
 
-static void setup_h2o(struct sl_api *api)
-{
-	h2o_hostconf_t *host;
-	h2o_pathconf_t *path;
-	struct handler *h;
-
-	h2o_config_init(&api->conf);
-	api->has_conf = true;
-	api->conf.server_name = h2o_iovec_init(H2O_STRLIT("sluice"));
-	api->conf.max_request_entity_size = api->max_body > HARD_BODY_CAP ? api->max_body
-									  : HARD_BODY_CAP;
-	host = h2o_config_register_host(&api->conf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
-	path = h2o_config_register_path(host, "/", 0);
-	h = (struct handler *)h2o_create_handler(path, sizeof(*h));
-	h->super.on_req = on_req;
-	h->api = api;
-	add_error_filter(api, path);
-	add_error_filter(api, &host->fallback_path);
-	h2o_context_init(&api->ctx, api->loop, &api->conf);
-	api->has_ctx = true;
-	api->accept_unix.ctx = &api->ctx;
-	api->accept_unix.hosts = api->conf.hosts;
-	api->accept_tls = api->accept_unix;
-	api->accept_tls.ssl_ctx = api->ssl;
-}
-
 /* "192.0.2.1:8443" or "[2001:db8::1]:8443" (port 0: any free port). */
 static int parse_listen(const char *s, struct sockaddr_storage *ss)
 {
@@ -651,9 +531,9 @@ static int listen_tcp(struct sl_api *api, const char *listen, char *err, size_t 
 	uv_tcp_init(api->loop, &api->tcp);
 	api->tcp.data = api;
 	api->has_tcp = true;
-	api->open++;
+	api->listeners++;
 	if ((r = uv_tcp_bind(&api->tcp, (struct sockaddr *)&ss, 0)) != 0 ||
-	    (r = uv_listen((uv_stream_t *)&api->tcp, LISTEN_BACKLOG, on_tcp_accept)) != 0)
+	    (r = uv_listen((uv_stream_t *)&api->tcp, LISTEN_BACKLOG, on_accept)) != 0)
 		return failf(err, errlen, "cannot listen on %s: %s", listen, uv_strerror(r));
 	return 0;
 }
@@ -678,7 +558,7 @@ static int listen_unix(struct sl_api *api, const char *path, unsigned mode, char
 	uv_pipe_init(api->loop, &api->pipe, 0);
 	api->pipe.data = api;
 	api->has_pipe = true;
-	api->open++;
+	api->listeners++;
 	if ((r = uv_pipe_bind(&api->pipe, tmp)) != 0)
 		return failf(err, errlen, "cannot bind %s: %s", tmp, uv_strerror(r));
 	if (chmod(tmp, mode) != 0 || rename(tmp, path) != 0) {
@@ -688,7 +568,7 @@ static int listen_unix(struct sl_api *api, const char *path, unsigned mode, char
 	}
 	if ((api->socket_path = strdup(path)) == NULL)
 		return failf(err, errlen, "out of memory");
-	if ((r = uv_listen((uv_stream_t *)&api->pipe, LISTEN_BACKLOG, on_unix_accept)) != 0)
+	if ((r = uv_listen((uv_stream_t *)&api->pipe, LISTEN_BACKLOG, on_accept)) != 0)
 		return failf(err, errlen, "cannot listen on %s: %s", path, uv_strerror(r));
 	return 0;
 }
@@ -729,15 +609,29 @@ struct sl_api *sl_api_start(uv_loop_t *loop, const struct sl_api_config *cfg,
 	}
 	api->loop = loop;
 	api->backend = *b;
-	api->max_body = cfg->max_body ? cfg->max_body : SL_API_DEFAULT_MAX_BODY;
+	api->limits = (struct api_limits){
+		.max_header_bytes = MAX_HEADER_BYTES,
+		.max_headers = MAX_HEADERS,
+		.max_body = cfg->max_body ? cfg->max_body : SL_API_DEFAULT_MAX_BODY,
+		.request_timeout_ms = REQUEST_TIMEOUT_MS,
+		.idle_timeout_ms = IDLE_TIMEOUT_MS,
+	};
 	api->write_timeout_ms = cfg->write_timeout_ms ? cfg->write_timeout_ms
 						       : SL_API_DEFAULT_WRITE_TIMEOUT_MS;
-	if ((cfg->token_file != NULL && load_token(api, cfg->token_file, err, errlen) != 0) ||
+	api->max_conns = cfg->max_connections ? cfg->max_connections : SL_API_DEFAULT_MAX_CONNECTIONS;
+	api->max_conns_per_source = cfg->max_connections_per_source ? cfg->max_connections_per_source
+								    : SL_API_DEFAULT_MAX_CONNECTIONS_PER_SOURCE;
+	api->hooks = (struct api_conn_hooks){.ctx = api, .on_headers = on_headers, .on_request = on_request,
+					     .on_closed = on_conn_closed, .on_released = on_released};
+	api->conns = calloc(api->max_conns, sizeof(*api->conns));
+	if (api->conns == NULL ||
+	    (cfg->token_file != NULL && load_token(api, cfg->token_file, err, errlen) != 0) ||
 	    (cfg->listen != NULL && setup_tls(api, cfg, err, errlen) != 0)) {
+		if (api->conns == NULL)
+			failf(err, errlen, "out of memory");
 		release(api);
 		return NULL;
 	}
-	setup_h2o(api);
 	if ((cfg->listen != NULL && listen_tcp(api, cfg->listen, err, errlen) != 0) ||
 	    (cfg->socket_path != NULL &&
 	     listen_unix(api, cfg->socket_path, cfg->socket_mode, err, errlen) != 0)) {

@@ -370,10 +370,12 @@ static int get_string(const struct loader *ld, const config_setting_t *group, co
 	return setting_string(ld, s, out);
 }
 
-/* The string setting s as an address of family `want` (SL_AF_NONE: either).
- * The unspecified address is refused: zero means "absent" in sl_config. */
+/* The string setting s as an address of family `want` (SL_AF_NONE: either)
+ * fit for `use` (sl_addr_refusal: the API and the manager apply the same
+ * rules). The unspecified address is refused: zero means "absent" in
+ * sl_config. */
 static int setting_addr(const struct loader *ld, const config_setting_t *s, int want,
-			union sl_addr *out, int *family)
+			enum sl_addr_use use, union sl_addr *out, int *family)
 {
 	const char *text;
 	if (setting_string(ld, s, &text) < 0)
@@ -388,6 +390,9 @@ static int setting_addr(const struct loader *ld, const config_setting_t *s, int 
 	if (sl_addr_is_zero(&a))
 		return fail(ld, s, "'%s' is the unspecified address, which cannot be used here",
 			    text);
+	const char *why = sl_addr_refusal(fam, &a, use);
+	if (why != NULL)
+		return fail(ld, s, "%s %s", text, why);
 	*out = a;
 	if (family != NULL)
 		*family = fam;
@@ -396,14 +401,14 @@ static int setting_addr(const struct loader *ld, const config_setting_t *s, int 
 
 /* Absent and optional: *out stays zero and *family is SL_AF_NONE. */
 static int get_addr(const struct loader *ld, const config_setting_t *group, const char *name,
-		    int want, bool required, union sl_addr *out, int *family)
+		    int want, enum sl_addr_use use, bool required, union sl_addr *out, int *family)
 {
 	if (family != NULL)
 		*family = SL_AF_NONE;
 	const config_setting_t *s = config_setting_get_member(group, name);
 	if (s == NULL)
 		return required ? fail_missing(ld, group, name) : 0;
-	return setting_addr(ld, s, want, out, family);
+	return setting_addr(ld, s, want, use, out, family);
 }
 
 static int copy_string(const struct loader *ld, const config_setting_t *group, const char *name,
@@ -560,7 +565,7 @@ static int parse_port_addrs(const struct loader *ld, const config_setting_t *ps,
 static int parse_gateway(const struct loader *ld, const config_setting_t *ps,
 			 struct sl_port_cfg *p, const char *name, int family, union sl_addr *gw)
 {
-	if (get_addr(ld, ps, name, family, false, gw, NULL) < 0)
+	if (get_addr(ld, ps, name, family, SL_ADDR_ANY, false, gw, NULL) < 0)
 		return -1;
 	if (!sl_addr_is_zero(gw) && !port_prefix_contains(p, family, gw))
 		return fail(ld, config_setting_get_member(ps, name),
@@ -605,7 +610,7 @@ static int parse_neighbours(const struct loader *ld, const config_setting_t *ps,
 		int family;
 		const char *mac;
 		if (check_group(ld, ns, names) < 0 ||
-		    get_addr(ld, ns, "address", SL_AF_NONE, true, &n->addr, &family) < 0 ||
+		    get_addr(ld, ns, "address", SL_AF_NONE, SL_ADDR_ANY, true, &n->addr, &family) < 0 ||
 		    get_string(ld, ns, "mac", true, &mac) < 0)
 			return -1;
 		n->family = (uint8_t)family;
@@ -704,7 +709,7 @@ static int get_seed(const struct loader *ld, const config_setting_t *mux, uint64
 static int get_tunnel_source(const struct loader *ld, const config_setting_t *mux,
 			     const char *name, int family, union sl_addr *out)
 {
-	if (get_addr(ld, mux, name, family, false, out, NULL) < 0)
+	if (get_addr(ld, mux, name, family, SL_ADDR_ANY, false, out, NULL) < 0)
 		return -1;
 	if (!sl_addr_is_zero(out) && port_owning(ld->c, family, out) < 0)
 		return fail(ld, config_setting_get_member(mux, name),
@@ -779,7 +784,7 @@ static int get_host_addr(const struct loader *ld, const config_setting_t *host, 
 			 int family, union sl_addr *out)
 {
 	const struct sl_port_cfg *uplink = &ld->c->ports[ld->c->uplink_port];
-	if (get_addr(ld, host, name, family, false, out, NULL) < 0)
+	if (get_addr(ld, host, name, family, SL_ADDR_ANY, false, out, NULL) < 0)
 		return -1;
 	if (!sl_addr_is_zero(out) && !port_has_addr(uplink, family, out))
 		return fail(ld, config_setting_get_member(host, name),
@@ -901,7 +906,7 @@ static int get_vip_family_addr(const struct loader *ld, const config_setting_t *
 			       const char *name, const struct sl_vip_cfg *v, union sl_addr *out)
 {
 	int family;
-	if (get_addr(ld, g, name, SL_AF_NONE, true, out, &family) < 0)
+	if (get_addr(ld, g, name, SL_AF_NONE, SL_ADDR_SERVICE, true, out, &family) < 0)
 		return -1;
 	if (family != v->family)
 		return fail(ld, config_setting_get_member(g, name),
@@ -961,7 +966,8 @@ static int parse_vip(const struct loader *ld, const config_setting_t *vs, struct
 	int64_t val;
 	v->line = config_setting_source_line(vs);
 	if (check_group(ld, vs, names) < 0 ||
-	    get_addr(ld, vs, "address", SL_AF_NONE, true, &v->addr, &family) < 0 ||
+	    get_addr(ld, vs, "address", SL_AF_NONE, SL_ADDR_SERVICE, true,
+		     &v->addr, &family) < 0 ||
 	    get_string(ld, vs, "protocol", true, &proto) < 0)
 		return -1;
 	v->family = (uint8_t)family;
@@ -1129,6 +1135,12 @@ static int get_endpoint(const struct loader *ld, const config_setting_t *group, 
 	if (!any && sl_addr_is_zero(&ep->addr))
 		return fail(ld, s, "'%s' has the unspecified address; other members must reach it",
 			    text);
+	const char *why = sl_addr_is_zero(&ep->addr) ? NULL
+						     : sl_addr_refusal(ep->family, &ep->addr, SL_ADDR_ANY);
+	char host[ADDR_STRLEN];
+	if (why != NULL)
+		return fail(ld, s, "'%s': %s %s", text,
+			    sl_addr_format(ep->family, &ep->addr, host, sizeof(host)), why);
 	return copy_string(ld, group, name, text, dst, dstlen);
 }
 
@@ -1249,7 +1261,12 @@ static int parse_api(const struct loader *ld, const config_setting_t *mg,
 		     struct sl_manager_cfg *m)
 {
 	static const char *const names[] = {"listen",    "cert",   "key",         "token_file",
-					    "client_ca", "socket", "socket_mode", NULL};
+					    "client_ca", "socket", "socket_mode", "max_connections",
+					    "max_connections_per_source", NULL};
+	/* 0 (absent): the API's own defaults, lib/api/api.h */
+	static const struct int_spec max_conns = {"max_connections", 1, 65536, 0, false};
+	static const struct int_spec per_source = {"max_connections_per_source", 1, 65536, 0, false};
+	int64_t conns, source;
 	static const char *const https_only[] = {"cert", "key", "token_file", "client_ca", NULL};
 	const config_setting_t *g, *s;
 	struct endpoint ep;
@@ -1266,8 +1283,11 @@ static int parse_api(const struct loader *ld, const config_setting_t *mg,
 	    /* bind() takes no longer Unix socket path than sun_path holds */
 	    get_path(ld, g, "socket", false, m->api_socket,
 		     sizeof(((struct sockaddr_un *)0)->sun_path)) < 0 ||
-	    get_mode(ld, g, "socket_mode", &m->api_socket_mode) < 0)
+	    get_mode(ld, g, "socket_mode", &m->api_socket_mode) < 0 ||
+	    get_int(ld, g, &max_conns, &conns) < 0 || get_int(ld, g, &per_source, &source) < 0)
 		return -1;
+	m->api_max_connections = (uint32_t)conns;
+	m->api_max_connections_per_source = (uint32_t)source;
 	if (m->api_listen[0] == '\0') {
 		for (const char *const *n = https_only; *n != NULL; n++)
 			if ((s = config_setting_get_member(g, *n)) != NULL)
@@ -1629,6 +1649,10 @@ static const char *manager_change(const struct sl_manager_cfg *a, const struct s
 		return "members";
 	if (a->api_socket_mode != b->api_socket_mode)
 		return "api.socket_mode";
+	if (a->api_max_connections != b->api_max_connections)
+		return "api.max_connections";
+	if (a->api_max_connections_per_source != b->api_max_connections_per_source)
+		return "api.max_connections_per_source";
 	return NULL;
 }
 

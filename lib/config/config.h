@@ -109,6 +109,8 @@ struct sl_manager_cfg {
 	char api_token_file[SL_PATH_LEN];
 	char api_socket[SL_PATH_LEN];         /* Unix socket path */
 	uint32_t api_socket_mode;             /* default 0600 */
+	uint32_t api_max_connections;         /* 0: the API's default */
+	uint32_t api_max_connections_per_source; /* 0: the API's default */
 };
 
 struct sl_config {

@@ -221,6 +221,11 @@ int sl_mgr_get_addr(const json_t *obj, const char *key, int want, union sl_addr 
 		return sl_mgr_fail(err, SL_MGR_EINVAL,
 				   "%s: %s is an %s address; it must be %s like the VIP (4in4, 6in6)",
 				   key, text, family_name(fam), family_name(want));
+	/* Every address here is a VIP, a DIP or a DIP's host; the API and the
+	 * file loader refuse the same ranges. */
+	const char *why = sl_addr_refusal(fam, out, SL_ADDR_SERVICE);
+	if (why != NULL)
+		return sl_mgr_fail(err, SL_MGR_EINVAL, "%s: %.64s %s", key, text, why);
 	*family = fam;
 	return 0;
 }

@@ -84,7 +84,7 @@ static int member_from(const json_t *obj, uint32_t *id, char api[SL_MGR_API_LEN]
 	if (!json_is_object(obj))
 		return sl_mgr_fail(err, SL_MGR_EINVAL, "must be an object");
 	if (sl_mgr_check_members(obj, member_fields, err) < 0 ||
-	    sl_mgr_get_uint(obj, "id", true, 1, 65535, 0, id, err) < 0)
+	    sl_mgr_get_uint(obj, "id", true, 1, SL_MGR_MEMBER_ID_MAX, 0, id, err) < 0)
 		return -1;
 	return get_api(obj, api, err);
 }
@@ -93,7 +93,8 @@ static int op_member_api(struct sl_mgr_txn *t, const json_t *cmd, struct sl_mgr_
 {
 	uint32_t id;
 	char api[SL_MGR_API_LEN];
-	if (sl_mgr_get_uint(cmd, "id", true, 1, 65535, 0, &id, err) < 0 || get_api(cmd, api, err) < 0)
+	if (sl_mgr_get_uint(cmd, "id", true, 1, SL_MGR_MEMBER_ID_MAX, 0, &id, err) < 0 ||
+	    get_api(cmd, api, err) < 0)
 		return -1;
 	return set(t->work, id, api, err);
 }

@@ -84,8 +84,11 @@ struct sl_mgr_vip {
  * to a leader that joined at run time (the file only knows the first). */
 #define SL_MGR_MAX_MEMBERS 64
 #define SL_MGR_API_LEN 128
+/* Ids whose API URL the state can record (the file's member ids too);
+ * Raft itself takes ids up to 2^63 - 1. */
+#define SL_MGR_MEMBER_ID_MAX 65535
 struct sl_mgr_member {
-	uint32_t id;               /* Raft server id, 1..65535 */
+	uint32_t id;               /* Raft server id, 1..SL_MGR_MEMBER_ID_MAX */
 	char api[SL_MGR_API_LEN];  /* "https://..." */
 };
 

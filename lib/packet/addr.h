@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "packet/addr_rules.h"
+
 #define SL_AF_NONE 0
 #define SL_AF_INET 4
 #define SL_AF_INET6 6
@@ -35,6 +37,19 @@ int sl_addr_parse(const char *text, union sl_addr *out);
 int sl_prefix_parse(const char *text, union sl_addr *out, uint8_t *len);
 /* Format into buf (at least 46 bytes); returns buf. */
 const char *sl_addr_format(int family, const union sl_addr *a, char *buf, size_t len);
+/* Where an address is used decides which ranges it may be in
+ * (packet/addr_rules.h). */
+enum sl_addr_use {
+	SL_ADDR_ANY,     /* gateways, neighbours, own addresses, Raft members */
+	SL_ADDR_SERVICE, /* VIPs, DIPs and DIP hosts: reached across routers */
+};
+
+/* Why a cannot be used so ("is a loopback address, ..."), or NULL. */
+static inline const char *sl_addr_refusal(int family, const union sl_addr *a,
+					  enum sl_addr_use use)
+{
+	return sl_addr_rules_refusal(family, a->v6, use == SL_ADDR_SERVICE);
+}
 /* True when addr lies in prefix/len of the same family. */
 bool sl_prefix_contains(int family, const union sl_addr *prefix, uint8_t len, const union sl_addr *addr);
 

@@ -156,7 +156,8 @@ class Cluster:
     members: ids of the first membership (every instance's `members` list);
     instances started later with join=True list that membership plus themselves."""
 
-    def __init__(self, members=(1, 2, 3), manager_extra="", https=False, mux_extra=""):
+    def __init__(self, members=(1, 2, 3), manager_extra="", https=False, mux_extra="",
+                 asan_options=()):
         if not BIN.exists() or not CTL.exists():
             pytest.fail(f"{BIN} or {CTL} missing: build first (meson setup build && ninja -C build)")
         cleanup_stale()
@@ -167,6 +168,7 @@ class Cluster:
         self.manager_extra = manager_extra  # more manager settings, e.g. "heartbeat_ms = 200;"
         self.mux_extra = mux_extra          # more mux settings, e.g. "maglev_size = 1021;"
         self.https = https                  # HTTPS API per member, and a client namespace
+        self.asan_options = list(asan_options)  # more ASAN_OPTIONS for the instances (ASan builds)
         self.fab = f"{self.tag}-fab"
         self.nodes = []           # ids whose namespace exists
         self.procs = {}
@@ -308,7 +310,7 @@ class Cluster:
         cmd = ["ip", "netns", "exec", self.ns(i), str(BIN), "--no-huge", "-m", "128", "--no-pci",
                "--no-shconf", "--file-prefix", self.prefix(i), "-l", str(i % 2),
                "--vdev", f"net_tap0,iface={dp_iface(i)},mac={port_mac(i)}", "--", "-c", str(cfg)]
-        env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")
+        env = dict(os.environ, ASAN_OPTIONS=":".join(["detect_leaks=0"] + self.asan_options))
         with open(self.log(i), "ab") as log:
             self.procs[i] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
                                              stdin=subprocess.DEVNULL, start_new_session=True)

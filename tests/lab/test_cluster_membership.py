@@ -85,3 +85,48 @@ def test_member_joins_leaves_and_leadership_moves(cluster):
     assert "manager: leadership handed to member" in log, log[-1500:]
     new = c.leader(among=rest, timeout=10)
     assert c.create(rest, 32), f"no write acknowledged by {new} after the handover"
+
+
+def members_of(c, i):
+    return {m["id"]: m["role"] for m in c.status(i)["members"]}
+
+
+def test_member_changes_are_all_or_nothing(cluster):
+    """Refused member changes leave the membership as it was (issue 8): a
+    spare is added without a second, refused role change; a voter that
+    never catches up is taken out again; removing an unknown member is 404;
+    ids up to the documented maximum (2^63 - 1) work in paths."""
+    c = cluster
+    leader = c.leader()
+    before = members_of(c, leader)
+
+    # A spare needs no instance behind it: libraft adds every member as one.
+    r = c.ctl(leader, "member", "add", "4", "198.18.0.4:17000", "spare")
+    assert r.returncode == 0, f"member add spare: {r.returncode} {r.stderr}"
+    assert members_of(c, leader) == {**before, 4: "spare"}
+    r = c.ctl(leader, "member", "add", "4", "198.18.0.4:17000", "spare")
+    assert r.returncode == 0, f"the same add again is a no-op: {r.returncode} {r.stderr}"
+    r = c.ctl(leader, "member", "remove", "4")
+    assert r.returncode == 0, f"member remove: {r.stderr}"
+    assert members_of(c, leader) == before
+
+    r = c.ctl(leader, "member", "remove", "4")
+    assert r.returncode == 1 and "(HTTP 404)" in r.stderr and "no member 4" in r.stderr, \
+        f"removing an unknown member: {r.returncode} {r.stderr}"
+    r = c.ctl(leader, "leader", "transfer", "4")
+    assert r.returncode == 1 and "(HTTP 404)" in r.stderr, \
+        f"transfer to an unknown member: {r.returncode} {r.stderr}"
+
+    top = str(2**63 - 1)
+    r = c.ctl(leader, "member", "add", top, "198.18.0.9:17000", "spare")
+    assert r.returncode == 0, f"member add {top}: {r.stderr}"
+    r = c.ctl(leader, "member", "remove", top)
+    assert r.returncode == 0, f"member remove {top}: {r.returncode} {r.stderr}"
+    assert members_of(c, leader) == before
+
+    # No instance at 198.18.0.5: it never catches up, so it must not stay
+    # behind as the spare libraft added before the promotion.
+    r = c.ctl(leader, "member", "add", "5", "198.18.0.5:17000", "voter", timeout=60)
+    assert r.returncode != 0, f"a voter nobody runs was accepted: {r.stdout}"
+    assert "removed again" in r.stderr, r.stderr
+    assert members_of(c, leader) == before, f"a refused add left a member: {r.stderr}"

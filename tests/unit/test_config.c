@@ -79,7 +79,8 @@ static const char BASE[] =
 #define API_LINES                                                                               \
 	"    api: { listen = \"0.0.0.0:8443\"; cert = \"/etc/sluice/api.pem\"; key = \"/etc/sluice/api.key\";\n" \
 	"           token_file = \"/etc/sluice/token\"; client_ca = \"/etc/sluice/ca.pem\";\n"   \
-	"           socket = \"/run/sluice/api.sock\"; socket_mode = 0660; };\n"
+	"           socket = \"/run/sluice/api.sock\"; socket_mode = 0660; max_connections = 100;" \
+	" max_connections_per_source = 10; };\n"
 #define MGR "sluice.manager"
 #define MEMBER(i) MGR ".members.[" #i "]"
 #define X10 "xxxxxxxxxx"
@@ -373,6 +374,8 @@ START_TEST(test_manager_values)
 	ck_assert_str_eq(m->api_client_ca, "/etc/sluice/ca.pem");
 	ck_assert_str_eq(m->api_socket, "/run/sluice/api.sock");
 	ck_assert_uint_eq(m->api_socket_mode, 0660);
+	ck_assert_uint_eq(m->api_max_connections, 100);
+	ck_assert_uint_eq(m->api_max_connections_per_source, 10);
 	ck_assert_uint_eq(c.nb_vips, 2); /* the file's VIPs still load: they bootstrap a cluster */
 	sl_config_free(&c);
 	free(text);
@@ -404,6 +407,8 @@ START_TEST(test_manager_defaults)
 	ck_assert_str_eq(m->api_client_ca, "");
 	ck_assert_str_eq(m->api_socket, "");
 	ck_assert_uint_eq(m->api_socket_mode, 0600);
+	ck_assert_uint_eq(m->api_max_connections, 0); /* the API's defaults */
+	ck_assert_uint_eq(m->api_max_connections_per_source, 0);
 	sl_config_free(&c);
 	free(text);
 
@@ -755,6 +760,23 @@ static const struct bad_case bad_cases[] = {
 	 .path = "sluice.vips.[0].address", .what = "is not an IPv4 or IPv6 address"},
 	{"address = \"203.0.113.10\"", "address = \"0.0.0.0\"", .line = 17,
 	 .path = "sluice.vips.[0].address", .what = "unspecified address"},
+	/* Special ranges (docs/api.md, "Addresses"): the API's and the manager's table. */
+	{"address = \"203.0.113.10\"", "address = \"::ffff:203.0.113.10\"", .line = 17,
+	 .path = "sluice.vips.[0].address",
+	 .what = "::ffff:203.0.113.10 is an IPv4-mapped IPv6 address, which is not allowed; use the "
+		 "IPv4 address"},
+	{"address = \"203.0.113.10\"", "address = \"224.0.0.1\"", .line = 17,
+	 .path = "sluice.vips.[0].address", .what = "224.0.0.1 is a multicast address"},
+	{"address = \"203.0.113.10\"", "address = \"255.255.255.255\"", .line = 17,
+	 .path = "sluice.vips.[0].address", .what = "is the broadcast address"},
+	{"{ address = \"198.18.1.2\"", "{ address = \"127.0.0.2\"", .line = 19,
+	 .path = DIP00 ".address", .what = "127.0.0.2 is a loopback address"},
+	{"host = \"192.0.2.10\"; weight", "host = \"169.254.0.10\"; weight", .line = 19,
+	 .path = DIP00 ".host", .what = "169.254.0.10 is a link-local address"},
+	{"{ address = \"2001:db8:11::2\";", "{ address = \"::198.18.1.2\";", .line = 23,
+	 .path = "sluice.vips.[1].dips.[0].address", .what = "is an IPv4-compatible IPv6 address"},
+	{"gateway6 = \"2001:db8:2::1\"", "gateway6 = \"::ffff:192.0.2.1\"", .line = 7,
+	 .path = PORT0 ".gateway6", .what = "is an IPv4-mapped IPv6 address"},
 	{"{ address = \"203.0.113.10\"; protocol = \"tcp\"; port = 80;",
 	 "{ protocol = \"tcp\"; port = 80;", .line = 17, .path = "sluice.vips.[0].address",
 	 .what = "required setting is missing"},
@@ -853,6 +875,10 @@ static const struct bad_case bad_cases[] = {
 	 .what = "port 1..65535", .manager = true},
 	{"\"192.0.2.20:7002\"", "\"192.0.2.20:+702\"", .line = 29, .path = MEMBER(2) ".address",
 	 .what = "is not ADDRESS:PORT", .manager = true},
+	{"\"[2001:db8:2::30]:7003\"", "\"[::ffff:192.0.2.30]:7003\"", .line = 28,
+	 .path = MEMBER(1) ".address", .what = "is an IPv4-mapped IPv6 address", .manager = true},
+	{"\"192.0.2.20:7002\"", "\"224.0.0.20:7002\"", .line = 29, .path = MEMBER(2) ".address",
+	 .what = "224.0.0.20 is a multicast address", .manager = true},
 	{"\"192.0.2.20:7002\"", "\"0.0.0.0:7002\"", .line = 29, .path = MEMBER(2) ".address",
 	 .what = "has the unspecified address", .manager = true},
 	{"\"192.0.2.20:7002\"", "7002", .line = 29, .path = MEMBER(2) ".address",
@@ -911,6 +937,11 @@ static const struct bad_case bad_cases[] = {
 	 .what = "0x1b0 is not a file mode", .manager = true},
 	{"socket_mode = 0660", "socket_mode = \"0660\"", .line = 34,
 	 .path = MGR ".api.socket_mode", .what = "must be an integer, not a string", .manager = true},
+	{"max_connections = 100", "max_connections = 0", .line = 34, .path = MGR ".api.max_connections",
+	 .what = "0 is out of range (1..65536)", .manager = true},
+	{"per_source = 10", "per_source = 70000", .line = 34,
+	 .path = MGR ".api.max_connections_per_source", .what = "70000 is out of range (1..65536)",
+	 .manager = true},
 	/* syntax errors come from libconfig, with our file name */
 	{"burst = 16;", "burst = = 16;", .line = 3, .path = NULL, .what = "syntax error"},
 	{"\"net_tap1\";", "\"net_tap1;", .line = 10, .path = NULL, .what = "syntax error"},
@@ -1251,6 +1282,8 @@ static const struct reload_case reload_cases[] = {
 	 .change = "manager settings changed (api.token_file)", .manager = true},
 	{"socket_mode = 0660", "socket_mode = 0600",
 	 .change = "manager settings changed (api.socket_mode)", .manager = true},
+	{"max_connections = 100", "max_connections = 99",
+	 .change = "manager settings changed (api.max_connections)", .manager = true},
 	{"join = true", "join = false", .change = "manager settings changed (join)", .manager = true},
 	{"heartbeat_ms = 20", "heartbeat_ms = 10", .change = "manager settings changed (heartbeat_ms)",
 	 .manager = true},

@@ -437,6 +437,31 @@ static const struct bad_case bad_cases[] = {
 	 "vip_create: vip.address: the unspecified address 0.0.0.0 is not allowed"},
 	{"{'op':'vip_create','vip':{'address':'::','protocol':'tcp','port':80}}", SL_MGR_EINVAL,
 	 "vip_create: vip.address: the unspecified address :: is not allowed"},
+	/* Special ranges (docs/api.md, "Addresses"); the same table as the API's and the file's. */
+	{"{'op':'vip_create','vip':{'address':'::ffff:224.0.0.1','protocol':'tcp','port':80}}",
+	 SL_MGR_EINVAL,
+	 "vip_create: vip.address: ::ffff:224.0.0.1 is an IPv4-mapped IPv6 address, which is not "
+	 "allowed; use the IPv4 address"},
+	{"{'op':'vip_create','vip':{'address':'::203.0.113.12','protocol':'tcp','port':80}}",
+	 SL_MGR_EINVAL,
+	 "vip_create: vip.address: ::203.0.113.12 is an IPv4-compatible IPv6 address, which is not "
+	 "allowed; use the IPv4 address"},
+	{"{'op':'vip_create','vip':{'address':'224.0.0.1','protocol':'tcp','port':80}}",
+	 SL_MGR_EINVAL,
+	 "vip_create: vip.address: 224.0.0.1 is a multicast address; only unicast addresses are "
+	 "allowed"},
+	{"{'op':'vip_create','vip':{'address':'198.51.100.1','protocol':'tcp','port':80,'dips':["
+	 "{'address':'127.0.0.1','host':'192.0.2.30'}]}}",
+	 SL_MGR_EINVAL,
+	 "vip_create: vip.dips.[0].address: 127.0.0.1 is a loopback address, which never leaves its "
+	 "host"},
+	{"{'op':'dip_add','vip':" VB ",'dip':{'address':'2001:db8:1::9','host':'::ffff:192.0.2.21'}}",
+	 SL_MGR_EINVAL,
+	 "dip_add: dip.host: ::ffff:192.0.2.21 is an IPv4-mapped IPv6 address, which is not "
+	 "allowed; use the IPv4 address"},
+	{"{'op':'dip_add','vip':" VB ",'dip':{'address':'fe80::1','host':'2001:db8:2::21'}}",
+	 SL_MGR_EINVAL,
+	 "dip_add: dip.address: fe80::1 is a link-local address, which routers do not forward"},
 	{"{'op':'vip_create','vip':{'address':'198.51.100.1','protocol':'icmp','port':80}}",
 	 SL_MGR_EINVAL,
 	 "vip_create: vip.protocol: 'icmp' is not allowed (one of \"tcp\", \"udp\")"},

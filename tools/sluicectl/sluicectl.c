@@ -12,6 +12,7 @@
  */
 #include <ctype.h>
 #include <curl/curl.h>
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdarg.h>
@@ -98,13 +99,18 @@ static void usage_error(const char *fmt, ...)
 
 /* ------------------------------------------------------------- values */
 
-/* Digits become a JSON integer, anything else stays a string, so the API
- * (not sluicectl) says what is wrong with a value. */
+/* Digits become a JSON integer (up to 2^63 - 1, the largest member id),
+ * anything else stays a string, so the API (not sluicectl) says what is
+ * wrong with a value. */
 static json_t *value_of(const char *s)
 {
 	size_t n = strlen(s);
-	if (n > 0 && n <= 18 && strspn(s, "0123456789") == n)
-		return json_integer(strtoll(s, NULL, 10));
+	if (n > 0 && strspn(s, "0123456789") == n) {
+		errno = 0;
+		long long v = strtoll(s, NULL, 10);
+		if (errno == 0)
+			return json_integer(v);
+	}
 	return json_string(s);
 }
 
