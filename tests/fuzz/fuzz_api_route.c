@@ -17,14 +17,9 @@
 #include <string.h>
 
 #include "api/route.h"
+#include "require.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define REQUIRE(cond)                                                                                                  \
-	do {                                                                                                           \
-		if (!(cond))                                                                                           \
-			__builtin_trap();                                                                              \
-	} while (0)
 
 static int stub_submit(void *ctx, json_t *cmd, sl_api_done_cb done, void *req)
 {

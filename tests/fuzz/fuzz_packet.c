@@ -23,15 +23,9 @@
 #include <string.h>
 
 #include "packet/packet.h"
+#include "require.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* A broken property is a crash, so libFuzzer saves the input. */
-#define REQUIRE(cond)                                                                                                  \
-	do {                                                                                                           \
-		if (!(cond))                                                                                           \
-			__builtin_trap();                                                                              \
-	} while (0)
 
 #define NEW_DPORT 8080
 #define NEW_SPORT 40000
