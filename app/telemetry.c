@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <rte_ethdev.h>
 #include <rte_telemetry.h>
 
 #include "flow/flow.h"
@@ -27,6 +28,34 @@ static uint64_t flow_total(struct sl_flow_table *t)
 	return n;
 }
 
+/* Drops the devices count themselves: frames sluice never saw (too big
+ * for the receive buffers, no free mbuf, queue overrun) or could not send.
+ * Read here, on the telemetry thread, never in the worker loop. */
+static const struct {
+	const char *name;
+	size_t offset;
+} port_drops[] = {
+#define SL_X_PORT(field, n, d) { #n, offsetof(struct rte_eth_stats, field) },
+	SL_PORT_DROPS(SL_X_PORT)
+#undef SL_X_PORT
+};
+
+static void add_port_drops(struct rte_tel_data *d)
+{
+	char name[96];
+	for (unsigned p = 0; p < sl_app.nb_ports; p++) {
+		struct rte_eth_stats es;
+		if (rte_eth_stats_get(sl_app.ports[p].port_id, &es) != 0)
+			memset(&es, 0, sizeof(es)); /* keep the keys: scripts expect them */
+		for (size_t i = 0; i < sizeof(port_drops) / sizeof(port_drops[0]); i++) {
+			uint64_t v;
+			memcpy(&v, (const char *)&es + port_drops[i].offset, sizeof(v));
+			snprintf(name, sizeof(name), "port_%s_%s", sl_app.ports[p].name, port_drops[i].name);
+			rte_tel_data_add_dict_u64(d, name, v);
+		}
+	}
+}
+
 static int cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	struct sl_stats total;
@@ -41,6 +70,7 @@ static int cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d
 		snprintf(name, sizeof(name), "drop_%s", sl_drop_name(r));
 		rte_tel_data_add_dict_u64(d, name, total.drop[r]);
 	}
+	add_port_drops(d);
 	rte_tel_data_add_dict_u64(d, "mux_flows", flow_total(sl_app.mux_flows));
 	rte_tel_data_add_dict_u64(d, "host_conns", flow_total(sl_app.host_conns));
 	rte_tel_data_add_dict_u64(d, "workers", sl_app.nb_workers);

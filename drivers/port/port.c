@@ -70,6 +70,7 @@ int sl_port_open(const struct sl_port_cfg *pc, unsigned nb_workers, struct rte_m
 	struct rte_eth_conf conf;
 	memset(p, 0, sizeof(*p));
 	memset(&conf, 0, sizeof(conf));
+	snprintf(p->name, sizeof(p->name), "%s", pc->name);
 
 	if (rte_eth_dev_get_port_by_name(pc->device, &p->port_id) != 0) {
 		snprintf(err, errlen, "port '%s': no DPDK device named '%s' (give it with --vdev or bind the NIC; "

@@ -15,6 +15,7 @@
 struct rte_mempool;
 
 struct sl_port {
+	char name[SL_NAME_LEN]; /* the configured name, for telemetry */
 	uint16_t port_id;   /* DPDK port id */
 	uint16_t nb_rxq;
 	uint16_t nb_txq;

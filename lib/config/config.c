@@ -630,10 +630,12 @@ static int parse_port(const struct loader *ld, const config_setting_t *ps, unsig
 {
 	static const char *const names[] = {"name",     "device",   "queues",
 					    "mtu",      "addresses", "gateway",
-					    "gateway6", "neighbours", NULL};
+					    "gateway6", "neighbours", "vlan",     NULL};
 	/* 0 is not writable: it means "one queue pair per worker lcore". */
 	static const struct int_spec queues = {"queues", 1, 64, 0, false};
 	static const struct int_spec mtu = {"mtu", 576, 9000, 1500, false};
+	/* 0 and 4095 are reserved by 802.1Q; absent means no VLAN. */
+	static const struct int_spec vlan = {"vlan", 1, 4094, 0, false};
 	struct sl_port_cfg *p = &ld->c->ports[idx];
 	const char *device;
 	int64_t v;
@@ -648,6 +650,9 @@ static int parse_port(const struct loader *ld, const config_setting_t *ps, unsig
 	if (get_int(ld, ps, &mtu, &v) < 0)
 		return -1;
 	p->mtu = (uint16_t)v;
+	if (get_int(ld, ps, &vlan, &v) < 0)
+		return -1;
+	p->vlan = (uint16_t)v;
 	if (parse_port_addrs(ld, ps, p) < 0 ||
 	    parse_gateway(ld, ps, p, "gateway", SL_AF_INET, &p->gateway4) < 0 ||
 	    parse_gateway(ld, ps, p, "gateway6", SL_AF_INET6, &p->gateway6) < 0 ||
@@ -1564,6 +1569,8 @@ static const char *port_change(const struct sl_port_cfg *a, const struct sl_port
 		return "queues";
 	if (a->mtu != b->mtu)
 		return "mtu";
+	if (a->vlan != b->vlan)
+		return "vlan";
 	if (!prefixes_equal(a, b))
 		return "addresses";
 	if (!sl_addr_eq(&a->gateway4, &b->gateway4))

@@ -45,6 +45,7 @@ struct sl_port_cfg {
 	char device[SL_DEVICE_LEN];   /* DPDK device name: "net_tap0", "0000:01:00.0" */
 	uint16_t queues;              /* rx/tx queue pairs, default: one per worker */
 	uint16_t mtu;                 /* default 1500 */
+	uint16_t vlan;                /* VLAN ID tagged frames may carry; 0 (default): none */
 	struct sl_prefix addrs[SL_MAX_PORT_ADDRS];
 	unsigned nb_addrs;
 	union sl_addr gateway4, gateway6; /* zero when absent */

@@ -23,6 +23,7 @@ void sl_local_from_config(const struct sl_config *cfg, const struct sl_port_hw *
 		const struct sl_port_cfg *pc = &cfg->ports[p];
 		struct sl_local_port *lp = &out->port[p];
 		memcpy(lp->mac, hw[p].mac, 6);
+		lp->vlan = pc->vlan;
 		for (unsigned a = 0; a < pc->nb_addrs && a < SL_NEIGH_MAX_ADDRS; a++) {
 			lp->addr[a] = pc->addrs[a].addr;
 			lp->family[a] = pc->addrs[a].family;

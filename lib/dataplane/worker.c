@@ -58,10 +58,31 @@ static void to_control(struct sl_worker *w, struct rte_mbuf *m, uint16_t in_port
 	count(w, SL_C_EXCEPTION);
 }
 
+static bool is_l2_group(const struct rte_mbuf *m)
+{
+	return rte_pktmbuf_mtod(m, const uint8_t *)[0] & 1; /* broadcast or multicast */
+}
+
 static bool mac_is_ours(const struct rte_mbuf *m, const uint8_t mac[6])
 {
-	const uint8_t *dst = rte_pktmbuf_mtod(m, const uint8_t *);
-	return (dst[0] & 1) || memcmp(dst, mac, 6) == 0; /* multicast/broadcast, or us */
+	return memcmp(rte_pktmbuf_mtod(m, const uint8_t *), mac, 6) == 0;
+}
+
+static bool forwards(enum verdict v)
+{
+	return v == V_MUX || v == V_TUNNEL || v == V_REPLY;
+}
+
+/*
+ * What no router would forward is not forwarded by a stage either: a frame
+ * sent to an L2 group (flooded to every station; ARP and ND still reach
+ * the control thread), or a packet with martian addresses.
+ */
+static enum sl_drop forward_refusal(const struct pkt_state *st, bool l2_group)
+{
+	if (__builtin_expect(l2_group, 0))
+		return SL_DROP_L2_MULTICAST;
+	return sl_pkt_martian(&st->pi);
 }
 
 static bool is_tunnel_proto(uint8_t proto)
@@ -246,6 +267,10 @@ static enum sl_drop host_decap(struct sl_worker *w, struct rte_mbuf *m, struct p
 
 	if (outer->flags & SL_PKT_FRAGMENT)
 		return SL_DROP_FRAGMENT;
+	/* Muxes tunnel 4in4 and 6in6 only: IPv6 in IPv4 or IPv4 in IPv6 is
+	 * nobody's traffic of ours, however well formed its inner packet. */
+	if (family != outer->family)
+		return SL_DROP_BAD_TUNNEL;
 	if (sl_pkt_parse_ip(frame + outer->l4_off, inner_len, family, &inner) != SL_DROP_NONE ||
 	    !(inner.flags & SL_PKT_HAS_PORTS) || (inner.flags & SL_PKT_FRAGMENT))
 		return SL_DROP_BAD_TUNNEL;
@@ -390,15 +415,23 @@ static void set_key(struct pkt_state *st)
 static void prepare(struct sl_worker *w, const struct sl_snapshot *s, uint16_t in_port,
 		    struct rte_mbuf *m, struct pkt_state *st)
 {
+	const struct sl_local_port *lp = &s->tables->local.port[in_port];
+	bool l2_group = is_l2_group(m);
 	st->verdict = V_DROP;
-	if (!mac_is_ours(m, s->tables->local.port[in_port].mac)) {
+	if (!l2_group && !mac_is_ours(m, lp->mac)) {
 		st->drop = SL_DROP_OTHER_MAC;
 		return;
 	}
 	st->drop = sl_pkt_parse(rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m), &st->pi);
 	if (st->drop != SL_DROP_NONE)
 		return;
+	if (!sl_pkt_vlan_ok(&st->pi, lp->vlan)) {
+		st->drop = SL_DROP_WRONG_VLAN;
+		return;
+	}
 	st->verdict = classify(s, in_port, st);
+	if (forwards(st->verdict) && (st->drop = forward_refusal(st, l2_group)) != SL_DROP_NONE)
+		st->verdict = V_DROP;
 	switch (st->verdict) {
 	case V_MUX:
 		/* encapsulation writes into the headroom line in front of the frame */
@@ -407,6 +440,8 @@ static void prepare(struct sl_worker *w, const struct sl_snapshot *s, uint16_t i
 		break;
 	case V_TUNNEL:
 		st->drop = host_decap(w, m, st);
+		if (st->drop == SL_DROP_NONE) /* the inner packet is what gets forwarded */
+			st->drop = sl_pkt_martian(&st->pi);
 		if (st->drop != SL_DROP_NONE)
 			st->verdict = V_DROP;
 		else

@@ -28,6 +28,7 @@
 /* What the appliance owns on one port. */
 struct sl_local_port {
 	uint8_t mac[6];
+	uint16_t vlan;                        /* the one VLAN ID tagged frames may carry; 0: none */
 	unsigned nb_addrs;
 	union sl_addr addr[SL_NEIGH_MAX_ADDRS];
 	uint8_t family[SL_NEIGH_MAX_ADDRS];

@@ -8,6 +8,7 @@
 #ifndef SLUICE_PACKET_PACKET_H
 #define SLUICE_PACKET_PACKET_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "packet/addr.h"
@@ -69,6 +70,51 @@ enum sl_drop sl_pkt_parse(const uint8_t *frame, uint32_t len, struct sl_pkt_info
  * BAD_VERSION. Offsets in *pi are relative to ip.
  */
 enum sl_drop sl_pkt_parse_ip(const uint8_t *ip, uint32_t len, int family, struct sl_pkt_info *pi);
+
+/*
+ * Addresses no router forwards from or to (RFC 1812 5.3.7, RFC 4291 2.5):
+ * IPv4 0.0.0.0/8, 127.0.0.0/8, 255.255.255.255, 224.0.0.0/4; IPv6 ::/96
+ * (unspecified, loopback, the deprecated IPv4-compatible form),
+ * ::ffff:0:0/96 (IPv4-mapped: never on the wire) and ff00::/8. Class E
+ * (240.0.0.0/4) is allowed, as sl_addr_rules allows it for VIPs and DIPs:
+ * some networks route it. Inline and branch-light: every forwarded packet
+ * goes through here twice.
+ */
+static inline bool sl_pkt_addr_martian(int family, const union sl_addr *a)
+{
+	const uint8_t *b = a->v6;
+	if (family == SL_AF_INET)
+		return b[0] == 0 || b[0] == 127 || (b[0] & 0xf0) == 0xe0 || a->v4 == UINT32_MAX;
+	bool v4_in_v6 = a->u64[0] == 0 && (b[8] | b[9]) == 0 &&
+			((b[10] | b[11]) == 0 || (b[10] & b[11]) == 0xff);
+	return b[0] == 0xff || v4_in_v6;
+}
+
+/*
+ * Whether a parsed IP packet may be forwarded by its addresses: returns
+ * MARTIAN_SRC, MARTIAN_DST, SRC_IS_DST (a packet from the VIP to the VIP:
+ * the backend's answer would come back to the mux) or NONE.
+ */
+static inline enum sl_drop sl_pkt_martian(const struct sl_pkt_info *pi)
+{
+	if (__builtin_expect(sl_pkt_addr_martian(pi->family, &pi->src), 0))
+		return SL_DROP_MARTIAN_SRC;
+	if (__builtin_expect(sl_pkt_addr_martian(pi->family, &pi->dst), 0))
+		return SL_DROP_MARTIAN_DST;
+	if (__builtin_expect(sl_addr_eq(&pi->src, &pi->dst), 0))
+		return SL_DROP_SRC_IS_DST;
+	return SL_DROP_NONE;
+}
+
+/*
+ * Whether a frame's VLAN tag fits the port: untagged and priority-tagged
+ * (VLAN ID 0, 802.1Q "no VLAN") frames always do, a tagged one only with
+ * the port's ID (port_vlan; 0 when the port has none, so no tag fits).
+ */
+static inline bool sl_pkt_vlan_ok(const struct sl_pkt_info *pi, uint16_t port_vlan)
+{
+	return pi->vlan == 0 || pi->vlan == port_vlan;
+}
 
 /* Full verification of the TCP/UDP checksum of a parsed IP packet.
  * ip points at the IP header (frame + pi->l3_off for a pi from

@@ -33,6 +33,11 @@
 
 #define SL_DROPS(X) \
 	X(OTHER_MAC,       other_mac,       "unicast frame for another station's MAC (flooded on a shared segment)") \
+	X(WRONG_VLAN,      wrong_vlan,      "frame tagged with a VLAN ID other than the port's `vlan` setting (with none set: any tag but a priority-only one)") \
+	X(L2_MULTICAST,    l2_multicast,    "frame a stage would forward that arrived as L2 broadcast or multicast (ARP, ND and other control traffic still reach the control thread)") \
+	X(MARTIAN_SRC,     martian_src,     "forwarded packet from 0.0.0.0/8, 127.0.0.0/8, 255.255.255.255, 224.0.0.0/4, ::/96, ::ffff:0:0/96 or ff00::/8") \
+	X(MARTIAN_DST,     martian_dst,     "forwarded packet to one of the martian ranges above (loopback, unspecified, broadcast, multicast, IPv4-mapped)") \
+	X(SRC_IS_DST,      src_is_dst,      "forwarded packet whose source is its own destination (e.g. the VIP: the backend's answer would loop back to the mux)") \
 	X(TRUNCATED,       truncated,       "frame shorter than the headers it announces") \
 	X(NON_IP,          non_ip,          "ethertype neither IPv4, IPv6 nor ARP") \
 	X(BAD_VERSION,     bad_version,     "IP version field does not match the ethertype") \
@@ -71,6 +76,19 @@ enum sl_drop {
 #undef SL_X_ENUM
 	SL_DROP_MAX
 };
+
+/*
+ * Drops the port counts before sluice sees a frame, read from the device
+ * (rte_eth_stats_get) by the control side, reported per port as
+ * port_<name>_<telemetry_name>.
+ *
+ *   X(rte_eth_stats field, telemetry_name, "what it counts")
+ */
+#define SL_PORT_DROPS(X) \
+	X(ierrors,   ierrors,   "frames the port received but could not deliver (e.g. larger than its receive buffers)") \
+	X(imissed,   imissed,   "frames the port dropped because its receive queue was full (workers too slow)") \
+	X(rx_nombuf, rx_nombuf, "frames the port dropped because the mbuf pool was empty") \
+	X(oerrors,   oerrors,   "frames the port failed to transmit")
 
 /* Per-lcore block: written only by its own lcore, read by anyone. */
 struct sl_stats {

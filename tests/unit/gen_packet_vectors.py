@@ -467,6 +467,54 @@ def add_l4csum_vectors(cv):
     cv.add('frag4 first not verified', eth() / IP(flags='MF') / TCP() / payload(8), 0)
 
 
+# ---------------------------------------------------------------- forwarding checks
+
+class ForwardVectors:
+    """Frames that parse, with the verdict of the checks every forwarding stage
+    applies (sl_pkt_vlan_ok with port_vlan, then sl_pkt_martian)."""
+
+    def __init__(self, out):
+        self.out = out
+        self.rows = []
+
+    def add(self, name, pkt, drop, port_vlan=0):
+        data = bytes(pkt)
+        self.rows.append('\t{%s, %s, %d, %d, SL_DROP_%s},' %
+                         (c_str(name), self.out.array(data), len(data), port_vlan, drop))
+
+
+def add_forward_vectors(fv):
+    tcp = TCP(sport=40000, dport=80)
+    for src in ('0.0.0.0', '0.1.2.3', '127.0.0.1', '127.255.255.254', '255.255.255.255', '224.0.0.1',
+                '239.255.255.250'):
+        fv.add('src4 ' + src, eth() / IP(src=src, dst=V4_B) / tcp, 'MARTIAN_SRC')
+    # Class E is allowed (as for VIPs); so are the neighbours of the martian ranges.
+    for src in ('240.0.0.1', '255.255.255.254', '1.0.0.0', '126.255.255.255', '128.0.0.1', '223.255.255.255'):
+        fv.add('src4 ' + src, eth() / IP(src=src, dst=V4_B) / tcp, 'NONE')
+    for dst in ('0.0.0.0', '127.0.0.1', '255.255.255.255', '224.0.0.5'):
+        fv.add('dst4 ' + dst, eth() / IP(src=V4_A, dst=dst) / tcp, 'MARTIAN_DST')
+    fv.add('src4 is dst', eth() / IP(src=V4_B, dst=V4_B) / tcp, 'SRC_IS_DST')
+    for src in ('::', '::1', '::192.0.2.1', '::ffff:192.0.2.1', '::ffff:0:0', 'ff02::1', 'ff0e::1'):
+        fv.add('src6 ' + src, eth() / IPv6(src=src, dst=V6_B) / tcp, 'MARTIAN_SRC')
+    for src in ('fe80::1', '::1:0:0', '0:0:0:1:ffff::', '::fffe:c000:201', '2001:db8::1'):
+        fv.add('src6 ' + src, eth() / IPv6(src=src, dst=V6_B) / tcp, 'NONE')
+    for dst in ('::1', '::', 'ff02::1', '::ffff:192.0.2.1'):
+        fv.add('dst6 ' + dst, eth() / IPv6(src=V6_A, dst=dst) / tcp, 'MARTIAN_DST')
+    fv.add('src6 is dst', eth() / IPv6(src=V6_B, dst=V6_B) / tcp, 'SRC_IS_DST')
+    fv.add('martian src wins over src is dst', eth() / IP(src='127.0.0.1', dst='127.0.0.1') / tcp, 'MARTIAN_SRC')
+    good = IP(src=V4_A, dst=V4_B) / tcp
+    fv.add('untagged, no port vlan', eth() / good, 'NONE')
+    fv.add('untagged, port vlan 7', eth() / good, 'NONE', port_vlan=7)
+    fv.add('priority tag, no port vlan', eth() / Dot1Q(vlan=0, prio=5) / good, 'NONE')
+    fv.add('tag 7, no port vlan', eth() / Dot1Q(vlan=7) / good, 'WRONG_VLAN')
+    fv.add('tag 7, port vlan 7', eth() / Dot1Q(vlan=7) / good, 'NONE', port_vlan=7)
+    fv.add('tag 7, port vlan 8', eth() / Dot1Q(vlan=7) / good, 'WRONG_VLAN', port_vlan=8)
+    fv.add('tag 4095, no port vlan', eth() / Dot1Q(vlan=4095) / good, 'WRONG_VLAN')
+    fv.add('tag 9 v6, no port vlan', eth() / Dot1Q(vlan=9) / IPv6(src=V6_A, dst=V6_B) / tcp, 'WRONG_VLAN')
+    fv.add('tag 7, martian src', eth() / Dot1Q(vlan=7) / IP(src='0.0.0.0', dst=V4_B) / tcp, 'MARTIAN_SRC',
+           port_vlan=7)
+
+
 # ---------------------------------------------------------------- encapsulation
 
 class EncapVectors:
@@ -564,6 +612,14 @@ struct pv_encap {
 	uint8_t tos, ttl;
 };
 
+struct pv_forward {
+	const char *name;
+	const uint8_t *frame;
+	uint32_t len;
+	uint16_t port_vlan;
+	enum sl_drop drop;
+};
+
 struct pv_frame {
 	const uint8_t *frame;
 	uint32_t len;
@@ -584,6 +640,8 @@ def main():
     add_ttl_vectors(tv)
     add_l4csum_vectors(cv)
     add_encap_vectors(ev)
+    fv = ForwardVectors(out)
+    add_forward_vectors(fv)
     trunc = ['\t{%s, %d},' % (out.array(f), len(f)) for f in pv.trunc]
 
     text = [PRELUDE % ENCAP_FLOW_HASH]
@@ -593,7 +651,8 @@ def main():
     text.append('static const uint8_t pv_mac_b[6] = %s;' % c_bytes16(mac_bytes(MAC_B)))
     for ctype, name, rows in (('pv_parse', 'pv_parse', pv.rows), ('pv_nat', 'pv_nat', nv.rows),
                               ('pv_ttl', 'pv_ttl', tv.rows), ('pv_l4csum', 'pv_l4csum', cv.rows),
-                              ('pv_encap', 'pv_encap', ev.rows), ('pv_frame', 'pv_truncation', trunc)):
+                              ('pv_encap', 'pv_encap', ev.rows), ('pv_frame', 'pv_truncation', trunc),
+                              ('pv_forward', 'pv_forward', fv.rows)):
         text.append('\nstatic const struct %s %s[] = {' % (ctype, name))
         text += rows
         text.append('};')

@@ -319,6 +319,7 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(c.idle_sleep_us, 0);
 	ck_assert_uint_eq(c.ports[0].queues, 0);
 	ck_assert_uint_eq(c.ports[0].mtu, 1500);
+	ck_assert_uint_eq(c.ports[0].vlan, 0); /* none: every tagged frame is dropped */
 	ck_assert_uint_eq(c.ports[0].nb_neigh, 0);
 	ck_assert(sl_addr_is_zero(&c.ports[0].gateway4));
 	ck_assert_uint_eq(c.maglev_size, 65537);
@@ -504,6 +505,8 @@ static const struct good_case good_cases[] = {
 	{"maglev_size = 251", "maglev_size = 7", "flow_idle_timeout = 30",
 	 "flow_idle_timeout = 86400"},
 	{"queues = 2; mtu = 9000", "queues = 64; mtu = 1280"},
+	{"mtu = 9000", "mtu = 9000; vlan = 1"},
+	{"mtu = 9000", "mtu = 9000; vlan = 4094"},
 	{"weight = 7", "weight = 65535", "port = 8080", "port = 65535"},
 	/* An IPv4-only port may have the smallest MTU. */
 	{"device = \"net_tap1\";", "device = \"net_tap1\"; mtu = 576;"},
@@ -649,6 +652,10 @@ static const struct bad_case bad_cases[] = {
 	 .what = "575 is out of range (576..9000)"},
 	{"mtu = 9000", "mtu = 9001", .line = 5, .path = PORT0 ".mtu",
 	 .what = "9001 is out of range (576..9000)"},
+	{"mtu = 9000", "mtu = 9000; vlan = 0", .line = 5, .path = PORT0 ".vlan",
+	 .what = "0 is out of range (1..4094)"},
+	{"mtu = 9000", "mtu = 9000; vlan = 4095", .line = 5, .path = PORT0 ".vlan",
+	 .what = "4095 is out of range (1..4094)"},
 	{"mtu = 9000", "mtu = 1279", .line = 5, .path = PORT0 ".mtu",
 	 .what = "below 1280, the IPv6 minimum"},
 	{"\"192.0.2.10/24\",", "\"192.0.2.10\",", .line = 6, .path = PORT0 ".addresses.[0]",
@@ -1247,6 +1254,7 @@ static const struct reload_case reload_cases[] = {
 	 .change = "ports changed (port 'up' device)"},
 	{"queues = 2", "queues = 3", .change = "ports changed (port 'up' queues)"},
 	{"mtu = 9000", "mtu = 1500", .change = "ports changed (port 'up' mtu)"},
+	{"mtu = 9000", "mtu = 9000; vlan = 7", .change = "ports changed (port 'up' vlan)"},
 	{"192.0.2.10/24", "192.0.2.10/25", .change = "ports changed (port 'up' addresses)"},
 	{"[\"198.18.1.1/24\"]", "[\"198.18.1.1/24\", \"198.18.9.1/24\"]",
 	 .change = "ports changed (port 'down' addresses)"},

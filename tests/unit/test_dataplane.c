@@ -43,9 +43,10 @@ static const uint8_t MAC_DIP[6] = { 0x02, 0, 0, 0, 1, 0x02 };
 #define DIP1 "{ address = \"198.18.1.2\"; port = 8080; host = \"192.0.2.21\"; }"
 #define DIP2 "{ address = \"198.18.2.2\"; port = 8080; host = \"192.0.2.22\"; }"
 
-#define MUX_CFG(dips4) \
+/* port_extra: more settings of the fabric port (e.g. its VLAN) */
+#define MUX_CFG_PORT(dips4, port_extra) \
 	"sluice: { roles = [ \"mux\" ];" \
-	" ports = ( { name = \"fabric\"; device = \"net_null0\";" \
+	" ports = ( { name = \"fabric\"; device = \"net_null0\"; " port_extra \
 	"   addresses = [ \"192.0.2.10/24\", \"2001:db8:2::10/64\" ]; gateway = \"192.0.2.1\"; gateway6 = \"2001:db8:2::1\";" \
 	"   neighbours = ( { address = \"192.0.2.21\"; mac = \"02:00:00:00:00:21\"; }," \
 	"                  { address = \"192.0.2.22\"; mac = \"02:00:00:00:00:22\"; }," \
@@ -53,6 +54,7 @@ static const uint8_t MAC_DIP[6] = { 0x02, 0, 0, 0, 1, 0x02 };
 	"                  { address = \"192.0.2.1\"; mac = \"02:00:00:00:00:01\"; }," \
 	"                  { address = \"2001:db8:2::1\"; mac = \"02:00:00:00:00:01\"; } ); } );" \
 	" mux: { maglev_size = 65537; };" VIPS(dips4) "};"
+#define MUX_CFG(dips4) MUX_CFG_PORT(dips4, "")
 
 #define HOST_CFG \
 	"sluice: { roles = [ \"host\" ];" \
@@ -536,13 +538,84 @@ START_TEST(arp_goes_to_the_control_thread)
 }
 END_TEST
 
+/* ---- what no router forwards (issue 9) ---- */
+
+/* Give a frame an 802.1Q tag with VLAN ID vid after its MAC addresses. */
+static struct rte_mbuf *tagged(struct rte_mbuf *m, uint16_t vid)
+{
+	uint8_t *eth = (uint8_t *)rte_pktmbuf_prepend(m, SL_VLAN_HLEN);
+	ck_assert_ptr_nonnull(eth);
+	memmove(eth, eth + SL_VLAN_HLEN, 12);
+	uint8_t tag[4] = { 0x81, 0x00, (uint8_t)(vid >> 8), (uint8_t)vid };
+	memcpy(eth + 12, tag, 4);
+	return m;
+}
+
+static struct rte_mbuf *client_from(const uint8_t dmac[6], const struct flow *base, const char *src)
+{
+	struct flow fl = *base;
+	fl.src = src;
+	return frame_of(dmac, &fl, 0, NULL, NULL);
+}
+
+/* The frame is forwarded (encapsulated once) by a mux with configuration cfg. */
+static void expect_encap(const char *cfg, struct rte_mbuf *m)
+{
+	struct fixture f;
+	fixture_init(&f, cfg);
+	run(&f, FABRIC, m);
+	ck_assert_msg(f.w->stats.c[SL_C_MUX_ENCAP] == 1, "not forwarded; counters: %s", counters_moved(f.w));
+	fixture_free(&f);
+}
+
+START_TEST(mux_refuses_l2_group_frames)
+{
+	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	static const uint8_t mcast4[6] = { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 };
+	static const uint8_t mcast6[6] = { 0x33, 0x33, 0x00, 0x00, 0x00, 0x01 };
+	const char *cfg = MUX_CFG(DIP1);
+	expect_drop(cfg, FABRIC, frame_of(bcast, &CLIENT4, 0, NULL, NULL), SL_DROP_L2_MULTICAST);
+	expect_drop(cfg, FABRIC, frame_of(mcast4, &CLIENT4, 0, NULL, NULL), SL_DROP_L2_MULTICAST);
+	expect_drop(cfg, FABRIC, frame_of(mcast6, &CLIENT6, 0, NULL, NULL), SL_DROP_L2_MULTICAST);
+}
+END_TEST
+
+START_TEST(mux_refuses_martian_sources)
+{
+	static const char *const v4[] = { "0.0.0.0", "0.9.9.9", "127.0.0.1", "255.255.255.255", "224.0.0.1" };
+	static const char *const v6[] = { "::", "::1", "::ffff:198.51.100.2", "ff02::1" };
+	const char *cfg = MUX_CFG(DIP1);
+	for (size_t i = 0; i < sizeof(v4) / sizeof(v4[0]); i++)
+		expect_drop(cfg, FABRIC, client_from(MAC_FABRIC, &CLIENT4, v4[i]), SL_DROP_MARTIAN_SRC);
+	for (size_t i = 0; i < sizeof(v6) / sizeof(v6[0]); i++)
+		expect_drop(cfg, FABRIC, client_from(MAC_FABRIC, &CLIENT6, v6[i]), SL_DROP_MARTIAN_SRC);
+	/* From the VIP itself: the backend's answer would loop back to us. */
+	expect_drop(cfg, FABRIC, client_from(MAC_FABRIC, &CLIENT4, CLIENT4.dst), SL_DROP_SRC_IS_DST);
+	expect_drop(cfg, FABRIC, client_from(MAC_FABRIC, &CLIENT6, CLIENT6.dst), SL_DROP_SRC_IS_DST);
+	expect_encap(cfg, client_from(MAC_FABRIC, &CLIENT4, "240.0.0.1")); /* class E: allowed */
+}
+END_TEST
+
+START_TEST(mux_takes_only_its_vlan)
+{
+	const char *none = MUX_CFG(DIP1);
+	const char *seven = MUX_CFG_PORT(DIP1, "vlan = 7;");
+	expect_drop(none, FABRIC, tagged(frame_of(MAC_FABRIC, &CLIENT4, 0, NULL, NULL), 7), SL_DROP_WRONG_VLAN);
+	expect_drop(seven, FABRIC, tagged(frame_of(MAC_FABRIC, &CLIENT6, 0, NULL, NULL), 8), SL_DROP_WRONG_VLAN);
+	expect_encap(seven, tagged(frame_of(MAC_FABRIC, &CLIENT4, 0, NULL, NULL), 7));
+	expect_encap(seven, frame_of(MAC_FABRIC, &CLIENT4, 0, NULL, NULL));
+	expect_encap(none, tagged(frame_of(MAC_FABRIC, &CLIENT4, 0, NULL, NULL), 0)); /* priority tag */
+}
+END_TEST
+
 /* ---- host agent ---- */
 
-static struct rte_mbuf *tunnel_of(const struct flow *inner_fl, uint16_t payload, bool corrupt_l4)
+/* inner_fl's packet in an outer header of family fam, mux to host1. */
+static struct rte_mbuf *tunnel_in(int fam, const struct flow *inner_fl, uint16_t payload, bool corrupt_l4)
 {
 	uint8_t buf[2048];
 	union sl_addr mux, host;
-	int fam = inner_fl->family;
+	uint8_t proto = inner_fl->family == SL_AF_INET ? SL_PROTO_IPIP : SL_PROTO_IPV6;
 	sl_addr_parse(fam == SL_AF_INET ? "192.0.2.10" : "2001:db8:2::10", &mux);
 	sl_addr_parse(fam == SL_AF_INET ? "192.0.2.21" : "2001:db8:2::21", &host);
 	uint16_t olen = fam == SL_AF_INET ? 20 : 40;
@@ -551,10 +624,15 @@ static struct rte_mbuf *tunnel_of(const struct flow *inner_fl, uint16_t payload,
 		buf[SL_ETH_HLEN + olen + n - 1] ^= 0x5a;
 	sl_pkt_write_eth(buf, MAC_FABRIC, MAC_GW, fam == SL_AF_INET ? SL_ETHERTYPE_IPV4 : SL_ETHERTYPE_IPV6);
 	if (fam == SL_AF_INET)
-		sl_pkt_write_outer_ipv4(buf + SL_ETH_HLEN, mux.v4, host.v4, n, 0, 64, SL_PROTO_IPIP);
+		sl_pkt_write_outer_ipv4(buf + SL_ETH_HLEN, mux.v4, host.v4, n, 0, 64, proto);
 	else
-		sl_pkt_write_outer_ipv6(buf + SL_ETH_HLEN, mux.v6, host.v6, n, 0, 1, 64, SL_PROTO_IPV6);
+		sl_pkt_write_outer_ipv6(buf + SL_ETH_HLEN, mux.v6, host.v6, n, 0, 1, 64, proto);
 	return mbuf_of(buf, (uint16_t)(SL_ETH_HLEN + olen + n));
+}
+
+static struct rte_mbuf *tunnel_of(const struct flow *inner_fl, uint16_t payload, bool corrupt_l4)
+{
+	return tunnel_in(inner_fl->family, inner_fl, payload, corrupt_l4);
 }
 
 static void host_round_trip(const struct flow *client, const char *dip, const char *vip)
@@ -614,6 +692,34 @@ START_TEST(host_drops_bad_l4_checksum_and_strays)
 	struct flow other = CLIENT4;
 	other.dst = "203.0.113.99";
 	expect_drop(HOST_CFG, FABRIC, tunnel_of(&other, 0, false), SL_DROP_UNKNOWN_VIP);
+}
+END_TEST
+
+/* Martian or self-addressed inner packets, group frames and stray replies
+ * to martian clients: the host agent forwards none of them either. */
+START_TEST(host_refuses_what_no_router_forwards)
+{
+	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	struct flow fl = CLIENT4;
+	fl.src = "127.0.0.1";
+	expect_drop(HOST_CFG, FABRIC, tunnel_of(&fl, 0, false), SL_DROP_MARTIAN_SRC);
+	fl = CLIENT6;
+	fl.src = CLIENT6.dst;
+	expect_drop(HOST_CFG, FABRIC, tunnel_of(&fl, 0, false), SL_DROP_SRC_IS_DST);
+	struct rte_mbuf *m = tunnel_of(&CLIENT4, 0, false);
+	memcpy(rte_pktmbuf_mtod(m, uint8_t *), bcast, 6);
+	expect_drop(HOST_CFG, FABRIC, m, SL_DROP_L2_MULTICAST);
+	expect_drop(HOST_CFG, FABRIC, tagged(tunnel_of(&CLIENT4, 0, false), 3), SL_DROP_WRONG_VLAN);
+	struct flow reply = { SL_AF_INET, "198.18.1.2", "255.255.255.255", 8080, 40000, SL_PROTO_TCP };
+	expect_drop(HOST_CFG, BACKEND, frame_of(MAC_BACKEND, &reply, 0, NULL, NULL), SL_DROP_MARTIAN_DST);
+}
+END_TEST
+
+/* IPv6 in IPv4 and IPv4 in IPv6: well formed inside, never ours (issue 9). */
+START_TEST(host_drops_cross_family_tunnels)
+{
+	expect_drop(HOST_CFG, FABRIC, tunnel_in(SL_AF_INET, &CLIENT6, 10, false), SL_DROP_BAD_TUNNEL);
+	expect_drop(HOST_CFG, FABRIC, tunnel_in(SL_AF_INET6, &CLIENT4, 10, false), SL_DROP_BAD_TUNNEL);
 }
 END_TEST
 
@@ -758,11 +864,16 @@ static Suite *suite(void)
 	tcase_add_test(mux, mux_asks_for_unresolved_next_hop);
 	tcase_add_test(mux, mux_answers_too_big_with_icmp);
 	tcase_add_test(mux, arp_goes_to_the_control_thread);
+	tcase_add_test(mux, mux_refuses_l2_group_frames);
+	tcase_add_test(mux, mux_refuses_martian_sources);
+	tcase_add_test(mux, mux_takes_only_its_vlan);
 	suite_add_tcase(s, mux);
 	TCase *host = tcase_create("host");
 	tcase_add_test(host, host_translates_both_directions_v4);
 	tcase_add_test(host, host_translates_both_directions_v6);
 	tcase_add_test(host, host_drops_bad_l4_checksum_and_strays);
+	tcase_add_test(host, host_drops_cross_family_tunnels);
+	tcase_add_test(host, host_refuses_what_no_router_forwards);
 	tcase_add_test(host, device_mtu_caps_configured_mtu);
 	tcase_add_test(host, mux_and_host_in_one_instance_skip_the_wire);
 	suite_add_tcase(s, host);

@@ -317,6 +317,23 @@ START_TEST(l4_checksum_vectors)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- forwarding checks */
+
+/* What every forwarding stage refuses: a foreign VLAN tag, martian
+ * addresses, a packet from its own destination (issue 9). */
+START_TEST(forward_checks_match_vectors)
+{
+	const struct pv_forward *v = &pv_forward[_i];
+	uint8_t *frame = dup_exact(v->frame, v->len);
+	struct sl_pkt_info pi;
+
+	ck_assert_msg(sl_pkt_parse(frame, v->len, &pi) == SL_DROP_NONE, "%s: does not parse", v->name);
+	enum sl_drop got = sl_pkt_vlan_ok(&pi, v->port_vlan) ? sl_pkt_martian(&pi) : SL_DROP_WRONG_VLAN;
+	ck_assert_msg(got == v->drop, "%s: got %s, want %s", v->name, sl_drop_name(got), sl_drop_name(v->drop));
+	free(frame);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- checksum helpers */
 
 /* Straightforward RFC 1071 reference: big-endian words, host arithmetic. */
@@ -614,6 +631,7 @@ static Suite *packet_suite(void)
 	tcase_add_loop_test(parse, parse_truncated_at_every_length, 0, PV_TRUNCATION_COUNT);
 	tcase_add_loop_test(parse, parse_ip_truncated_at_every_length, 0, PV_TRUNCATION_COUNT);
 	tcase_add_test(parse, parse_mutated_tcp4);
+	tcase_add_loop_test(parse, forward_checks_match_vectors, 0, PV_FORWARD_COUNT);
 	suite_add_tcase(s, parse);
 
 	tcase_add_loop_test(rewrite, nat_on_frame_matches_scapy, 0, PV_NAT_COUNT);

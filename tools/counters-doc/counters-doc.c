@@ -17,6 +17,14 @@ int main(void)
 	puts("\n## Drops by reason\n\n| name | dropped because |\n|---|---|");
 	for (unsigned d = 1; d < SL_DROP_MAX; d++)
 		printf("| `drop_%s` | %s |\n", sl_drop_name(d), sl_drop_help(d));
+	puts("\n## Port drops\n");
+	puts("Counted by each port's device before sluice sees a frame (or after it hands one");
+	puts("over for transmit), read with `rte_eth_stats_get` when telemetry asks, one set per");
+	puts("configured port: `<name>` is the port's `name` in the configuration.\n");
+	puts("| name | counts |\n|---|---|");
+#define SL_X_PORT(field, n, d) printf("| `port_<name>_%s` | %s |\n", #n, d);
+	SL_PORT_DROPS(SL_X_PORT)
+#undef SL_X_PORT
 	puts("\n## Gauges\n\n| name | meaning |\n|---|---|");
 	puts("| `mux_flows` | flows in the mux flow table, all workers |");
 	puts("| `host_conns` | entries in the host agent's connection table (two per connection) |");
