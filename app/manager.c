@@ -265,8 +265,11 @@ static void on_bootstrap_done(void *req, int status, json_t *reply)
 		sl_log("manager: bootstrap from %s: %d %s%s", mgr.base.path, status,
 		       json_string_value(json_object_get(reply, "error")),
 		       mgr.bootstrap_refused ? "; the cluster starts empty" : "");
-	else
-		sl_log("manager: cluster bootstrapped from %s (%u VIPs)", mgr.base.path, mgr.base.nb_vips);
+	else /* a member without the host role has no tunnel sources to seed */
+		sl_log("manager: cluster bootstrapped from %s (%u VIPs, %u tunnel sources%s)",
+		       mgr.base.path, mgr.base.nb_vips, mgr.base.nb_tunnel_sources,
+		       mgr.base.nb_tunnel_sources == 0 ? ": host agents drop every tunnel until "
+							 "'sluicectl tunnel-sources set'" : "");
 	json_decref(reply);
 }
 
@@ -743,6 +746,8 @@ static json_t *read_state(const char *what, const char *key)
 		return cluster_json();
 	if (strcmp(what, "vips") == 0)
 		return sl_mgr_state_status_json(mgr.fsm.state);
+	if (strcmp(what, "tunnel_sources") == 0)
+		return sl_mgr_tunnel_sources_json(mgr.fsm.state);
 	json_t *k = vip_key(key);
 	struct sl_mgr_err err;
 	const struct sl_mgr_vip *v = k ? sl_mgr_vip_lookup(mgr.fsm.state, k, &err) : NULL;

@@ -28,6 +28,8 @@
 /* Mirrors SL_MAX_DIPS_PER_VIP in config/config.h (not included: the API
  * layer depends on no other Sluice library). */
 #define SL_API_MAX_DIPS 4096
+/* Mirrors SL_MAX_TUNNEL_SOURCES in config/config.h, for the same reason. */
+#define SL_API_MAX_TUNNEL_SOURCES 64
 #define SL_API_DEFAULT_WEIGHT 100
 
 struct sl_api_config {
@@ -89,10 +91,11 @@ struct sl_api_backend {
 	 *   "vip", KEY          -> VIP
 	 *   "dips", KEY         -> {"dips": [DIP, ...]}
 	 *   "cluster", NULL     -> cluster status
+	 *   "tunnel_sources", NULL -> {"prefixes": ["192.0.2.10/32", ...]}
 	 * KEY is the canonical VIP key "PROTO/ADDRESS/PORT" (address as
 	 * inet_ntop prints it), e.g. "tcp/203.0.113.10/80". Returns a new
-	 * reference, or NULL when the VIP does not exist (404; for "vips" and
-	 * "cluster" NULL answers 503).
+	 * reference, or NULL when the VIP does not exist (404; for "vips",
+	 * "cluster" and "tunnel_sources" NULL answers 503).
 	 */
 	json_t *(*get)(void *ctx, const char *what, const char *key);
 	/*

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "api/route.h"
+#include "config/prefix_rules.h" /* header-only, like packet/addr_rules.h */
 #include "packet/addr_rules.h"
 
 #define MAX_SEGS 12
@@ -288,7 +289,9 @@ static json_t *check_url(const struct kind *k, const json_t *v, char *why, size_
 	return json_copy((json_t *)v);
 }
 
-enum kind_id { K_ADDR, K_PROTO, K_PORT, K_WEIGHT, K_ID, K_ROLE, K_HOSTPORT, K_DIPS, K_URL };
+enum kind_id {
+	K_ADDR, K_PROTO, K_PORT, K_WEIGHT, K_ID, K_ROLE, K_HOSTPORT, K_DIPS, K_URL, K_PREFIXES
+};
 
 static const char *const protocols[] = {"tcp", "udp", NULL};
 static const char *const roles[] = {"voter", "spare", "standby", NULL};
@@ -304,6 +307,8 @@ static const struct kind kinds[] = {
 			0, NULL},
 	[K_DIPS] = {"an array of at most 4096 DIPs", check_array, 0, SL_API_MAX_DIPS, NULL},
 	[K_URL] = {"an https:// URL of at most 127 characters", check_url, 0, 0, NULL},
+	[K_PREFIXES] = {"an array of at most 64 prefixes", check_array, 0, SL_API_MAX_TUNNEL_SOURCES,
+			NULL},
 };
 
 /* --------------------------------------------------- object schemas */
@@ -333,6 +338,7 @@ static const struct field member_fields[] = {{"id", K_ID, true},
 					     {"api", K_URL, false}};
 static const struct field id_fields[] = {{"id", K_ID, true}};
 static const struct field transfer_fields[] = {{"id", K_ID, false}};
+static const struct field tunnel_source_fields[] = {{"prefixes", K_PREFIXES, true}};
 
 static const struct field *find_field(const struct field *fs, size_t n, const char *name)
 {
@@ -497,29 +503,38 @@ static json_t *take_dip(struct call *c, const json_t *in, const struct vip_key *
 	return d;
 }
 
-/* A whole DIP set (create, update): all valid and no (address, port) twice,
- * or nothing, since the manager applies it as one change. */
-static json_t *take_dips(struct call *c, const json_t *list, const struct vip_key *k)
+#define KEY_LEN 80
+_Static_assert(KEY_LEN >= SL_PREFIX_TEXT_LEN, "a prefix's text is its key");
+
+/* One element of a list, checked and canonical, and in key what two
+ * elements must not share; NULL when refused (the reply is set). */
+typedef json_t *(*take_elem_fn)(struct call *c, const json_t *v, const char *where,
+				const void *arg, char key[KEY_LEN]);
+
+/*
+ * A whole list that replaces what the manager holds (a VIP's DIPs, the
+ * tunnel sources): every element valid and no key twice, or nothing,
+ * since the manager applies it as one change. `name` is the list's field
+ * ("dips"); a repeat is "dips[1]: same `what` as dips[0]".
+ */
+static json_t *take_list(struct call *c, const json_t *list, const char *name, const char *what,
+			 take_elem_fn take_elem, const void *arg)
 {
-	json_t *out = json_array(), *seen = json_object(), *d;
+	json_t *out = json_array(), *seen = json_object(), *v, *e, *first;
 	size_t i;
-	json_array_foreach((json_t *)list, i, d) {
-		char where[32], key[80];
-		json_t *dip, *first;
-		snprintf(where, sizeof(where), "dips[%zu]", i);
-		if ((dip = take_dip(c, d, k, where)) == NULL)
+	json_array_foreach((json_t *)list, i, v) {
+		char where[32], key[KEY_LEN];
+		snprintf(where, sizeof(where), "%s[%zu]", name, i);
+		if ((e = take_elem(c, v, where, arg, key)) == NULL)
 			goto fail;
-		snprintf(key, sizeof(key), "%s/%" JSON_INTEGER_FORMAT,
-			 json_string_value(json_object_get(dip, "address")),
-			 json_integer_value(json_object_get(dip, "port")));
 		if ((first = json_object_get(seen, key)) != NULL) {
-			json_decref(dip);
-			fail(c, 400, "%s: same address and port as dips[%" JSON_INTEGER_FORMAT "]",
-			     where, json_integer_value(first));
+			json_decref(e);
+			fail(c, 400, "%s: same %s as %s[%" JSON_INTEGER_FORMAT "]", where, what, name,
+			     json_integer_value(first));
 			goto fail;
 		}
 		json_object_set_new(seen, key, json_integer((json_int_t)i));
-		json_array_append_new(out, dip);
+		json_array_append_new(out, e);
 	}
 	json_decref(seen);
 	return out;
@@ -527,6 +542,41 @@ fail:
 	json_decref(seen);
 	json_decref(out);
 	return NULL;
+}
+
+/* A DIP of a set, keyed by (address, port). */
+static json_t *take_set_dip(struct call *c, const json_t *v, const char *where, const void *k,
+			    char key[KEY_LEN])
+{
+	json_t *dip = take_dip(c, v, k, where);
+	if (dip != NULL)
+		snprintf(key, KEY_LEN, "%s/%" JSON_INTEGER_FORMAT,
+			 json_string_value(json_object_get(dip, "address")),
+			 json_integer_value(json_object_get(dip, "port")));
+	return dip;
+}
+
+static json_t *take_dips(struct call *c, const json_t *list, const struct vip_key *k)
+{
+	return take_list(c, list, "dips", "address and port", take_set_dip, k);
+}
+
+/* One tunnel source prefix, canonical ("192.0.2.10" -> "192.0.2.10/32"),
+ * by the file's and the manager's rules (config/prefix_rules.h); keyed by
+ * that text, so "192.0.2.10" and "192.0.2.10/32" are one prefix. */
+static json_t *take_prefix(struct call *c, const json_t *v, const char *where, const void *arg,
+			   char key[KEY_LEN])
+{
+	char why[MSG_LEN / 2], got[QUOTE_LEN + 2];
+	uint8_t b[16], len = 0; /* parse sets it only when it succeeds */
+	int family;
+	(void)arg;
+	if (!json_is_string(v))
+		return fail(c, 400, "%s: must be a string, got %s", where, describe(v, got));
+	family = sl_prefix_rules_parse(json_string_value(v), b, &len, why, sizeof(why));
+	if (family == 0)
+		return fail(c, 400, "%s: %s", where, why);
+	return json_string(sl_prefix_rules_format(family, b, len, key));
 }
 
 /* ---------------------------------------------------------- builders */
@@ -712,6 +762,16 @@ static json_t *build_transfer(struct call *c)
 	return cmd;
 }
 
+static json_t *build_tunnel_sources(struct call *c)
+{
+	json_t *v = take(c, c->body, NULL, tunnel_source_fields, NFIELDS(tunnel_source_fields));
+	json_t *cmd = v ? with(command(c), "prefixes", take_list(c, json_object_get(v, "prefixes"),
+								 "prefixes", "prefix", take_prefix, NULL))
+			: NULL;
+	json_decref(v);
+	return cmd;
+}
+
 #define VIP "v1/vips/{vip}"
 #define DIP VIP "/dips/{dip}"
 
@@ -732,6 +792,8 @@ static const struct route routes[] = {
 	{"POST", "v1/cluster/members", true, BODY_REQUIRED, build_member_add, "member_add"},
 	{"DELETE", "v1/cluster/members/{id}", true, BODY_NONE, build_member_remove, "member_remove"},
 	{"POST", "v1/cluster/transfer", true, BODY_OPTIONAL, build_transfer, "transfer"},
+	{"GET", "v1/tunnel-sources", false, BODY_NONE, read_state, "tunnel_sources"},
+	{"PUT", "v1/tunnel-sources", true, BODY_REQUIRED, build_tunnel_sources, "set_tunnel_sources"},
 };
 
 /* ----------------------------------------------------------- routing */

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/un.h>
 
+#include "config/prefix_rules.h"
 #include "packet/packet.h" /* SL_PROTO_TCP, SL_PROTO_UDP */
 
 #define DEFAULT_HASH_SEED UINT64_C(0x5eed5eedcafef00d)
@@ -799,10 +800,54 @@ static int get_host_addr(const struct loader *ld, const config_setting_t *host, 
 	return 0;
 }
 
+/* One entry of host.tunnel_sources, appended to the list unless repeated. */
+static int parse_tunnel_source(const struct loader *ld, const config_setting_t *list, unsigned i)
+{
+	const config_setting_t *s = config_setting_get_elem(list, i);
+	struct sl_config *c = ld->c;
+	struct sl_prefix p = {0};
+	const char *text;
+	char why[256];
+	if (setting_string(ld, s, &text) < 0)
+		return -1;
+	p.family = (uint8_t)sl_prefix_rules_parse(text, p.addr.v6, &p.len, why, sizeof(why));
+	if (p.family == SL_AF_NONE)
+		return fail(ld, s, "%s", why);
+	int first = sl_prefix_index(c->tunnel_sources, c->nb_tunnel_sources, &p);
+	if (first >= 0)
+		return fail(ld, s, "'%s' is the same prefix as tunnel_sources.[%d] (line %d)", text,
+			    first, config_setting_source_line(config_setting_get_elem(list, (unsigned)first)));
+	c->tunnel_sources[c->nb_tunnel_sources++] = p;
+	return 0;
+}
+
+/* Required: without it a host agent would decapsulate tunnels from anyone
+ * on the fabric, straight past the muxes to the DIPs. */
+static int parse_tunnel_sources(const struct loader *ld, const config_setting_t *host)
+{
+	const config_setting_t *list = config_setting_get_member(host, "tunnel_sources");
+	if (list == NULL)
+		return fail_in(ld, host, "tunnel_sources",
+			       "required with the \"host\" role: the prefixes the muxes send tunnels "
+			       "from, e.g. [ \"192.0.2.10\", \"2001:db8:2::/64\" ] (tunnels from "
+			       "any other source are dropped)");
+	if ((config_setting_is_list(list) || config_setting_is_array(list)) &&
+	    config_setting_length(list) == 0)
+		return fail(ld, list, "is empty, so every tunnel would be dropped; list the prefixes "
+				      "the muxes send tunnels from");
+	if (get_list(ld, host, "tunnel_sources", true, 1, SL_MAX_TUNNEL_SOURCES, &list) < 0)
+		return -1;
+	for (unsigned i = 0; i < (unsigned)config_setting_length(list); i++)
+		if (parse_tunnel_source(ld, list, i) < 0)
+			return -1;
+	return 0;
+}
+
 static int parse_host(const struct loader *ld, const config_setting_t *sluice)
 {
-	static const char *const names[] = {"address",       "address6",          "uplink", "backend",
-					    "conn_capacity", "conn_idle_timeout", NULL};
+	static const char *const names[] = {"address",       "address6",          "uplink",
+					    "backend",       "conn_capacity",     "conn_idle_timeout",
+					    "tunnel_sources", NULL};
 	static const struct int_spec capacity = {"conn_capacity", 64, 16777216, 262144, false};
 	struct sl_config *c = ld->c;
 	const config_setting_t *g;
@@ -819,6 +864,8 @@ static int parse_host(const struct loader *ld, const config_setting_t *sluice)
 		return -1;
 	if (sl_addr_is_zero(&c->host_addr4) && sl_addr_is_zero(&c->host_addr6))
 		return fail(ld, g, "needs address or address6 (where muxes send tunnels)");
+	if (parse_tunnel_sources(ld, g) < 0)
+		return -1;
 	if (get_int(ld, g, &capacity, &v) < 0)
 		return -1;
 	c->conn_capacity = (uint32_t)v;
@@ -1524,6 +1571,14 @@ void sl_config_free(struct sl_config *c)
 	memset(c, 0, sizeof(*c));
 }
 
+int sl_prefix_index(const struct sl_prefix *list, unsigned n, const struct sl_prefix *p)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (sl_prefix_eq(&list[i], p))
+			return (int)i;
+	return -1;
+}
+
 int sl_config_port_index(const struct sl_config *c, const char *name)
 {
 	for (unsigned i = 0; name != NULL && i < c->nb_ports; i++)
@@ -1700,16 +1755,47 @@ __attribute__((format(printf, 3, 4))) static bool restart_required(char *err, si
 	return false;
 }
 
-/* With the manager the file's VIPs only bootstrap a new cluster: a restart
- * would not apply a change either, so no "restart required" here. */
-__attribute__((format(printf, 3, 4))) static bool vips_owned_by_log(char *err, size_t errlen,
-								     const char *fmt, ...)
+/* With the manager the file's VIPs and tunnel sources only bootstrap a new
+ * cluster: a restart would not apply a change either, so no "restart
+ * required" here. */
+__attribute__((format(printf, 3, 4))) static bool owned_by_log(char *err, size_t errlen,
+								const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
 	vrefuse(err, errlen, "", fmt, ap);
 	va_end(ap);
 	return false;
+}
+
+/* The same set: the order of the lines does not matter (there are no repeats). */
+static bool tunnel_sources_equal(const struct sl_config *a, const struct sl_config *b)
+{
+	if (a->nb_tunnel_sources != b->nb_tunnel_sources)
+		return false;
+	for (unsigned i = 0; i < a->nb_tunnel_sources; i++)
+		if (sl_prefix_index(b->tunnel_sources, b->nb_tunnel_sources, &a->tunnel_sources[i]) < 0)
+			return false;
+	return true;
+}
+
+/* What the replicated log owns must not differ between the two files. */
+static bool log_owned_unchanged(const struct sl_config *cur, const struct sl_config *next,
+				char *err, size_t errlen)
+{
+	static const char owned[] =
+		"with the manager enabled, VIPs change through the API (sluicectl), not the file";
+	for (unsigned i = 0; i < cur->nb_vips && i < next->nb_vips; i++)
+		if (!vips_equal(&cur->vips[i], &next->vips[i]))
+			return owned_by_log(err, errlen, "%s (sluice.vips.[%u] differs)", owned, i);
+	if (cur->nb_vips != next->nb_vips)
+		return owned_by_log(err, errlen, "%s (%u VIPs -> %u)", owned, cur->nb_vips,
+				    next->nb_vips);
+	if (!tunnel_sources_equal(cur, next))
+		return owned_by_log(err, errlen, "with the manager enabled, tunnel sources change "
+						 "through the API (sluicectl tunnel-sources set), not "
+						 "the file (sluice.host.tunnel_sources differs)");
+	return true;
 }
 
 bool sl_config_reloadable(const struct sl_config *cur, const struct sl_config *next, char *err,
@@ -1739,15 +1825,5 @@ bool sl_config_reloadable(const struct sl_config *cur, const struct sl_config *n
 	const char *what = manager_change(&cur->manager, &next->manager);
 	if (what != NULL)
 		return restart_required(err, errlen, "manager settings changed (%s)", what);
-	if (!cur->manager.enabled)
-		return true;
-	static const char owned[] =
-		"with the manager enabled, VIPs change through the API (sluicectl), not the file";
-	for (unsigned i = 0; i < cur->nb_vips && i < next->nb_vips; i++)
-		if (!vips_equal(&cur->vips[i], &next->vips[i]))
-			return vips_owned_by_log(err, errlen, "%s (sluice.vips.[%u] differs)", owned, i);
-	if (cur->nb_vips != next->nb_vips)
-		return vips_owned_by_log(err, errlen, "%s (%u VIPs -> %u)", owned, cur->nb_vips,
-					 next->nb_vips);
-	return true;
+	return !cur->manager.enabled || log_owned_unchanged(cur, next, err, errlen);
 }

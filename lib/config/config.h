@@ -31,6 +31,14 @@ struct sl_prefix {
 	uint8_t len;
 };
 
+static inline bool sl_prefix_eq(const struct sl_prefix *a, const struct sl_prefix *b)
+{
+	return a->family == b->family && a->len == b->len && sl_addr_eq(&a->addr, &b->addr);
+}
+
+/* Prefixes a host agent accepts tunnels from (host.tunnel_sources). */
+#define SL_MAX_TUNNEL_SOURCES 64
+
 #define SL_MAX_STATIC_NEIGH 64
 
 /* A neighbour whose MAC is configured, never resolved (benchmarks, labs). */
@@ -138,6 +146,11 @@ struct sl_config {
 	int backend_port;           /* index in ports[]; faces the local DIPs */
 	uint32_t conn_capacity;     /* per worker, default 262144 */
 	uint32_t conn_idle_ms;      /* default 300 s */
+	/* Outer sources the muxes send tunnels from; any other tunnel is
+	 * dropped. Networks (no host bits), no repeats, in file order.
+	 * Required with the host role; with the manager, the state's list. */
+	struct sl_prefix tunnel_sources[SL_MAX_TUNNEL_SOURCES];
+	unsigned nb_tunnel_sources;
 
 	struct sl_vip_cfg *vips;
 	unsigned nb_vips;
@@ -156,16 +169,20 @@ void sl_config_free(struct sl_config *c);
 
 /*
  * May `next` replace `cur` without a restart? VIPs, DIPs, weights,
- * timeouts and the idle sleep may change; roles, ports, port addresses,
- * host addresses, table capacities, Maglev size and hash seed may not.
- * Nothing in the manager group may change (membership changes go through
- * the API). With the manager enabled the VIPs and DIPs may not change
- * either: the replicated log owns them, so cur must be the file loaded
- * before, not a configuration carrying the log's VIPs.
+ * host.tunnel_sources, timeouts and the idle sleep may change; roles,
+ * ports, port addresses, host addresses, table capacities, Maglev size and
+ * hash seed may not. Nothing in the manager group may change (membership
+ * changes go through the API). With the manager enabled the VIPs, DIPs
+ * and tunnel sources may not change either: the replicated log owns them,
+ * so cur must be the file loaded before, not a configuration carrying the
+ * log's VIPs.
  * Returns true, or false with the first difference named in err.
  */
 bool sl_config_reloadable(const struct sl_config *cur, const struct sl_config *next, char *err,
 			  size_t errlen);
+
+/* Index of the first of list[0..n) equal to p, or -1. */
+int sl_prefix_index(const struct sl_prefix *list, unsigned n, const struct sl_prefix *p);
 
 /* Index of the port named `name`, or -1. */
 int sl_config_port_index(const struct sl_config *c, const char *name);

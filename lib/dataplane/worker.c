@@ -23,6 +23,8 @@ struct pkt_state {
 	uint32_t vip;
 	enum verdict verdict;
 	enum sl_drop drop;
+	bool icmp;                 /* an ICMP error: key and vip are the quoted flow's */
+	struct sl_icmp_quote quote; /* valid when icmp */
 };
 
 static inline void count(struct sl_worker *w, enum sl_counter c)
@@ -121,7 +123,54 @@ static bool find_vip(const struct sl_snapshot *s, struct pkt_state *st)
 	return st->vip != SL_VIP_NONE;
 }
 
-static enum verdict classify(const struct sl_snapshot *s, uint16_t in_port, struct pkt_state *st)
+static bool is_icmp(const struct sl_pkt_info *pi)
+{
+	return pi->proto == SL_PROTO_ICMP || pi->proto == SL_PROTO_ICMPV6;
+}
+
+/*
+ * An ICMP error stands for the flow it quotes (Katran and Maglev route
+ * them so): parse the quote and take the flow's key. The quoted packet
+ * must be about the address the error concerns: with to_vip, the VIP it
+ * was sent to (its quote is the VIP's packet to the client), else the DIP
+ * that sent it (its quote is the client's packet to the DIP).
+ */
+static enum verdict take_icmp_error(const uint8_t *ip, struct pkt_state *st, enum verdict v, bool to_vip)
+{
+	struct sl_icmp_quote *q = &st->quote;
+	st->drop = sl_pkt_parse_icmp_error(ip, &st->pi, q);
+	if (st->drop == SL_DROP_NONE &&
+	    !sl_addr_eq(to_vip ? &q->src : &q->dst, to_vip ? &st->pi.dst : &st->pi.src))
+		st->drop = SL_DROP_ICMP_BAD_QUOTE;
+	if (st->drop != SL_DROP_NONE)
+		return V_DROP;
+	st->icmp = true;
+	sl_flow_key_of_quote(q, st->pi.family, &st->key);
+	st->hash = sl_flow_hash(&st->key);
+	return v;
+}
+
+/* An ICMP error to a VIP address: the VIP its quote's source port names. */
+static enum verdict classify_icmp_to_vip(const struct sl_snapshot *s, const uint8_t *frame, struct pkt_state *st)
+{
+	if (take_icmp_error(frame + st->pi.l3_off, st, V_MUX, true) == V_DROP)
+		return V_DROP;
+	st->vip = sl_vip_find(s->tables->mux->index, st->pi.family, st->quote.proto, &st->quote.src,
+			      htons(st->quote.sport));
+	if (st->vip != SL_VIP_NONE)
+		return V_MUX;
+	st->drop = SL_DROP_ICMP_NO_FLOW;
+	return V_DROP;
+}
+
+static bool icmp_to_vip_addr(const struct sl_snapshot *s, const struct sl_pkt_info *pi)
+{
+	const struct sl_mux_tables *mux = s->tables->mux;
+	return is_icmp(pi) && mux != NULL && sl_vip_addr_known(mux->index, pi->family, &pi->dst);
+}
+
+static enum verdict classify(const struct sl_snapshot *s, uint16_t in_port, const uint8_t *frame,
+			     struct pkt_state *st)
 {
 	const struct sl_tables *t = s->tables;
 	const struct sl_pkt_info *pi = &st->pi;
@@ -133,9 +182,10 @@ static enum verdict classify(const struct sl_snapshot *s, uint16_t in_port, stru
 		return V_TUNNEL;
 	if (find_vip(s, st))
 		return V_MUX;
+	if (icmp_to_vip_addr(s, pi)) /* echo and fragments are dropped as unsupported / fragment */
+		return classify_icmp_to_vip(s, frame, st);
 	if (sl_local_owns(&t->local, pi->family, &pi->dst, &owner) || is_v6_multicast(pi)) {
-		bool icmp = pi->proto == SL_PROTO_ICMP || pi->proto == SL_PROTO_ICMPV6;
-		if (icmp && !(pi->flags & SL_PKT_FRAGMENT))
+		if (is_icmp(pi) && !(pi->flags & SL_PKT_FRAGMENT))
 			return V_EXCEPTION;
 		st->drop = SL_DROP_NOT_FOR_US;
 		return V_DROP;
@@ -180,9 +230,30 @@ static void strip_to_ip(struct rte_mbuf *m, struct sl_pkt_info *pi, uint16_t ip_
 	pi->l3_off = 0;
 }
 
-/* Translate, decrement TTL, route and queue an IP-only packet (host agent, both directions). */
+#define ICMP_PER_MS 1     /* sustained ICMP errors per worker and bucket: 1000/s */
+#define ICMP_BURST 100
+
+/* Token bucket: ICMP must never become an amplifier, whether we originate
+ * it or pass on what a router or a DIP sent. */
+static bool icmp_allowed(struct sl_worker *w, struct sl_token_bucket *b)
+{
+	uint32_t elapsed = w->now_ms - b->refill_ms;
+	if (elapsed > 0) {
+		uint64_t t = (uint64_t)b->tokens + (uint64_t)elapsed * ICMP_PER_MS;
+		b->tokens = t > ICMP_BURST ? ICMP_BURST : (uint32_t)t;
+		b->refill_ms = w->now_ms;
+	}
+	if (b->tokens == 0)
+		return false;
+	b->tokens--;
+	return true;
+}
+
+/* Translate, decrement TTL, route and queue an IP-only packet (host
+ * agent, both directions); quote is non-NULL for an ICMP error. */
 static void forward_translated(struct sl_worker *w, const struct sl_snapshot *s, struct rte_mbuf *m,
-			       struct sl_pkt_info *pi, const struct sl_flow_value *to, bool to_dip)
+			       struct sl_pkt_info *pi, struct sl_icmp_quote *quote,
+			       const struct sl_flow_value *to, bool to_dip)
 {
 	uint8_t *ip = rte_pktmbuf_mtod(m, uint8_t *);
 	enum sl_drop why = sl_pkt_dec_ttl(ip, pi);
@@ -190,7 +261,11 @@ static void forward_translated(struct sl_worker *w, const struct sl_snapshot *s,
 		drop(w, m, why);
 		return;
 	}
-	if (to_dip)
+	if (quote != NULL && to_dip)
+		sl_pkt_icmp_nat_to_dip(ip, pi, quote, &to->addr, to->port);
+	else if (quote != NULL)
+		sl_pkt_icmp_nat_to_client(ip, pi, quote, &to->addr, to->port);
+	else if (to_dip)
 		sl_pkt_nat_dst(ip, pi, &to->addr, to->port);
 	else
 		sl_pkt_nat_src(ip, pi, &to->addr, to->port);
@@ -199,7 +274,10 @@ static void forward_translated(struct sl_worker *w, const struct sl_snapshot *s,
 		drop(w, m, SL_DROP_NO_NEIGHBOUR);
 		return;
 	}
-	count(w, to_dip ? SL_C_HOST_TO_DIP : SL_C_HOST_REPLY);
+	if (quote != NULL)
+		count(w, to_dip ? SL_C_HOST_ICMP_TO_DIP : SL_C_HOST_ICMP_TO_CLIENT);
+	else
+		count(w, to_dip ? SL_C_HOST_TO_DIP : SL_C_HOST_REPLY);
 	send_ip(w, m, eg, pi->family);
 }
 
@@ -229,6 +307,28 @@ static const struct sl_flow_value *host_new_conn(struct sl_worker *w, const stru
 	return v;
 }
 
+/*
+ * An ICMP error about connection v, either way (m holds the IP packet
+ * only): never opens one, and is checked in full before translation so
+ * junk never reaches a DIP's or a client's stack looking like ours.
+ */
+static void host_icmp_error(struct sl_worker *w, const struct sl_snapshot *s, struct rte_mbuf *m,
+			    struct pkt_state *st, const struct sl_flow_value *v, bool to_dip)
+{
+	enum sl_drop why = SL_DROP_NONE;
+	if (v == NULL)
+		why = SL_DROP_ICMP_NO_FLOW;
+	else if (!sl_pkt_icmp_checksum_ok(rte_pktmbuf_mtod(m, const uint8_t *), &st->pi))
+		why = SL_DROP_BAD_L4_CHECKSUM;
+	else if (!to_dip && !icmp_allowed(w, &w->icmp_relayed)) /* the mux limits the other way */
+		why = SL_DROP_ICMP_RATE_LIMITED;
+	if (why != SL_DROP_NONE) {
+		drop(w, m, why);
+		return;
+	}
+	forward_translated(w, s, m, &st->pi, &st->quote, v, to_dip);
+}
+
 /* A client packet for a VIP whose DIP is on this host (m holds the IP
  * packet only). hit is the own-shard lookup result, if one was made. */
 static void host_deliver(struct sl_worker *w, const struct sl_snapshot *s, struct rte_mbuf *m,
@@ -240,6 +340,10 @@ static void host_deliver(struct sl_worker *w, const struct sl_snapshot *s, struc
 		v = sl_flow_lookup_any(w->host_conns, w->id, &st->key, st->hash, w->now_ms);
 	struct sl_flow_value stateless;
 	enum sl_drop why = SL_DROP_NONE;
+	if (st->icmp) {
+		host_icmp_error(w, s, m, st, v, true);
+		return;
+	}
 	/* Only a packet that would create state is checksummed here (it costs a
 	 * pass over the payload): junk never opens a connection or reaches a
 	 * backend as a new flow; established traffic is checked by the
@@ -252,12 +356,13 @@ static void host_deliver(struct sl_worker *w, const struct sl_snapshot *s, struc
 		drop(w, m, why);
 		return;
 	}
-	forward_translated(w, s, m, pi, v, true);
+	forward_translated(w, s, m, pi, NULL, v, true);
 }
 
 /* Phase 1 for a tunnelled frame: check and strip the outer header so that
  * m and st describe the inner packet. Returns the drop reason or NONE. */
-static enum sl_drop host_decap(struct sl_worker *w, struct rte_mbuf *m, struct pkt_state *st)
+static enum sl_drop host_decap(struct sl_worker *w, const struct sl_host_tables *h, struct rte_mbuf *m,
+			       struct pkt_state *st)
 {
 	const struct sl_pkt_info *outer = &st->pi;
 	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
@@ -265,6 +370,10 @@ static enum sl_drop host_decap(struct sl_worker *w, struct rte_mbuf *m, struct p
 	int family = outer->proto == SL_PROTO_IPIP ? SL_AF_INET : SL_AF_INET6;
 	struct sl_pkt_info inner;
 
+	/* Only muxes may tunnel to a DIP: anything else on the fabric would
+	 * reach backends past them. */
+	if (!sl_host_tunnel_source_ok(h, outer->family, &outer->src))
+		return SL_DROP_BAD_TUNNEL_SOURCE;
 	if (outer->flags & SL_PKT_FRAGMENT)
 		return SL_DROP_FRAGMENT;
 	/* Muxes tunnel 4in4 and 6in6 only: IPv6 in IPv4 or IPv4 in IPv6 is
@@ -272,7 +381,7 @@ static enum sl_drop host_decap(struct sl_worker *w, struct rte_mbuf *m, struct p
 	if (family != outer->family)
 		return SL_DROP_BAD_TUNNEL;
 	if (sl_pkt_parse_ip(frame + outer->l4_off, inner_len, family, &inner) != SL_DROP_NONE ||
-	    !(inner.flags & SL_PKT_HAS_PORTS) || (inner.flags & SL_PKT_FRAGMENT))
+	    (inner.flags & SL_PKT_FRAGMENT) || !((inner.flags & SL_PKT_HAS_PORTS) || is_icmp(&inner)))
 		return SL_DROP_BAD_TUNNEL;
 	count(w, SL_C_HOST_DECAP);
 	rte_pktmbuf_adj(m, outer->l4_off);
@@ -288,12 +397,15 @@ static void host_reply(struct sl_worker *w, const struct sl_snapshot *s, struct 
 	const struct sl_flow_value *v = hit;
 	if (v == NULL)
 		v = sl_flow_lookup_any(w->host_conns, w->id, &st->key, st->hash, w->now_ms);
-	if (v == NULL) {
+	if (v == NULL && !st->icmp) {
 		drop(w, m, SL_DROP_NO_CONNECTION);
 		return;
 	}
 	strip_to_ip(m, &st->pi, st->pi.l3_off);
-	forward_translated(w, s, m, &st->pi, v, false);
+	if (st->icmp)
+		host_icmp_error(w, s, m, st, v, false);
+	else
+		forward_translated(w, s, m, &st->pi, NULL, v, false);
 }
 
 static const union sl_addr *tunnel_source(const struct sl_snapshot *s, int family, uint16_t port)
@@ -313,35 +425,22 @@ static const union sl_addr *tunnel_source(const struct sl_snapshot *s, int famil
 static const union sl_addr *mux_host(struct sl_worker *w, const struct sl_snapshot *s,
 				     struct pkt_state *st, const struct sl_flow_value *hit)
 {
+	if (st->icmp && hit == NULL) /* the flow's packets may come in on another worker */
+		hit = sl_flow_lookup_any(w->mux_flows, w->id, &st->key, st->hash, w->now_ms);
 	if (hit != NULL) {
-		count(w, SL_C_MUX_FLOW_HIT);
+		if (!st->icmp)
+			count(w, SL_C_MUX_FLOW_HIT);
 		return &hit->addr;
 	}
 	const struct sl_mux_dip *dip = sl_mux_pick(s->tables->mux, st->vip, &st->key);
 	if (dip == NULL)
 		return NULL;
+	if (st->icmp) /* an error opens no flow: Maglev names its DIP, as for the flow's next packet */
+		return &dip->host;
 	struct sl_flow_value v = { .addr = dip->host, .port = dip->port, .id = st->vip };
 	const struct sl_flow_value *stored = sl_flow_insert(w->mux_flows, w->id, &st->key, st->hash, &v, w->now_ms);
 	count(w, stored != NULL ? SL_C_MUX_FLOW_NEW : SL_C_MUX_FLOW_FULL);
 	return &dip->host;
-}
-
-#define ICMP_PER_MS 1     /* sustained ICMP errors per worker: 1000/s */
-#define ICMP_BURST 100
-
-/* Token bucket: originating ICMP must never become an amplifier. */
-static bool icmp_allowed(struct sl_worker *w)
-{
-	uint32_t elapsed = w->now_ms - w->icmp_refill_ms;
-	if (elapsed > 0) {
-		uint64_t t = (uint64_t)w->icmp_tokens + (uint64_t)elapsed * ICMP_PER_MS;
-		w->icmp_tokens = t > ICMP_BURST ? ICMP_BURST : (uint32_t)t;
-		w->icmp_refill_ms = w->now_ms;
-	}
-	if (w->icmp_tokens == 0)
-		return false;
-	w->icmp_tokens--;
-	return true;
 }
 
 /*
@@ -355,7 +454,7 @@ static void mux_too_big(struct sl_worker *w, const struct sl_snapshot *s, struct
 	const struct sl_pkt_info *pi = &st->pi;
 	uint8_t icmp[SL_ICMP_TOO_BIG_MAX];
 	uint16_t fits = (uint16_t)(egress_mtu - (pi->family == SL_AF_INET ? SL_IPV4_HLEN : SL_IPV6_HLEN));
-	const struct sl_egress *back = icmp_allowed(w) ? route(w, s, pi->family, &pi->src) : NULL;
+	const struct sl_egress *back = icmp_allowed(w, &w->icmp_sent) ? route(w, s, pi->family, &pi->src) : NULL;
 	uint32_t len = back == NULL ? 0
 		: sl_pkt_icmp_too_big(icmp, rte_pktmbuf_mtod_offset(m, const uint8_t *, pi->l3_off),
 				      pi->l3_len, pi->family, &pi->src, &pi->dst, fits);
@@ -370,12 +469,27 @@ static void mux_too_big(struct sl_worker *w, const struct sl_snapshot *s, struct
 	send_ip(w, m, back, pi->family);
 }
 
+/* Within the rate limit and whole (junk takes no fabric bandwidth), or dropped. */
+static bool mux_icmp_ok(struct sl_worker *w, struct rte_mbuf *m, const struct pkt_state *st)
+{
+	enum sl_drop why = SL_DROP_NONE;
+	if (!icmp_allowed(w, &w->icmp_relayed))
+		why = SL_DROP_ICMP_RATE_LIMITED;
+	else if (!sl_pkt_icmp_checksum_ok(rte_pktmbuf_mtod_offset(m, const uint8_t *, st->pi.l3_off), &st->pi))
+		why = SL_DROP_BAD_L4_CHECKSUM;
+	if (why != SL_DROP_NONE)
+		drop(w, m, why);
+	return why == SL_DROP_NONE;
+}
+
 static void mux_forward(struct sl_worker *w, const struct sl_snapshot *s, struct rte_mbuf *m,
 			struct pkt_state *st, const struct sl_flow_value *hit)
 {
+	if (st->icmp && !mux_icmp_ok(w, m, st))
+		return;
 	const union sl_addr *host = mux_host(w, s, st, hit);
 	if (host == NULL) {
-		drop(w, m, SL_DROP_NO_BACKEND);
+		drop(w, m, st->icmp ? SL_DROP_ICMP_NO_FLOW : SL_DROP_NO_BACKEND);
 		return;
 	}
 	const struct sl_host_tables *h = s->tables->host;
@@ -393,7 +507,7 @@ static void mux_forward(struct sl_worker *w, const struct sl_snapshot *s, struct
 	}
 	enum sl_drop why = sl_mux_encap(m, &st->pi, src, host, eg->dst_mac, eg->src_mac,
 					s->tables->mtu[eg->port], st->hash);
-	if (why == SL_DROP_TOO_BIG) {
+	if (why == SL_DROP_TOO_BIG && !st->icmp) { /* never an error about an error (RFC 1812 4.3.2.7) */
 		mux_too_big(w, s, m, st, s->tables->mtu[eg->port]);
 		return;
 	}
@@ -401,7 +515,7 @@ static void mux_forward(struct sl_worker *w, const struct sl_snapshot *s, struct
 		drop(w, m, why);
 		return;
 	}
-	count(w, SL_C_MUX_ENCAP);
+	count(w, st->icmp ? SL_C_MUX_ICMP_RELAYED : SL_C_MUX_ENCAP);
 	transmit(w, m, eg->port);
 }
 
@@ -418,6 +532,7 @@ static void prepare(struct sl_worker *w, const struct sl_snapshot *s, uint16_t i
 	const struct sl_local_port *lp = &s->tables->local.port[in_port];
 	bool l2_group = is_l2_group(m);
 	st->verdict = V_DROP;
+	st->icmp = false;
 	if (!l2_group && !mac_is_ours(m, lp->mac)) {
 		st->drop = SL_DROP_OTHER_MAC;
 		return;
@@ -429,31 +544,38 @@ static void prepare(struct sl_worker *w, const struct sl_snapshot *s, uint16_t i
 		st->drop = SL_DROP_WRONG_VLAN;
 		return;
 	}
-	st->verdict = classify(s, in_port, st);
+	st->verdict = classify(s, in_port, rte_pktmbuf_mtod(m, const uint8_t *), st);
 	if (forwards(st->verdict) && (st->drop = forward_refusal(st, l2_group)) != SL_DROP_NONE)
 		st->verdict = V_DROP;
 	switch (st->verdict) {
 	case V_MUX:
 		/* encapsulation writes into the headroom line in front of the frame */
 		rte_prefetch0(rte_pktmbuf_mtod(m, uint8_t *) - RTE_CACHE_LINE_SIZE);
-		set_key(st);
+		if (!st->icmp)
+			set_key(st);
 		break;
 	case V_TUNNEL:
-		st->drop = host_decap(w, m, st);
+		st->drop = host_decap(w, s->tables->host, m, st);
 		if (st->drop == SL_DROP_NONE) /* the inner packet is what gets forwarded */
 			st->drop = sl_pkt_martian(&st->pi);
 		if (st->drop != SL_DROP_NONE)
 			st->verdict = V_DROP;
+		else if (is_icmp(&st->pi)) /* an error the mux relayed */
+			st->verdict = take_icmp_error(rte_pktmbuf_mtod(m, const uint8_t *), st, V_TUNNEL, true);
 		else
 			set_key(st);
 		break;
 	case V_REPLY:
-		if ((st->pi.flags & SL_PKT_FRAGMENT) || !(st->pi.flags & SL_PKT_HAS_PORTS)) {
-			st->verdict = V_DROP;
-			st->drop = SL_DROP_NO_CONNECTION;
-		} else {
+		if (is_icmp(&st->pi))
+			st->verdict = take_icmp_error(rte_pktmbuf_mtod(m, const uint8_t *) + st->pi.l3_off, st,
+						      V_REPLY, false);
+		else if (!(st->pi.flags & SL_PKT_FRAGMENT) && (st->pi.flags & SL_PKT_HAS_PORTS))
 			set_key(st);
-		}
+		else
+			st->verdict = V_DROP;
+		/* What is no error about a connection (echo, fragments) is of none. */
+		if (st->verdict == V_DROP && st->drop != SL_DROP_ICMP_BAD_QUOTE)
+			st->drop = SL_DROP_NO_CONNECTION;
 		break;
 	default:
 		break;

@@ -27,6 +27,12 @@ struct sl_neigh_want {
 	union sl_addr addr;
 };
 
+/* Rate limit state; zeroed, it starts full at the first use. */
+struct sl_token_bucket {
+	uint32_t tokens;
+	uint32_t refill_ms;
+};
+
 struct sl_worker {
 	unsigned id;                      /* shard index in the flow tables */
 	struct sl_stats stats;            /* written only by this worker */
@@ -37,8 +43,8 @@ struct sl_worker {
 	uint32_t now_ms;                  /* set by the caller before each burst */
 	uint16_t nb_tx[SL_MAX_PORTS];     /* frames to send, by config port index */
 	struct rte_mbuf *tx[SL_MAX_PORTS][SL_BURST_MAX];
-	uint32_t icmp_tokens;             /* rate limit of ICMP errors we originate */
-	uint32_t icmp_refill_ms;
+	struct sl_token_bucket icmp_sent;    /* ICMP errors we originate */
+	struct sl_token_bucket icmp_relayed; /* ICMP errors we pass on (mux) or translate (host) */
 	uint16_t nb_free;
 	struct rte_mbuf *to_free[SL_BURST_MAX];
 };

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/prefix_rules.h"
 #include "host/host.h"
 
 struct local_identity {
@@ -51,6 +52,21 @@ out:
 	return rc;
 }
 
+/* Masks are computed once here, so the per-packet check only ANDs. */
+static void build_sources(struct sl_host_tables *t, const struct sl_config *cfg)
+{
+	for (unsigned i = 0; i < cfg->nb_tunnel_sources; i++) {
+		const struct sl_prefix *p = &cfg->tunnel_sources[i];
+		struct sl_host_sources *s = p->family == SL_AF_INET ? &t->src4 : &t->src6;
+		union sl_addr mask, net = p->addr;
+		memset(&mask, 0xff, sizeof(mask));
+		sl_prefix_rules_mask(mask.v6, p->len);
+		sl_prefix_rules_mask(net.v6, p->len);
+		s->p[s->n++] = (struct sl_host_source){
+			.net = {net.u64[0], net.u64[1]}, .mask = {mask.u64[0], mask.u64[1]}};
+	}
+}
+
 struct sl_host_tables *sl_host_tables_build(const struct sl_config *cfg, char *err, size_t errlen)
 {
 	struct sl_host_tables *t = calloc(1, sizeof(*t));
@@ -59,6 +75,7 @@ struct sl_host_tables *sl_host_tables_build(const struct sl_config *cfg, char *e
 	t->seed = cfg->hash_seed;
 	t->addr4 = cfg->host_addr4;
 	t->addr6 = cfg->host_addr6;
+	build_sources(t, cfg);
 	t->index = sl_vip_index_build(cfg);
 	t->vip = calloc(cfg->nb_vips ? cfg->nb_vips : 1, sizeof(*t->vip));
 	if (t->index == NULL || t->vip == NULL)

@@ -34,12 +34,24 @@ struct sl_host_vip {
 	uint32_t nb_dips;
 };
 
+/* A tunnel source prefix as two 64-bit words: addr & mask == net. */
+struct sl_host_source {
+	uint64_t net[2], mask[2]; /* network order, like union sl_addr */
+};
+
+/* The prefixes of one family that tunnels may come from. */
+struct sl_host_sources {
+	uint32_t n;
+	struct sl_host_source p[SL_MAX_TUNNEL_SOURCES];
+};
+
 struct sl_host_tables {
 	struct sl_vip_index *index;
 	struct sl_host_vip *vip; /* by VIP number (config order) */
 	uint32_t nb_vips;
 	uint64_t seed;
 	union sl_addr addr4, addr6; /* tunnel endpoint addresses (zero when absent) */
+	struct sl_host_sources src4, src6; /* cfg->tunnel_sources by family */
 };
 
 struct sl_host_tables *sl_host_tables_build(const struct sl_config *cfg, char *err, size_t errlen);
@@ -51,6 +63,28 @@ static inline bool sl_host_is_endpoint(const struct sl_host_tables *t, int famil
 {
 	return sl_addr_eq(family == SL_AF_INET ? &t->addr4 : &t->addr6, dst) &&
 	       !sl_addr_is_zero(dst);
+}
+
+/*
+ * May a tunnel with outer source src (of family) be decapsulated? Only when
+ * src lies in one of the tunnel source prefixes of its family: anything
+ * else on the fabric could otherwise reach the DIPs past the muxes. Runs
+ * per tunnelled packet: a scan of at most SL_MAX_TUNNEL_SOURCES masks
+ * without branches inside the match, no allocation. For IPv4 only the
+ * first 4 bytes of src are looked at.
+ */
+static inline bool sl_host_tunnel_source_ok(const struct sl_host_tables *t, int family,
+					    const union sl_addr *src)
+{
+	const struct sl_host_sources *s = family == SL_AF_INET ? &t->src4 : &t->src6;
+	for (uint32_t i = 0; i < s->n; i++) {
+		const struct sl_host_source *p = &s->p[i];
+		uint64_t miss = ((src->u64[0] & p->mask[0]) ^ p->net[0]) |
+				((src->u64[1] & p->mask[1]) ^ p->net[1]);
+		if (miss == 0)
+			return true;
+	}
+	return false;
 }
 
 /* Local DIP for a new connection (forward key k), or NULL when none. */

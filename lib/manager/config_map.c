@@ -47,6 +47,11 @@ int sl_mgr_state_to_config(const struct sl_mgr_state *s, const struct sl_config 
 	*out = *base;
 	out->vips = NULL;
 	out->nb_vips = 0;
+	/* The state's list, even when empty: a host agent must not fall back
+	 * on its own file's, which the cluster may have replaced. */
+	memcpy(out->tunnel_sources, s->tunnel_sources,
+	       s->nb_tunnel_sources * sizeof(s->tunnel_sources[0]));
+	out->nb_tunnel_sources = s->nb_tunnel_sources;
 	if (s->nb_vips == 0)
 		return 0;
 	out->vips = calloc(s->nb_vips, sizeof(*out->vips));
@@ -109,8 +114,10 @@ json_t *sl_mgr_cmd_bootstrap(const struct sl_config *cfg, struct sl_mgr_err *err
 			json_decref(vips);
 			vips = NULL;
 		}
-	json_t *cmd = json_pack("{s:s, s:o, s:o}", "op", "bootstrap", "vips", vips, "members",
-				cfg_members_to_json(&cfg->manager));
+	/* Always written, empty without the host role: a new state has a list. */
+	json_t *cmd = json_pack("{s:s, s:o, s:o, s:o}", "op", "bootstrap", "vips", vips, "members",
+				cfg_members_to_json(&cfg->manager), "tunnel_sources",
+				sl_mgr_prefixes_json(cfg->tunnel_sources, cfg->nb_tunnel_sources));
 	if (cmd == NULL)
 		sl_mgr_fail_oom(err != NULL ? err : &dummy);
 	return cmd;

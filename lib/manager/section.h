@@ -45,6 +45,11 @@ struct sl_mgr_section {
 
 extern const struct sl_mgr_section sl_mgr_vips_section;
 extern const struct sl_mgr_section sl_mgr_members_section;
+extern const struct sl_mgr_section sl_mgr_tunnel_sources_section;
+
+/* Prefixes as a JSON array of their canonical texts ("192.0.2.10/32"):
+ * the section's encoding, and the bootstrap's from the file. NULL on ENOMEM. */
+json_t *sl_mgr_prefixes_json(const struct sl_prefix *p, unsigned n);
 
 /* ------------------------------------------------------------ errors */
 

@@ -2,9 +2,10 @@
  * The manager's replicated state: what every instance of the cluster
  * agrees on through the Raft log, and the commands that change it.
  *
- * Today the state has one section, "vips": VIPs (address, protocol,
- * port), each with its DIPs (address, port, host, weight, admin state,
- * health). Later issues add sections (SNAT port-range leases, PoP state,
+ * Sections: "vips": VIPs (address, protocol, port), each with its DIPs
+ * (address, port, host, weight, admin state, health); "members": the
+ * members' API URLs; "tunnel_sources": the prefixes muxes send tunnels
+ * from. Later issues add sections (SNAT port-range leases, PoP state,
  * steering maps) as further members of struct sl_mgr_state plus an entry
  * in the section table (section.h); commands, snapshots and the
  * transaction machinery below do not change shape.
@@ -99,6 +100,10 @@ struct sl_mgr_state {
 	uint32_t nb_vips;
 	struct sl_mgr_member *members; /* sorted by id */
 	uint32_t nb_members;
+	/* Where muxes send tunnels from: host agents drop tunnels from any
+	 * other source. Sorted by (family, address, length); may be empty. */
+	struct sl_prefix tunnel_sources[SL_MAX_TUNNEL_SOURCES];
+	uint32_t nb_tunnel_sources;
 };
 
 /* The API URL member id advertised, or NULL. */
@@ -161,6 +166,8 @@ json_t *sl_mgr_vip_to_json(const struct sl_mgr_vip *v);
 json_t *sl_mgr_vip_status_json(const struct sl_mgr_vip *v);
 /* {"generation", "vips": [status of every VIP]} */
 json_t *sl_mgr_state_status_json(const struct sl_mgr_state *s);
+/* {"prefixes": ["192.0.2.10/32", ...]}: the tunnel sources, canonical. */
+json_t *sl_mgr_tunnel_sources_json(const struct sl_mgr_state *s);
 
 /* The VIP named by a key object {"address", "protocol", "port"}; NULL with
  * err (EINVAL for a bad key, ENOENT when absent). */
@@ -169,21 +176,24 @@ const struct sl_mgr_vip *sl_mgr_vip_lookup(const struct sl_mgr_state *s, const j
 
 /*
  * The data-plane configuration: base (roles, ports, mux and host settings
- * from this instance's file; base's own VIPs are ignored) with the VIPs and
- * DIPs of s, every DIP weighted by sl_mgr_dip_weight(). Built directly,
- * because weight 0 is not a valid file setting. Free *out with
- * sl_config_free(). Returns 0, or -1 with err (ELIMIT: a VIP has too many
- * DIPs for this mux's maglev_size; ENOMEM).
+ * from this instance's file; base's own VIPs and tunnel sources are
+ * ignored) with the VIPs, DIPs and tunnel sources of s, every DIP weighted
+ * by sl_mgr_dip_weight(). Built directly, because weight 0 is not a valid
+ * file setting. Free *out with sl_config_free(). Returns 0, or -1 with err
+ * (ELIMIT: a VIP has too many DIPs for this mux's maglev_size; ENOMEM).
  */
 int sl_mgr_state_to_config(const struct sl_mgr_state *s, const struct sl_config *base,
 			   struct sl_config *out, struct sl_mgr_err *err);
 
 /*
  * Bootstrapping a new cluster from the static file: the command
- * {"op": "bootstrap", "vips": [...]} carrying cfg's VIPs and DIPs (all
- * active, health unknown). It is accepted only by a state that has never
- * changed (generation 0), so it goes through the log like any command and
- * a second bootstrap is refused on every replica alike. NULL on ENOMEM.
+ * {"op": "bootstrap", "vips": [...], "members": [...], "tunnel_sources":
+ * [...]} carrying cfg's VIPs and DIPs (all active, health unknown), its
+ * members' API URLs and its host.tunnel_sources (none without the host
+ * role: the list is then empty until set_tunnel_sources). It is accepted
+ * only by a state that has never changed (generation 0), so it goes
+ * through the log like any command and a second bootstrap is refused on
+ * every replica alike. NULL on ENOMEM.
  */
 json_t *sl_mgr_cmd_bootstrap(const struct sl_config *cfg, struct sl_mgr_err *err);
 

@@ -144,6 +144,14 @@ void sl_flow_key_of(const struct sl_pkt_info *pi, struct sl_flow_key *k)
 	memcpy(&k->sport, &tail, sizeof(tail));
 }
 
+void sl_flow_key_of_quote(const struct sl_icmp_quote *q, int family, struct sl_flow_key *k)
+{
+	const struct sl_pkt_info opposite = { .family = (uint8_t)family, .proto = q->proto,
+					      .src = q->dst, .dst = q->src,
+					      .sport = q->dport, .dport = q->sport };
+	sl_flow_key_of(&opposite, k);
+}
+
 const struct sl_mux_dip *sl_mux_pick(const struct sl_mux_tables *t, uint32_t vip,
 				     const struct sl_flow_key *k)
 {

@@ -52,6 +52,13 @@ void sl_mux_tables_free(struct sl_mux_tables *t);
 /* Forward 5-tuple key of a parsed packet (client -> VIP direction). */
 void sl_flow_key_of(const struct sl_pkt_info *pi, struct sl_flow_key *k);
 
+/* Key of the flow an ICMP error is about, in the direction opposite to
+ * the quoted packet: the quote of an error sent to a VIP is the VIP's
+ * packet to the client, so this is the client -> VIP key; the quote of an
+ * error from a DIP is the client's packet to the DIP, so this is the key
+ * of the DIP's replies. */
+void sl_flow_key_of_quote(const struct sl_icmp_quote *q, int family, struct sl_flow_key *k);
+
 /* Maglev choice for a new flow; NULL when the VIP has no DIP with weight. */
 const struct sl_mux_dip *sl_mux_pick(const struct sl_mux_tables *t, uint32_t vip,
 				     const struct sl_flow_key *k);

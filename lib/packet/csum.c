@@ -22,17 +22,6 @@ uint32_t sl_csum_partial(const void *buf, uint32_t len, uint32_t sum)
 	return (uint32_t)((s & 0xffffffffu) + (s >> 32));
 }
 
-/* Sum of the TCP/UDP pseudo-header: both addresses, which sit next to each
- * other in v4 and v6 headers, then protocol and upper-layer length as
- * network-order bytes. */
-static uint64_t pseudo_header_sum(const uint8_t *ip, int family, uint8_t proto, uint32_t l4_len)
-{
-	const uint8_t tail[4] = { 0, proto, (uint8_t)(l4_len >> 8), (uint8_t)l4_len };
-	uint64_t sum = family == SL_AF_INET ? csum_raw(ip + 12, 8, 0) : csum_raw(ip + 8, 32, 0);
-
-	return csum_raw(tail, sizeof(tail), sum);
-}
-
 static uint16_t read_be16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] << 8 | p[1]);
@@ -66,8 +55,23 @@ int sl_pkt_l4_checksum_ok(const uint8_t *ip, const struct sl_pkt_info *pi)
 			return 0;
 		l4_len = udp_len;
 	}
-	uint64_t sum = pseudo_header_sum(ip, pi->family, pi->proto, l4_len);
+	uint64_t sum = csum_pseudo(ip, pi->family, pi->proto, l4_len);
 
 	/* A correct checksum makes the whole sum negative zero. */
 	return csum_fold64(csum_raw(l4, l4_len, sum)) == 0xffff;
+}
+
+bool sl_pkt_icmp_checksum_ok(const uint8_t *ip, const struct sl_pkt_info *pi)
+{
+	uint32_t l4_rel = (uint32_t)pi->l4_off - pi->l3_off;
+	uint32_t l4_len = pi->l3_len - l4_rel;
+	uint64_t sum = 0;
+
+	if ((pi->flags & SL_PKT_FRAGMENT) || l4_len < 4)
+		return false;
+	if (pi->proto == SL_PROTO_ICMPV6 && pi->family == SL_AF_INET6)
+		sum = csum_pseudo(ip, pi->family, pi->proto, l4_len);
+	else if (pi->proto != SL_PROTO_ICMP || pi->family != SL_AF_INET)
+		return false;
+	return csum_fold64(csum_raw(ip + l4_rel, l4_len, sum)) == 0xffff;
 }

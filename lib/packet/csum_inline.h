@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "packet/addr.h"
+
 /* Fold a 64-bit end-around-carry accumulator to 16 bits, not complemented. */
 static inline uint16_t csum_fold64(uint64_t s)
 {
@@ -105,6 +107,18 @@ static inline uint16_t csum_apply_diff(uint8_t *field, uint32_t diff)
 	hc = (uint16_t)~csum_fold64((uint64_t)(uint16_t)~hc + diff);
 	memcpy(field, &hc, 2);
 	return hc;
+}
+
+/* Sum of the TCP/UDP/ICMPv6 pseudo-header of the IP packet at ip: both
+ * addresses, which sit next to each other in v4 and v6 headers, then the
+ * protocol and upper-layer length as network-order bytes. family is
+ * SL_AF_INET or SL_AF_INET6. */
+static inline uint64_t csum_pseudo(const uint8_t *ip, int family, uint8_t proto, uint32_t l4_len)
+{
+	const uint8_t tail[4] = { 0, proto, (uint8_t)(l4_len >> 8), (uint8_t)l4_len };
+	uint64_t sum = family == SL_AF_INET ? csum_raw(ip + 12, 8, 0) : csum_raw(ip + 8, 32, 0);
+
+	return csum_raw(tail, sizeof(tail), sum);
 }
 
 #endif

@@ -29,18 +29,23 @@ enum nat_side { NAT_SRC, NAT_DST };
 static void rewrite_l4(uint8_t *ip, const struct sl_pkt_info *pi, enum nat_side side, uint16_t port,
 		       uint32_t addr_diff)
 {
-	uint8_t *l4 = ip + ((uint32_t)pi->l4_off - pi->l3_off);
+	uint32_t l4_rel = (uint32_t)pi->l4_off - pi->l3_off;
+	uint8_t *l4 = ip + l4_rel;
 	uint8_t *port_field = l4 + (side == NAT_DST ? 2 : 0);
 	const uint8_t new_port[2] = { (uint8_t)(port >> 8), (uint8_t)port };
 	uint32_t diff = addr_diff + csum_word_diff(port_field, new_port, 2);
 
 	memcpy(port_field, new_port, 2);
+	uint32_t csum_off = pi->proto == SL_PROTO_TCP ? TCP_CSUM_OFF : UDP_CSUM_OFF;
+	/* A quote in an ICMP error may end before the checksum (l3_len then
+	 * counts the bytes present); a whole segment always holds it. */
+	if (l4_rel + csum_off + 2 > pi->l3_len)
+		return;
+	uint8_t *csum = l4 + csum_off;
 	if (pi->proto == SL_PROTO_TCP) {
-		csum_apply_diff(l4 + TCP_CSUM_OFF, diff);
+		csum_apply_diff(csum, diff);
 		return;
 	}
-
-	uint8_t *csum = l4 + UDP_CSUM_OFF;
 
 	/* Zero means "no checksum" over IPv4 and must stay so. */
 	if (pi->family == SL_AF_INET && csum[0] == 0 && csum[1] == 0)
@@ -119,4 +124,58 @@ enum sl_drop sl_pkt_dec_ttl(uint8_t *ip, struct sl_pkt_info *pi)
 	}
 	pi->ttl = ttl[0];
 	return SL_DROP_NONE;
+}
+
+/* ------------------------------------------------------------ ICMP errors */
+
+#define ICMP_CSUM_OFF 2
+
+/* The quoted packet as a parsed packet of its own (l3_len: the bytes present). */
+static struct sl_pkt_info quote_info(const struct sl_pkt_info *outer, const struct sl_icmp_quote *q)
+{
+	return (struct sl_pkt_info){
+		.l3_off = 0, .l4_off = (uint16_t)(q->l4_off - q->ip_off), .l3_len = q->len,
+		.family = outer->family, .proto = q->proto, .flags = SL_PKT_HAS_PORTS,
+		.sport = q->sport, .dport = q->dport, .src = q->src, .dst = q->dst,
+	};
+}
+
+static void icmp_checksum_set(uint8_t *ip, const struct sl_pkt_info *pi)
+{
+	uint32_t l4_rel = (uint32_t)pi->l4_off - pi->l3_off;
+	uint32_t l4_len = pi->l3_len - l4_rel;
+	uint8_t *icmp = ip + l4_rel;
+	uint64_t sum = pi->family == SL_AF_INET6 ? csum_pseudo(ip, pi->family, pi->proto, l4_len) : 0;
+
+	memset(icmp + ICMP_CSUM_OFF, 0, 2);
+	uint16_t c = (uint16_t)~csum_fold64(csum_raw(icmp, l4_len, sum));
+	memcpy(icmp + ICMP_CSUM_OFF, &c, 2);
+}
+
+/* outer_side of the outer header and the opposite side of the quote. */
+static void icmp_nat(uint8_t *ip, struct sl_pkt_info *pi, struct sl_icmp_quote *q, enum nat_side outer_side,
+		     const union sl_addr *addr, uint16_t port)
+{
+	struct sl_pkt_info qi = quote_info(pi, q);
+	enum nat_side quote_side = outer_side == NAT_DST ? NAT_SRC : NAT_DST;
+
+	nat_rewrite(ip, pi, outer_side, addr, 0); /* ICMP: the address only */
+	nat_rewrite(ip + q->ip_off, &qi, quote_side, addr, port);
+	q->src = qi.src;
+	q->dst = qi.dst;
+	q->sport = qi.sport;
+	q->dport = qi.dport;
+	icmp_checksum_set(ip, pi);
+}
+
+void sl_pkt_icmp_nat_to_dip(uint8_t *ip, struct sl_pkt_info *pi, struct sl_icmp_quote *q,
+			    const union sl_addr *addr, uint16_t port)
+{
+	icmp_nat(ip, pi, q, NAT_DST, addr, port);
+}
+
+void sl_pkt_icmp_nat_to_client(uint8_t *ip, struct sl_pkt_info *pi, struct sl_icmp_quote *q,
+			       const union sl_addr *addr, uint16_t port)
+{
+	icmp_nat(ip, pi, q, NAT_SRC, addr, port);
 }

@@ -166,6 +166,56 @@ enum sl_drop sl_pkt_dec_ttl(uint8_t *ip, struct sl_pkt_info *pi);
 uint32_t sl_pkt_icmp_too_big(uint8_t *out, const uint8_t *orig, uint32_t orig_len, int family,
 			     const union sl_addr *sender, const union sl_addr *from, uint16_t mtu);
 
+/*
+ * ICMP errors about TCP and UDP flows (RFC 792, RFC 1122 3.2.2, RFC 4443
+ * 2.4): destination unreachable (IPv4 fragmentation needed included),
+ * time exceeded and parameter problem; ICMPv6 packet too big as well. The
+ * error quotes the packet it is about: its IP header and at least the
+ * first 8 bytes after it, which hold both ports. A balancer routes and
+ * translates such an error by that quoted packet's flow.
+ */
+struct sl_icmp_quote {
+	uint16_t ip_off;    /* quoted IP header, from the outer IP header */
+	uint16_t l4_off;    /* quoted TCP/UDP header, from the outer IP header */
+	uint16_t len;       /* bytes of the quote present from ip_off on */
+	uint8_t proto;      /* SL_PROTO_TCP or SL_PROTO_UDP */
+	union sl_addr src;  /* as quoted: the packet the error is about */
+	union sl_addr dst;
+	uint16_t sport;     /* host order */
+	uint16_t dport;
+};
+
+/*
+ * Whether the IP packet at ip (parsed into pi, offsets used relative to
+ * pi->l3_off) is an ICMP error about a TCP or UDP packet of its own family.
+ * Returns SL_DROP_NONE with *q filled, SL_DROP_UNSUPPORTED_L4 for other
+ * ICMP (echo, ...) and non-ICMP, SL_DROP_FRAGMENT for a fragmented error,
+ * or SL_DROP_ICMP_BAD_QUOTE: the quote is truncated (under 8 bytes of
+ * transport header), malformed, of another family or protocol, or a
+ * non-first fragment (no ports to match). Never reads past pi->l3_len.
+ */
+enum sl_drop sl_pkt_parse_icmp_error(const uint8_t *ip, const struct sl_pkt_info *pi,
+				     struct sl_icmp_quote *q);
+
+/*
+ * Translate an ICMP error about a translated connection, so that the
+ * receiver's stack matches it to its own socket: towards the DIP the outer
+ * destination and the quote's source become addr:port (VIP -> DIP); towards
+ * the client the outer source and the quote's destination do (DIP -> VIP).
+ * The outer and quoted IPv4 header checksums and the quoted TCP/UDP
+ * checksum (when the quote holds it) are patched incrementally; the ICMP
+ * checksum is computed anew over the whole message (the caller verified
+ * the old one). Updates pi and q.
+ */
+void sl_pkt_icmp_nat_to_dip(uint8_t *ip, struct sl_pkt_info *pi, struct sl_icmp_quote *q,
+			    const union sl_addr *addr, uint16_t port);
+void sl_pkt_icmp_nat_to_client(uint8_t *ip, struct sl_pkt_info *pi, struct sl_icmp_quote *q,
+			       const union sl_addr *addr, uint16_t port);
+
+/* Full verification of the ICMP or ICMPv6 checksum of an unfragmented
+ * packet (the whole message; ICMPv6 with its pseudo-header). */
+bool sl_pkt_icmp_checksum_ok(const uint8_t *ip, const struct sl_pkt_info *pi);
+
 /* Internet checksum helpers (exposed for ARP/ND/ICMP builders and tests).
  * Words are summed as they lie in memory (as Linux and DPDK do), so
  * pseudo-header fields must be added as network-order bytes.

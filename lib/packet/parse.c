@@ -279,3 +279,80 @@ enum sl_drop sl_pkt_parse_ip(const uint8_t *ip, uint32_t len, int family, struct
 	}
 	return SL_DROP_BAD_VERSION;
 }
+
+/* ------------------------------------------------------------ ICMP errors */
+
+#define ICMP_HLEN 8
+#define QUOTE_MIN_L4 8 /* RFC 792: the offending header and 64 bits of its data */
+
+static bool is_icmp_error_type(int family, uint8_t type)
+{
+	if (family == SL_AF_INET) /* unreachable (fragmentation needed too), time exceeded, parameter problem */
+		return type == 3 || type == 11 || type == 12;
+	return type >= 1 && type <= 4; /* unreachable, packet too big, time exceeded, parameter problem */
+}
+
+/* The quoted IPv4 header at qip (avail bytes); offsets of *q from base. */
+static enum sl_drop quote_ipv4(const uint8_t *qip, uint32_t avail, struct sl_icmp_quote *q)
+{
+	if (avail < SL_IPV4_HLEN || qip[0] >> 4 != 4)
+		return SL_DROP_ICMP_BAD_QUOTE;
+	uint32_t hlen = (uint32_t)(qip[0] & 0x0f) << 2;
+	if (hlen < SL_IPV4_HLEN || hlen + QUOTE_MIN_L4 > avail || (read_be16(qip + 6) & IPV4_FRAG_OFFSET))
+		return SL_DROP_ICMP_BAD_QUOTE;
+	q->l4_off = (uint16_t)(q->ip_off + hlen);
+	q->proto = qip[9];
+	copy_addr(&q->src, qip + 12, 4);
+	copy_addr(&q->dst, qip + 16, 4);
+	return SL_DROP_NONE;
+}
+
+static enum sl_drop quote_ipv6(const uint8_t *qip, uint32_t avail, struct sl_icmp_quote *q)
+{
+	if (avail < SL_IPV6_HLEN || qip[0] >> 4 != 6)
+		return SL_DROP_ICMP_BAD_QUOTE;
+	uint32_t off = SL_IPV6_HLEN;
+	uint8_t nh = qip[6];
+	bool l4_starts_here = true;
+	struct sl_pkt_info frag = { .flags = 0 };
+	/* The quote ends where the error ends, not where the quoted header says. */
+	if (is_ipv6_ext_header(nh) &&
+	    walk_ipv6_ext_headers(qip, avail, &off, &nh, &l4_starts_here, &frag) != SL_DROP_NONE)
+		return SL_DROP_ICMP_BAD_QUOTE;
+	if (!l4_starts_here || off + QUOTE_MIN_L4 > avail)
+		return SL_DROP_ICMP_BAD_QUOTE;
+	q->l4_off = (uint16_t)(q->ip_off + off);
+	q->proto = nh;
+	copy_addr(&q->src, qip + 8, 16);
+	copy_addr(&q->dst, qip + 24, 16);
+	return SL_DROP_NONE;
+}
+
+enum sl_drop sl_pkt_parse_icmp_error(const uint8_t *ip, const struct sl_pkt_info *pi,
+				     struct sl_icmp_quote *q)
+{
+	uint8_t icmp_proto = pi->family == SL_AF_INET ? SL_PROTO_ICMP : SL_PROTO_ICMPV6;
+	uint32_t l4 = (uint32_t)pi->l4_off - pi->l3_off;
+
+	if (pi->proto != icmp_proto || (pi->family != SL_AF_INET && pi->family != SL_AF_INET6))
+		return SL_DROP_UNSUPPORTED_L4;
+	if (pi->flags & SL_PKT_FRAGMENT)
+		return SL_DROP_FRAGMENT;
+	if (l4 + ICMP_HLEN > pi->l3_len)
+		return SL_DROP_ICMP_BAD_QUOTE;
+	if (!is_icmp_error_type(pi->family, ip[l4]))
+		return SL_DROP_UNSUPPORTED_L4;
+
+	const uint8_t *qip = ip + l4 + ICMP_HLEN;
+	uint32_t avail = pi->l3_len - l4 - ICMP_HLEN;
+	q->ip_off = (uint16_t)(l4 + ICMP_HLEN);
+	q->len = (uint16_t)avail;
+	enum sl_drop r = pi->family == SL_AF_INET ? quote_ipv4(qip, avail, q) : quote_ipv6(qip, avail, q);
+	if (r != SL_DROP_NONE)
+		return r;
+	if (q->proto != SL_PROTO_TCP && q->proto != SL_PROTO_UDP)
+		return SL_DROP_ICMP_BAD_QUOTE;
+	q->sport = read_be16(ip + q->l4_off);
+	q->dport = read_be16(ip + q->l4_off + 2);
+	return SL_DROP_NONE;
+}

@@ -22,11 +22,14 @@
 	X(MUX_FLOW_FULL,  mux_flow_full,  "mux: new flows forwarded without state because the flow table was full") \
 	X(MUX_ENCAP,      mux_encap,      "mux: packets encapsulated towards a host agent") \
 	X(MUX_TOO_BIG_SENT, mux_too_big_sent, "mux: ICMP fragmentation-needed / packet-too-big sent to clients (at most 1000/s per worker)") \
+	X(MUX_ICMP_RELAYED, mux_icmp_relayed, "mux: ICMP errors about a VIP's flow (matched by the packet they quote) tunnelled to that flow's host agent") \
 	X(HOST_DECAP,     host_decap,     "host: tunnelled packets decapsulated") \
 	X(HOST_CONN_NEW,  host_conn_new,  "host: new connections given a local DIP") \
 	X(HOST_CONN_FULL, host_conn_full, "host: new connections translated without state because the table was full") \
 	X(HOST_TO_DIP,    host_to_dip,    "host: packets translated VIP to DIP and delivered") \
 	X(HOST_REPLY,     host_reply,     "host: replies translated DIP to VIP and sent to the client (DSR)") \
+	X(HOST_ICMP_TO_DIP, host_icmp_to_dip, "host: ICMP errors about a connection translated (outer and quoted headers) VIP to DIP and delivered") \
+	X(HOST_ICMP_TO_CLIENT, host_icmp_to_client, "host: ICMP errors a DIP sent about a connection translated DIP to VIP and sent to the client") \
 	X(EXCEPTION,      exception,      "frames passed to the control thread (ARP, ND, ICMP to own address)") \
 	X(FROM_CONTROL,   from_control,   "frames sent on behalf of the control thread") \
 	X(FLOW_EXPIRED,   flow_expired,   "flow and connection entries removed after their idle timeout")
@@ -44,7 +47,7 @@
 	X(BAD_IHL,         bad_ihl,         "IPv4 header length below 20 bytes") \
 	X(BAD_LENGTH,      bad_length,      "IP length field larger than the frame or smaller than the header") \
 	X(BAD_IP_CHECKSUM, bad_ip_checksum, "IPv4 header checksum wrong") \
-	X(BAD_L4_CHECKSUM, bad_l4_checksum, "host: TCP or UDP checksum wrong on a packet that would open a connection") \
+	X(BAD_L4_CHECKSUM, bad_l4_checksum, "host: TCP or UDP checksum wrong on a packet that would open a connection; mux and host: ICMP checksum wrong on an error to relay or translate") \
 	X(BAD_EXT_HEADER,  bad_ext_header,  "IPv6 extension header chain malformed or too long") \
 	X(FRAGMENT,        fragment,        "IP fragment addressed to a VIP (not supported)") \
 	X(TTL_EXCEEDED,    ttl_exceeded,    "TTL or hop limit would reach zero") \
@@ -56,6 +59,10 @@
 	X(NO_NEIGHBOUR,    no_neighbour,    "next hop MAC not resolved yet (resolution requested)") \
 	X(NO_CONNECTION,   no_connection,   "host: packet from a local DIP that matches no connection") \
 	X(BAD_TUNNEL,      bad_tunnel,      "host: tunnelled packet whose inner packet is malformed or of the wrong family") \
+	X(BAD_TUNNEL_SOURCE, bad_tunnel_source, "host: tunnel from an outer source outside `host.tunnel_sources` (not a configured mux)") \
+	X(ICMP_BAD_QUOTE,  icmp_bad_quote,  "ICMP error to a VIP or from a DIP whose quoted packet is truncated (under 8 bytes of TCP/UDP header), malformed, not TCP/UDP, or not about the address it was sent to or from") \
+	X(ICMP_NO_FLOW,    icmp_no_flow,    "ICMP error whose quoted packet matches no flow (mux: VIP port not served or no DIP; host: no connection)") \
+	X(ICMP_RATE_LIMITED, icmp_rate_limited, "ICMP error not relayed or translated: over the limit of 1000/s (burst 100) per worker") \
 	X(NO_HEADROOM,     no_headroom,     "frame lacks the headroom needed for encapsulation") \
 	X(TOO_BIG,         too_big,         "encapsulated frame would exceed the port MTU") \
 	X(EXCEPTION_FULL,  exception_full,  "control-thread ring full; frame dropped") \

@@ -35,7 +35,7 @@ static const char CONFIG[] =
 	"                  { address = \"2001:db8:11::2\"; mac = \"02:00:00:00:01:02\"; } ); } );"
 	" mux: { maglev_size = 251; flow_capacity = 256; };"
 	" host: { address = \"192.0.2.10\"; address6 = \"2001:db8:2::10\"; uplink = \"fabric\"; backend = \"backend\";"
-	"   conn_capacity = 256; };"
+	"   conn_capacity = 256; tunnel_sources = [ \"192.0.2.0/24\", \"2001:db8:2::/64\" ]; };"
 	" vips = ( { address = \"203.0.113.10\"; protocol = \"tcp\"; port = 80; dips = ("
 	"   { address = \"198.18.1.2\"; port = 8080; host = \"192.0.2.10\"; },"
 	"   { address = \"198.18.2.2\"; port = 8080; host = \"192.0.2.22\"; } ); },"

@@ -11,11 +11,15 @@
  *   - a TCP/UDP checksum that verified before still verifies, and one that
  *     did not still does not (the incremental update is exact);
  *   - an accepted bare IP packet, encapsulated in IPv4 and in IPv6, gives a
- *     frame that parses, with the inner packet where the outer says.
+ *     frame that parses, with the inner packet where the outer says;
+ *   - an ICMP error's quote lies inside the packet, and translating the
+ *     error either way gives an error that parses to the same quote shape
+ *     with the new address and port, and a valid ICMP checksum.
  *
  * Random bytes almost never carry a correct IPv4 header checksum, which
  * would hide everything behind BAD_IP_CHECKSUM, so every input is also
- * tried with its IPv4 header checksum and its TCP/UDP checksum repaired.
+ * tried with its IPv4 header checksum and its TCP/UDP or ICMP checksum
+ * repaired.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -139,6 +143,53 @@ static void exercise_encap(const uint8_t *inner, uint32_t inner_len, int inner_f
 	}
 }
 
+/* Translate a copy of an ICMP error one way and check what comes out. */
+static void exercise_icmp_nat(const uint8_t *buf, uint32_t len, int family, const struct sl_pkt_info *parsed,
+			      const struct sl_icmp_quote *quoted, bool to_dip)
+{
+	uint8_t *copy = dup_exact(buf, len);
+	uint8_t *ip = copy + parsed->l3_off;
+	struct sl_pkt_info pi = *parsed, again;
+	struct sl_icmp_quote q = *quoted, q2;
+	bool v4 = pi.family == SL_AF_INET;
+	const union sl_addr *a = v4 ? (to_dip ? &new_dst4 : &new_src4) : (to_dip ? &new_dst6 : &new_src6);
+	uint16_t port = to_dip ? NEW_DPORT : NEW_SPORT;
+
+	if (to_dip)
+		sl_pkt_icmp_nat_to_dip(ip, &pi, &q, a, port);
+	else
+		sl_pkt_icmp_nat_to_client(ip, &pi, &q, a, port);
+	REQUIRE(parse_as(copy, len, family, &again) == SL_DROP_NONE);
+	REQUIRE(again.l4_off == parsed->l4_off && again.l3_len == parsed->l3_len && again.proto == parsed->proto);
+	REQUIRE(sl_addr_eq(to_dip ? &again.dst : &again.src, a));
+	REQUIRE(sl_pkt_parse_icmp_error(ip, &again, &q2) == SL_DROP_NONE);
+	REQUIRE(q2.ip_off == quoted->ip_off && q2.l4_off == quoted->l4_off && q2.len == quoted->len);
+	REQUIRE(sl_addr_eq(to_dip ? &q2.src : &q2.dst, a) && (to_dip ? q2.sport : q2.dport) == port);
+	REQUIRE(sl_addr_eq(to_dip ? &q2.dst : &q2.src, to_dip ? &quoted->dst : &quoted->src));
+	REQUIRE(sl_pkt_icmp_checksum_ok(ip, &again));
+	free(copy);
+}
+
+static void exercise_icmp_error(const uint8_t *buf, uint32_t len, int family, const struct sl_pkt_info *pi)
+{
+	struct sl_icmp_quote q;
+	const uint8_t *ip = buf + pi->l3_off;
+	enum sl_drop r = sl_pkt_parse_icmp_error(ip, pi, &q);
+
+	REQUIRE(r == SL_DROP_NONE || r == SL_DROP_UNSUPPORTED_L4 || r == SL_DROP_FRAGMENT ||
+		r == SL_DROP_ICMP_BAD_QUOTE);
+	if (r != SL_DROP_NONE)
+		return;
+	/* The quote, and 8 bytes of its transport header, lie inside the packet. */
+	REQUIRE(q.ip_off + (uint32_t)q.len == pi->l3_len && q.l4_off > q.ip_off);
+	REQUIRE(q.l4_off + 8u <= pi->l3_len);
+	REQUIRE(q.proto == SL_PROTO_TCP || q.proto == SL_PROTO_UDP);
+	if (!sl_pkt_icmp_checksum_ok(ip, pi))
+		return;
+	exercise_icmp_nat(buf, len, family, pi, &q, true);
+	exercise_icmp_nat(buf, len, family, pi, &q, false);
+}
+
 static void exercise(const uint8_t *buf, uint32_t len, int family)
 {
 	struct sl_pkt_info pi;
@@ -155,6 +206,7 @@ static void exercise(const uint8_t *buf, uint32_t len, int family)
 	/* The parsed header chain and IP length lie inside the input. */
 	REQUIRE(pi.l4_off <= pi.l3_off + pi.l3_len && pi.l3_off + (uint32_t)pi.l3_len <= len);
 	exercise_rewrites(buf, len, family, &pi);
+	exercise_icmp_error(buf, len, family, &pi);
 	if (family != SL_AF_NONE)
 		exercise_encap(buf, pi.l3_len, family);
 }
@@ -211,6 +263,28 @@ static void repair_l4_checksum(uint8_t *ip, const struct sl_pkt_info *pi)
 	REQUIRE(sl_pkt_l4_checksum_ok(ip, pi));
 }
 
+/* Reference ICMP / ICMPv6 checksum over the whole message. */
+static void repair_icmp_checksum(uint8_t *ip, const struct sl_pkt_info *pi)
+{
+	uint32_t l4_rel = (uint32_t)(pi->l4_off - pi->l3_off);
+	uint32_t l4_len = pi->l3_len - l4_rel;
+	uint8_t *icmp = ip + l4_rel;
+	uint32_t sum = 0;
+
+	if ((pi->flags & SL_PKT_FRAGMENT) || l4_len < 4)
+		return;
+	if (pi->family == SL_AF_INET6 && pi->proto == SL_PROTO_ICMPV6) {
+		const uint8_t tail[8] = { (uint8_t)(l4_len >> 24), (uint8_t)(l4_len >> 16), (uint8_t)(l4_len >> 8),
+					  (uint8_t)l4_len, 0, 0, 0, SL_PROTO_ICMPV6 };
+		sum = sl_csum_partial(tail, sizeof(tail), sl_csum_partial(ip + 8, 32, 0));
+	} else if (pi->family != SL_AF_INET || pi->proto != SL_PROTO_ICMP) {
+		return;
+	}
+	icmp[2] = icmp[3] = 0;
+	write_checksum(icmp + 2, sl_csum_partial(icmp, l4_len, sum));
+	REQUIRE(sl_pkt_icmp_checksum_ok(ip, pi));
+}
+
 static void exercise_repaired(const uint8_t *data, uint32_t len, int family)
 {
 	uint8_t *fixed = dup_exact(data, len);
@@ -225,6 +299,7 @@ static void exercise_repaired(const uint8_t *data, uint32_t len, int family)
 	repair_ipv4_header(fixed + l3_off, len - l3_off);
 	if (parse_as(fixed, len, family, &pi) == SL_DROP_NONE && pi.family != SL_AF_NONE) {
 		repair_l4_checksum(fixed + pi.l3_off, &pi);
+		repair_icmp_checksum(fixed + pi.l3_off, &pi);
 		exercise(fixed, len, family);
 	}
 	free(fixed);

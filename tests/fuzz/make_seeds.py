@@ -46,6 +46,10 @@ def frames():
     back6 = IPv6(src=VIP6, dst=CLIENT6) / UDP(sport=53, dport=40000) / Raw(b"y" * 32)
     yield "icmp4_frag_needed", 0, eth / IP(src="198.51.100.1", dst=VIP4) / ICMP(type=3, code=4, nexthopmtu=1300) / bytes(back4)[:48]
     yield "icmp6_too_big", 0, eth / IPv6(src="2001:db8:1::1", dst=VIP6) / ICMPv6PacketTooBig(mtu=1280) / bytes(back6)[:80]
+    # a relayed error arriving at a host agent, and a DIP's error about a connection
+    yield "ipip_icmp4_frag_needed", 0, eth / IP(src="192.0.2.22", dst="192.0.2.10", proto=4) / IP(src="198.51.100.1", dst=VIP4) / ICMP(type=3, code=4, nexthopmtu=1300) / bytes(back4)[:48]
+    seen4 = IP(src=CLIENT4, dst="198.18.1.2") / TCP(sport=40000, dport=8080, flags="A") / Raw(b"z" * 32)
+    yield "dip_icmp4_unreach", 1, Ether(src=BE_MAC, dst="02:00:00:00:00:11") / IP(src="198.18.1.2", dst=CLIENT4) / ICMP(type=3, code=3) / bytes(seen4)[:60]
     yield "icmp6_unreach", 0, eth / IPv6(src="2001:db8:1::1", dst=VIP6) / ICMPv6DestUnreach(code=4) / bytes(back6)[:80]
 
 

@@ -38,7 +38,8 @@ COUNTERS = ["rx_packets", "tx_packets", "tx_full", "idle_polls", "mux_flow_hit",
 DROPS = ["truncated", "non_ip", "bad_version", "bad_ihl", "bad_length", "bad_ip_checksum",
          "bad_l4_checksum", "bad_ext_header", "fragment", "ttl_exceeded", "unknown_vip",
          "unknown_port", "unsupported_l4", "not_for_us", "no_backend", "no_neighbour",
-         "no_connection", "bad_tunnel", "no_headroom", "too_big", "exception_full", "no_role"]
+         "no_connection", "bad_tunnel", "no_headroom", "too_big", "exception_full", "no_role",
+         "bad_tunnel_source"]
 
 
 # ------------------------------------------------------------ libconfig subset
@@ -140,7 +141,8 @@ def load_config(path):
         h = s["host"]
         cfg["host"] = {"a4": ipaddress.ip_address(h["address"]) if "address" in h else None,
                        "a6": ipaddress.ip_address(h["address6"]) if "address6" in h else None,
-                       "uplink": h["uplink"], "backend": h["backend"]}
+                       "uplink": h["uplink"], "backend": h["backend"],
+                       "sources": [ipaddress.ip_network(n) for n in h.get("tunnel_sources", [])]}
     mux = s.get("mux", {})
     cfg["tsrc4"] = ipaddress.ip_address(mux["tunnel_source"]) if "tunnel_source" in mux else None
     cfg["tsrc6"] = ipaddress.ip_address(mux["tunnel_source6"]) if "tunnel_source6" in mux else None
@@ -428,6 +430,10 @@ class Fake:
 
     def decap(self, outer):
         inner = outer.payload
+        src = ipaddress.ip_address(outer.src)
+        if not any(src in n for n in self.cfg["host"]["sources"]):
+            self.stats["drop_bad_tunnel_source"] += 1
+            return
         if not isinstance(inner, (IP, IPv6)):
             self.stats["drop_bad_tunnel"] += 1
             return

@@ -134,6 +134,18 @@ def log(msg):
     print(f"[lab] {msg}", file=sys.stderr, flush=True)
 
 
+_scapy = None
+
+
+def scapy():
+    """scapy.all, imported on first use (it takes a second or two to load)."""
+    global _scapy
+    if _scapy is None:
+        import scapy.all as s
+        _scapy = s
+    return _scapy
+
+
 # ---------------------------------------------------------------- commands
 
 def run(argv, ns=None, check=True, timeout=20, input=None):
@@ -364,6 +376,10 @@ class Lab:
         # few threads. SLUICE_LAB_LCORES="0,1" gives every instance that -l.
         self.lcores = lcores or os.environ.get("SLUICE_LAB_LCORES")
         self.keep_workdir = keep_workdir
+        # SLUICE_LAB_CONFIG_DIR: the lab configs to run an older binary with
+        # (e.g. `git show REV:config/lab/X.cfg` copies); only when the default is asked for
+        if config_dir == CONFIG_DIR and os.environ.get("SLUICE_LAB_CONFIG_DIR"):
+            config_dir = os.environ["SLUICE_LAB_CONFIG_DIR"]
         self.config_dir = Path(config_dir)
         self.workdir = None
         self.procs = []          # (name, Popen, logpath)
@@ -756,6 +772,38 @@ class Lab:
     def keepalive_client(self, host, want, tries=40):
         return KeepAlive(self, host, want, tries)
 
+    def download(self, url, path, max_time=20, ns="client", connect_timeout=3):
+        """One GET of url from namespace `ns` into `path` (curl -m max_time).
+        Returns {exit, code, size, local_port, error}; the file holds what arrived."""
+        argv = ["curl", "-g", "-s", "-S", "--connect-timeout", connect_timeout, "-m", max_time,
+                "-H", "Connection: close", "-o", path,
+                "-w", "\n@@SLUICE@@ %{exitcode} %{http_code} %{size_download} %{local_port}\n", url]
+        r = run(argv, ns=self.ns[ns], check=False, timeout=max_time + 15)
+        res = {"exit": r.returncode, "code": "000", "size": 0, "local_port": 0,
+               "error": r.stderr.strip()}
+        for line in r.stdout.splitlines():
+            if line.startswith("@@SLUICE@@"):
+                _, ex, code, size, port = (line.split() + ["0"] * 5)[:5]
+                res.update(exit=int(ex), code=code, size=int(size),
+                           local_port=int(port) if port.isdigit() else 0)
+        return res
+
+    def snmp(self, ns):
+        """The kernel's IP/ICMP counters in namespace `ns` (a role): /proc/net/snmp
+        as "Icmp.OutDestUnreachs" etc., /proc/net/snmp6 as "Icmp6OutPktTooBigs" etc."""
+        r = run(["sh", "-c", "cat /proc/net/snmp; echo @@; cat /proc/net/snmp6"], ns=self.ns[ns])
+        v4, _, v6 = r.stdout.partition("@@")
+        out, lines = {}, v4.splitlines()
+        for head, vals in zip(lines[0::2], lines[1::2]):
+            proto, names = head.split(":", 1)
+            for k, v in zip(names.split(), vals.split(":", 1)[1].split()):
+                out[f"{proto}.{k}"] = int(v)
+        for line in v6.splitlines():
+            parts = line.split()
+            if len(parts) == 2 and parts[1].lstrip("-").isdigit():
+                out[parts[0]] = int(parts[1])
+        return out
+
 
 def tail(path, n=30):
     if not path:
@@ -937,10 +985,23 @@ class KeepAlive:
 
 # ---------------------------------------------------------------- helpers run inside namespaces
 
+BYTES_MAX = 8 << 20  # largest /bytes?n=N the backends serve
+
+
+def pattern_bytes(n, offset=0):
+    """n bytes of the content /bytes serves, from `offset`: 16-byte lines
+    "%015x\\n" naming their own offset, so a check can say where it differs."""
+    first, last = offset // 16, (offset + n + 15) // 16
+    blob = b"".join(b"%015x\n" % (16 * i) for i in range(first, last))
+    skip = offset - 16 * first
+    return blob[skip:skip + n]
+
+
 def backend_main(name, port):
     """HTTP server answering with its name, dual stack on [::]:port (v4-mapped
     covers 0.0.0.0). Endpoints: / (name), /whoami (name, client address, port),
-    /slow?chunks=N (streams N lines, 0.2 s apart), POST / (name and body length)."""
+    /slow?chunks=N (streams N lines, 0.2 s apart), /bytes?n=N (N bytes of
+    pattern_bytes, N at most BYTES_MAX), POST / (name and body length)."""
     import http.server
     from urllib.parse import urlparse, parse_qs
 
@@ -964,6 +1025,23 @@ def backend_main(name, port):
                 host = host[7:]
             if u.path == "/whoami":
                 self._send(f"{name} {host} {cport}\n")
+            elif u.path == "/bytes":
+                try:
+                    n = int(parse_qs(u.query).get("n", ["0"])[0])
+                except ValueError:
+                    n = -1
+                if not 0 <= n <= BYTES_MAX:
+                    self.send_error(400, f"n must be within 0..{BYTES_MAX}")
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(n))
+                self.end_headers()
+                try:
+                    for off in range(0, n, 65536):
+                        self.wfile.write(pattern_bytes(min(65536, n - off), off))
+                except OSError:  # the client gave up (or a stalled path timed out)
+                    self.close_connection = True
             elif u.path == "/slow":
                 n = min(int(parse_qs(u.query).get("chunks", ["10"])[0]), 300)
                 self.send_response(200)

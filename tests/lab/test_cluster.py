@@ -5,9 +5,12 @@ a bridge between them, the API on Unix sockets (clusterlab.py, docs/lab.md).
 Checks: election and bootstrap from the file; writes through sluicectl
 reach every instance's data plane; after the leader is killed (SIGKILL) a
 new leader takes writes and no acknowledged write is lost; the killed
-instance, restarted, catches up. Every wait is bounded; the namespaces and
+instance, restarted, catches up; the tunnel sources replicate like the
+VIPs. Every wait is bounded; the namespaces and
 processes are always removed.
 """
+import json
+
 from clusterlab import vip
 
 
@@ -46,3 +49,38 @@ def test_cluster_survives_leader_loss_without_losing_writes(cluster):
     c.start(leader)
     c.wait("restarted member catches up", lambda: c.vips(leader) == acked, timeout=45)
     c.wait("restarted member's data plane", lambda: c.dataplane_vips(leader) == len(acked), timeout=15)
+
+
+def tunnel_sources(c, i, *opts):
+    r = c.ctl(i, *opts, "tunnel-sources")
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def test_tunnel_sources_replicate(cluster):
+    """The host agents' tunnel sources through sluicectl (issue 9): this
+    mux-only cluster bootstraps none (and its leader says so); a set on the
+    leader reaches every replica, canonical and sorted; a refused set and a
+    follower change nothing."""
+    c = cluster
+    members = c.members
+    leader = c.leader()
+    c.wait("bootstrap everywhere", lambda: all(c.vips(i) == {vip(10)} for i in members))
+    assert tunnel_sources(c, leader)["prefixes"] == []
+    assert "0 tunnel sources: host agents drop every tunnel" in c.log(leader).read_text(), c.logs()
+
+    r = c.ctl(leader, "tunnel-sources", "set", "2001:DB8:2::/64", "192.0.2.11", "192.0.2.10")
+    assert r.returncode == 0, r.stderr
+    want = ["192.0.2.10/32", "192.0.2.11/32", "2001:db8:2::/64"]
+    c.wait("tunnel sources on every replica",
+           lambda: all(tunnel_sources(c, i)["prefixes"] == want for i in members))
+    got = tunnel_sources(c, leader, "--linearizable")
+    assert got["consistency"] == "linearizable" and got["prefixes"] == want, got
+
+    r = c.ctl(leader, "tunnel-sources", "set", "192.0.2.12", "192.0.2.10/24")
+    assert r.returncode == 1, (r.returncode, r.stderr)
+    assert "prefixes[1]: 192.0.2.10/24 has host bits set (did you mean 192.0.2.0/24?)" in r.stderr
+    follower = next(i for i in members if i != leader)
+    r = c.ctl(follower, "tunnel-sources", "set", "192.0.2.12")
+    assert r.returncode != 0 and "leader" in r.stderr, "a follower must not accept a write"
+    assert all(tunnel_sources(c, i)["prefixes"] == want for i in members)

@@ -16,17 +16,6 @@ import sluicelab as sl
 
 N = 20  # frames of each kind (bounded)
 
-_scapy = None
-
-
-def scapy():
-    global _scapy
-    if _scapy is None:
-        import scapy.all as s
-        _scapy = s
-    return _scapy
-
-
 def mux_mac(lab):
     """The MAC the router resolved for the mux (what the mux answers ARP with)."""
     out = sl.ip(lab.ns["router"], "neigh", "show", sl.MUX4, "dev", "fab0").stdout.split()
@@ -37,7 +26,7 @@ def mux_mac(lab):
 
 def fabric_frames(lab, kind):
     """Frames put on the fabric segment by the router, towards the mux."""
-    s = scapy()
+    s = sl.scapy()
     eth = s.Ether(src=lab.macs["router_fab"], dst=mux_mac(lab))
     out = []
     for i in range(N):
@@ -93,7 +82,7 @@ def fabric_frames(lab, kind):
 
 def client_frames(lab, kind):
     """Packets the client sends through the router."""
-    s = scapy()
+    s = sl.scapy()
     eth = s.Ether(src=lab.macs["client"], dst=lab.macs["router_cli"])
     out = []
     for i in range(N):
@@ -218,7 +207,7 @@ OVERSIZED = 4000
 
 
 def test_oversized_frame_is_a_counted_port_drop(lab):
-    s = scapy()
+    s = sl.scapy()
     tap = sl.INSTANCES["mux"].taps[0]
     counter = "port_fabric_ierrors"
     frames = [s.Ether(src=lab.macs["router_fab"], dst=mux_mac(lab))

@@ -15,8 +15,9 @@ import socket
 import sys
 
 from scapy.layers.inet import ICMP, IP, TCP, UDP
-from scapy.layers.inet6 import (ICMPv6EchoRequest, IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrFragment,
-                                IPv6ExtHdrHopByHop, IPv6ExtHdrRouting, PadN)
+from scapy.layers.inet6 import (ICMPv6DestUnreach, ICMPv6EchoRequest, ICMPv6PacketTooBig,
+                                ICMPv6ParamProblem, ICMPv6TimeExceeded, IPv6, IPv6ExtHdrDestOpt,
+                                IPv6ExtHdrFragment, IPv6ExtHdrHopByHop, IPv6ExtHdrRouting, PadN)
 from scapy.layers.l2 import ARP, Dot1Q, Ether
 from scapy.packet import Raw
 from scapy.utils import checksum
@@ -550,6 +551,127 @@ def add_encap_vectors(ev):
     ev.add('ip6 in ip4', 4, IPv6(src=V6_A, dst=V6_B, tc=0x41) / UDP() / payload(2), V4_C, V4_B, 64)
 
 
+# ---------------------------------------------------------------- ICMP errors
+
+class IcmpVectors:
+    """An ICMP error about a translated connection, before and after
+    translation, both built by scapy from the packet it quotes as it was
+    (or would have been) on the wire: what the DIP's or the client's stack
+    must see is the error it would get had there been no balancer."""
+
+    def __init__(self, out):
+        self.out = out
+        self.rows = []
+
+    def row(self, name, before, after, to_dip, addr, port, drop, quote=None):
+        b, a = bytes(before), bytes(after if after is not None else before)
+        assert len(a) == len(b), name
+        q = quote or dict(proto=0, sport=0, dport=0, src='0.0.0.0', dst='0.0.0.0', ip_off=0, l4_off=0)
+        self.rows.append('\t{%s, %s, %s, %d, %d, %s, %d, SL_DROP_%s, %d, %d, %d, %s, %s, %d, %d, %d},' % (
+            c_str(name), self.out.array(b), self.out.array(a), len(b), to_dip,
+            c_bytes16(addr_bytes(addr)), port, drop, q['proto'], q['sport'], q['dport'],
+            c_bytes16(addr_bytes(q['src'])), c_bytes16(addr_bytes(q['dst'])), q['ip_off'], q['l4_off'],
+            len(b) - q['ip_off'] if quote else 0))
+
+    def pair(self, name, family, icmp, outer, quoted, to_dip, new, qlen, ext=None):
+        """outer: (src, dst); quoted: (l4cls, src, dst, sport, dport, payload,
+        l4 kwargs); new: (addr, port). The quote is the first qlen bytes."""
+        l4cls, qs, qd, qsp, qdp, body, l4_kw = quoted
+        addr, port = new
+
+        def quote(s, d, sp, dp):
+            ip = ip_layer(family, s, d)
+            if ext is not None:
+                ip = ip / ext()
+            return bytes(ip / l4cls(sport=sp, dport=dp, **l4_kw) / body)[:qlen]
+
+        def error(o_src, o_dst, q):
+            return ip_layer(family, o_src, o_dst) / icmp / Raw(q)
+
+        if to_dip:  # router -> VIP about VIP:vport -> client: becomes router -> DIP about DIP:port -> client
+            before = error(outer[0], outer[1], quote(qs, qd, qsp, qdp))
+            after = error(outer[0], addr, quote(addr, qd, port, qdp))
+        else:       # DIP -> client about client -> DIP:port: becomes VIP -> client about client -> VIP:vport
+            before = error(outer[0], outer[1], quote(qs, qd, qsp, qdp))
+            after = error(addr, outer[1], quote(qs, addr, qsp, port))
+        ip_off = (20 if family == 4 else 40) + 8
+        l4_off = ip_off + (20 if family == 4 else 40) + (len(ext()) if ext is not None else 0)
+        info = dict(proto=6 if l4cls is TCP else 17, sport=qsp, dport=qdp, src=qs, dst=qd,
+                    ip_off=ip_off, l4_off=l4_off)
+        self.row(name, before, after, to_dip, addr, port, 'NONE', info)
+
+    def refused(self, name, pkt, drop):
+        self.row(name, pkt, None, 1, '0.0.0.0', 0, drop)
+
+
+ROUTER4, ROUTER6 = '192.0.2.1', '2001:db8:2::1'
+VIP4, VIP6 = '203.0.113.10', '2001:db8:100::10'
+DIP4, DIP6 = '198.18.1.2', '2001:db8:11::2'
+CLIENT4, CLIENT6 = '198.51.100.2', '2001:db8:1::2'
+
+
+def add_icmp_vectors(iv):
+    frag_needed = ICMP(type=3, code=4, nexthopmtu=1300)
+    for l4cls, kw in ((TCP, dict(flags='PA', seq=12345, ack=678)), (UDP, {})):
+        n = l4cls.__name__.lower()
+        body = payload(1200)
+        # 28: header + 8 bytes (RFC 792; TCP checksum not quoted), 48, and a
+        # long quote as Linux sends (576 bytes in all)
+        for qlen in (28, 48, 548):
+            iv.pair('%s4 frag-needed to dip quote %d' % (n, qlen), 4, frag_needed, (ROUTER4, VIP4),
+                    (l4cls, VIP4, CLIENT4, 80, 40000, body, kw), 1, (DIP4, 8080), qlen)
+            iv.pair('%s4 unreachable from dip quote %d' % (n, qlen), 4, ICMP(type=3, code=3),
+                    (DIP4, CLIENT4), (l4cls, CLIENT4, DIP4, 40000, 8080, body, kw), 0, (VIP4, 80), qlen)
+        for qlen in (48, 56, 1232):
+            iv.pair('%s6 packet-too-big to dip quote %d' % (n, qlen), 6, ICMPv6PacketTooBig(mtu=1300),
+                    (ROUTER6, VIP6), (l4cls, VIP6, CLIENT6, 80, 40000, body, kw), 1, (DIP6, 8080), qlen)
+            iv.pair('%s6 parameter problem from dip quote %d' % (n, qlen), 6, ICMPv6ParamProblem(ptr=6),
+                    (DIP6, CLIENT6), (l4cls, CLIENT6, DIP6, 40000, 8080, body, kw), 0, (VIP6, 80), qlen)
+    iv.pair('udp4 zero checksum stays zero', 4, ICMP(type=11), (ROUTER4, VIP4),
+            (UDP, VIP4, CLIENT4, 53, 5353, payload(40), dict(chksum=0)), 1, (DIP4, 5300), 68)
+    iv.pair('tcp4 time exceeded', 4, ICMP(type=11, code=0), (ROUTER4, VIP4),
+            (TCP, VIP4, CLIENT4, 80, 1, payload(10), {}), 1, (DIP4, 65535), 40)
+    iv.pair('tcp4 parameter problem from dip', 4, ICMP(type=12, ptr=20), (DIP4, CLIENT4),
+            (TCP, CLIENT4, DIP4, 65535, 8080, payload(10), {}), 0, (VIP4, 443), 40)
+    iv.pair('tcp6 time exceeded ext header quoted', 6, ICMPv6TimeExceeded(), (ROUTER6, VIP6),
+            (TCP, VIP6, CLIENT6, 80, 40001, payload(30), {}), 1, (DIP6, 8080), 96, ext=IPv6ExtHdrDestOpt)
+    iv.pair('udp6 unreachable from dip', 6, ICMPv6DestUnreach(code=4), (DIP6, CLIENT6),
+            (UDP, CLIENT6, DIP6, 5353, 53, payload(30), {}), 0, (VIP6, 53), 78)
+    for v in range(8):  # random addresses and ports, both directions
+        fam = 4 if v < 4 else 6
+        rand = rand_v4 if fam == 4 else rand_v6
+        icmp = frag_needed if fam == 4 else ICMPv6PacketTooBig(mtu=1280 + v)
+        l4cls = (TCP, UDP)[v & 1]
+        iv.pair('random %d' % v, fam, icmp, (rand(), rand()),
+                (l4cls, rand(), rand(), rng.randrange(0x10000), rng.randrange(0x10000), payload(64), {}),
+                (v >> 1) & 1, (rand(), rng.randrange(0x10000)), (28 if fam == 4 else 48) + rng.randrange(60))
+
+    tcp_quote = bytes(IP(src=VIP4, dst=CLIENT4) / TCP(sport=80, dport=40000) / payload(100))
+    tcp6_quote = bytes(IPv6(src=VIP6, dst=CLIENT6) / TCP(sport=80, dport=40000) / payload(100))
+    out4 = IP(src=ROUTER4, dst=VIP4)
+    out6 = IPv6(src=ROUTER6, dst=VIP6)
+    iv.refused('echo request is no error', out4 / ICMP(type=8) / Raw(tcp_quote[:28]), 'UNSUPPORTED_L4')
+    iv.refused('icmpv6 echo is no error', out6 / ICMPv6EchoRequest() / Raw(tcp6_quote[:48]), 'UNSUPPORTED_L4')
+    iv.refused('quote 4 bytes of tcp', out4 / frag_needed / Raw(tcp_quote[:24]), 'ICMP_BAD_QUOTE')
+    iv.refused('quote 7 bytes of tcp v6', out6 / ICMPv6PacketTooBig() / Raw(tcp6_quote[:47]), 'ICMP_BAD_QUOTE')
+    iv.refused('no quote at all', out4 / frag_needed, 'ICMP_BAD_QUOTE')
+    iv.refused('icmp header cut', IP(src=ROUTER4, dst=VIP4, proto=1) / Raw(bytes(frag_needed)[:6]), 'ICMP_BAD_QUOTE')
+    iv.refused('quote of an icmp packet', out4 / frag_needed /
+               Raw(bytes(IP(src=VIP4, dst=CLIENT4) / ICMP(type=0) / payload(20))), 'ICMP_BAD_QUOTE')
+    iv.refused('ipv6 quoted in icmpv4', out4 / frag_needed / Raw(tcp6_quote[:48]), 'ICMP_BAD_QUOTE')
+    iv.refused('quote ihl below 5', out4 / frag_needed / Raw(b'\x44' + tcp_quote[1:28]), 'ICMP_BAD_QUOTE')
+    iv.refused('quote of a later fragment', out4 / frag_needed /
+               Raw(bytes(IP(src=VIP4, dst=CLIENT4, frag=100, proto=6) / payload(20))), 'ICMP_BAD_QUOTE')
+    iv.refused('quote of a later v6 fragment', out6 / ICMPv6PacketTooBig() /
+               Raw(bytes(IPv6(src=VIP6, dst=CLIENT6) / IPv6ExtHdrFragment(nh=6, offset=10) / payload(20))),
+               'ICMP_BAD_QUOTE')
+    iv.refused('quote ext header chain cut', out6 / ICMPv6PacketTooBig() /
+               Raw(bytes(IPv6(src=VIP6, dst=CLIENT6) / IPv6ExtHdrDestOpt(len=4) / TCP())[:60]), 'ICMP_BAD_QUOTE')
+    iv.refused('fragmented error', IP(src=ROUTER4, dst=VIP4, flags='MF') / frag_needed / Raw(tcp_quote[:28]),
+               'FRAGMENT')
+    iv.refused('tcp is no error', out4 / TCP(), 'UNSUPPORTED_L4')
+
+
 # ---------------------------------------------------------------- main
 
 PRELUDE = '''/* Generated by tests/unit/gen_packet_vectors.py (scapy). Do not edit. */
@@ -620,6 +742,22 @@ struct pv_forward {
 	enum sl_drop drop;
 };
 
+/* A bare IP packet before and after sl_pkt_icmp_nat_to_dip (to_dip 1) or
+ * _to_client, with what sl_pkt_parse_icmp_error must return for it. */
+struct pv_icmp {
+	const char *name;
+	const uint8_t *in, *out;
+	uint32_t len;
+	int to_dip;
+	uint8_t addr[16];
+	uint16_t port;
+	enum sl_drop drop;
+	uint8_t qproto;
+	uint16_t qsport, qdport;
+	uint8_t qsrc[16], qdst[16];
+	uint16_t q_ip_off, q_l4_off, q_len;
+};
+
 struct pv_frame {
 	const uint8_t *frame;
 	uint32_t len;
@@ -642,6 +780,8 @@ def main():
     add_encap_vectors(ev)
     fv = ForwardVectors(out)
     add_forward_vectors(fv)
+    iv = IcmpVectors(out)
+    add_icmp_vectors(iv)
     trunc = ['\t{%s, %d},' % (out.array(f), len(f)) for f in pv.trunc]
 
     text = [PRELUDE % ENCAP_FLOW_HASH]
@@ -652,7 +792,7 @@ def main():
     for ctype, name, rows in (('pv_parse', 'pv_parse', pv.rows), ('pv_nat', 'pv_nat', nv.rows),
                               ('pv_ttl', 'pv_ttl', tv.rows), ('pv_l4csum', 'pv_l4csum', cv.rows),
                               ('pv_encap', 'pv_encap', ev.rows), ('pv_frame', 'pv_truncation', trunc),
-                              ('pv_forward', 'pv_forward', fv.rows)):
+                              ('pv_forward', 'pv_forward', fv.rows), ('pv_icmp', 'pv_icmp', iv.rows)):
         text.append('\nstatic const struct %s %s[] = {' % (ctype, name))
         text += rows
         text.append('};')

@@ -177,6 +177,7 @@ struct fake {
 	char leader[128];
 	json_t *log;  /* every command submitted */
 	json_t *vips; /* key text -> VIP */
+	json_t *prefixes; /* the tunnel sources, as set_tunnel_sources gave them */
 	json_t *keys; /* keys the API passed to get */
 	struct held held[16];
 	int nheld;
@@ -253,6 +254,10 @@ static int apply(struct fake *f, const json_t *cmd, json_t **reply)
 	}
 	if (strcmp(op, "dip_add") == 0)
 		json_array_append_new(json_object_get(vip, "dips"), live_dip(json_object_get(cmd, "dip")));
+	if (strcmp(op, "set_tunnel_sources") == 0) {
+		json_array_clear(f->prefixes);
+		json_array_extend(f->prefixes, json_object_get(cmd, "prefixes"));
+	}
 	*reply = json_pack("{s:s}", "applied", op);
 	return 200;
 }
@@ -333,6 +338,8 @@ static json_t *fake_get(void *ctx, const char *what, const char *key)
 		return json_deep_copy(v);
 	if (strcmp(what, "dips") == 0)
 		return v ? json_pack("{s:O}", "dips", json_object_get(v, "dips")) : NULL;
+	if (strcmp(what, "tunnel_sources") == 0)
+		return json_pack("{s:O}", "prefixes", f->prefixes);
 	if (strcmp(what, "vips") == 0) {
 		list = json_array();
 		json_object_foreach(f->vips, k, v)
@@ -425,6 +432,7 @@ static void start_with(const struct sl_api_config *cfg)
 	S.fake.mode = OK_NOW;
 	S.fake.log = json_array();
 	S.fake.vips = json_object();
+	S.fake.prefixes = json_array();
 	S.fake.keys = json_array();
 	uv_timer_init(&S.loop, &S.fake.later);
 	S.fake.later.data = &S.fake;
@@ -453,6 +461,7 @@ static void stop_server(void)
 	ck_assert_int_eq(uv_loop_close(&S.loop), 0);
 	json_decref(S.fake.log);
 	json_decref(S.fake.vips);
+	json_decref(S.fake.prefixes);
 	json_decref(S.fake.keys);
 	pthread_mutex_destroy(&S.fake.lock);
 }
@@ -648,6 +657,36 @@ static const struct bad_case bad_cases[] = {
 	{AUTH, "POST", VIP_PATH "/dips/198.18.1.2/http/drain", NULL, 400, "path DIP port"},
 	{AUTH, "DELETE", "/v1/cluster/members/abc", NULL, 400, "path member id: must be an integer"},
 	{AUTH, "DELETE", "/v1/cluster/members/123456789012345678901234", NULL, 400, "path member id"},
+	/* tunnel sources: the file's rules (config/prefix_rules.h), the whole list or nothing */
+	{AUTH, "PUT", "/v1/tunnel-sources", "{}", 400, "missing field \"prefixes\""},
+	{AUTH, "PUT", "/v1/tunnel-sources", "", 400, "it is empty"},
+	{AUTH, "PUT", "/v1/tunnel-sources", "{\"prefixes\":[],\"prefix\":[]}", 400,
+	 "unknown field \"prefix\""},
+	{AUTH, "PUT", "/v1/tunnel-sources", "{\"prefixes\":\"192.0.2.10\"}", 400,
+	 "prefixes: must be an array of at most 64 prefixes, got \"192.0.2.10\""},
+	{AUTH, "PUT", "/v1/tunnel-sources", "{\"prefixes\":[\"192.0.2.10\",7]}", 400,
+	 "prefixes[1]: must be a string, got 7"},
+	{AUTH, "PUT", "/v1/tunnel-sources", "{\"prefixes\":[\"192.0.2.10/24\"]}", 400,
+	 "prefixes[0]: 192.0.2.10/24 has host bits set (did you mean 192.0.2.0/24?)"},
+	{AUTH, "PUT", "/v1/tunnel-sources", "{\"prefixes\":[\"2001:db8:2::/64\",\"192.0.2.10/33\"]}",
+	 400, "prefixes[1]: '192.0.2.10/33': prefix length 33 is out of range (1..32 for IPv4)"},
+	{AUTH, "PUT", "/v1/tunnel-sources", "{\"prefixes\":[\"mux-1\"]}", 400,
+	 "prefixes[0]: 'mux-1' is not an address or ADDRESS/LENGTH"},
+	{AUTH, "PUT", "/v1/tunnel-sources", "{\"prefixes\":[\"\xc3\xa9\"]}", 400,
+	 "prefixes[0]: this value is not an address"},
+	{AUTH, "PUT", "/v1/tunnel-sources", "{\"prefixes\":[\"192.0.2.10\",\"192.0.2.10/32\"]}", 400,
+	 "prefixes[1]: same prefix as prefixes[0]"},
+	{AUTH, "PUT", "/v1/tunnel-sources", "{\"prefixes\":[\"::1\"]}", 400,
+	 "prefixes[0]: ::1/128: ::1 is a loopback address, which never leaves its host"},
+	{AUTH, "PUT", "/v1/tunnel-sources", "{\"prefixes\":[\"::ffff:192.0.2.10\"]}", 400,
+	 "is an IPv4-mapped IPv6 address"},
+	{AUTH, "PUT", "/v1/tunnel-sources?consistency=local", "{\"prefixes\":[]}", 400,
+	 "writes take no query parameters"},
+	{AUTH, "GET", "/v1/tunnel-sources?consistency=strong", NULL, 400,
+	 "reads take consistency=local"},
+	{AUTH, "DELETE", "/v1/tunnel-sources", NULL, 405, "(allowed: GET, PUT)"},
+	{AUTH, "GET", "/v1/tunnel-sources/192.0.2.10", NULL, 404, "no such endpoint"},
+	{NULL, "PUT", "/v1/tunnel-sources", "{\"prefixes\":[]}", 401, "missing credentials"},
 	/* unknown routes and methods */
 	{AUTH, "GET", "/v1/nope", NULL, 404, "no such endpoint: /v1/nope"},
 	{AUTH, "GET", "/v1/vips/", NULL, 404, "no such endpoint"},
@@ -816,6 +855,12 @@ static const struct good_case good_cases[] = {
 	{"DELETE", "/v1/cluster/members/4", NULL, "{\"op\":\"member_remove\",\"id\":4}"},
 	{"POST", "/v1/cluster/transfer", NULL, "{\"op\":\"transfer\",\"id\":0}"},
 	{"POST", "/v1/cluster/transfer", "{\"id\":2}", "{\"op\":\"transfer\",\"id\":2}"},
+	/* canonical prefixes, a bare address as a host prefix, in the order given */
+	{"PUT", "/v1/tunnel-sources", "{\"prefixes\":[\"2001:DB8:2:0::/64\",\"192.0.2.10\",\"198.18.0.0/15\"]}",
+	 "{\"op\":\"set_tunnel_sources\",\"prefixes\":[\"2001:db8:2::/64\",\"192.0.2.10/32\","
+	 "\"198.18.0.0/15\"]}"},
+	{"PUT", "/v1/tunnel-sources", "{\"prefixes\":[]}",
+	 "{\"op\":\"set_tunnel_sources\",\"prefixes\":[]}"},
 };
 
 START_TEST(test_commands)
@@ -964,6 +1009,48 @@ START_TEST(test_read_consistency)
 	r = call(UNIX, NULL, "POST", DIP_PATH "/drain?consistency=linearizable", NULL);
 	expect_error(&r, 400, "writes take no query parameters");
 	ck_assert_uint_eq(log_size(), before + 2);
+}
+END_TEST
+
+/* The tunnel sources read back as set, with the freshness fields of every
+ * local read; linearizable reads are the backend's to confirm. */
+START_TEST(test_tunnel_sources_read)
+{
+	struct resp r = call(UNIX, NULL, "GET", "/v1/tunnel-sources", NULL);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_int_eq(json_array_size(json_object_get(r.json, "prefixes")), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(r.json, "consistency")), "local");
+	json_decref(r.json);
+	r = call(TLS, AUTH, "PUT", "/v1/tunnel-sources", "{\"prefixes\":[\"192.0.2.10\",\"2001:db8:2::/64\"]}");
+	ck_assert_int_eq(r.status, 200);
+	json_decref(r.json);
+	r = call(TLS, AUTH, "GET", "/v1/tunnel-sources", NULL);
+	json_t *want = json_loads("[\"192.0.2.10/32\",\"2001:db8:2::/64\"]", 0, NULL);
+	ck_assert_msg(json_equal(json_object_get(r.json, "prefixes"), want), "%s", r.raw);
+	ck_assert_int_eq(json_integer_value(json_object_get(r.json, "applied_index")), 41);
+	json_decref(r.json);
+	size_t before = log_size();
+	r = call(UNIX, NULL, "GET", "/v1/tunnel-sources?consistency=linearizable", NULL);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(json_string_value(json_object_get(r.json, "consistency")), "linearizable");
+	ck_assert(json_equal(json_object_get(r.json, "prefixes"), want));
+	json_decref(r.json);
+	json_decref(want);
+	ck_assert_uint_eq(log_size(), before + 1);
+	json_t *cmd = last_command();
+	ck_assert_str_eq(json_string_value(json_object_get(cmd, "op")), "read");
+	ck_assert_str_eq(json_string_value(json_object_get(cmd, "what")), "tunnel_sources");
+	ck_assert_ptr_null(json_object_get(cmd, "key"));
+	json_decref(cmd);
+	/* writes go to the leader like any other */
+	set_mode(NOT_LEADER);
+	snprintf(S.fake.leader, sizeof(S.fake.leader), "https://192.0.2.2:8443");
+	r = call(TLS, AUTH, "PUT", "/v1/tunnel-sources", "{\"prefixes\":[]}");
+	ck_assert_str_eq(r.location, "https://192.0.2.2:8443/v1/tunnel-sources");
+	expect_error(&r, 307, "not the leader");
+	set_mode(NOT_READY);
+	r = call(UNIX, NULL, "PUT", "/v1/tunnel-sources", "{\"prefixes\":[]}");
+	expect_error(&r, 503, "catching up");
 }
 END_TEST
 
@@ -1228,6 +1315,33 @@ START_TEST(test_route_limits)
 	route("GET", "/v1/cluster", 11, NULL, &o);
 	ck_assert_int_eq(o.status, 503);
 	json_decref(o.json);
+	route("GET", "/v1/tunnel-sources", 18, NULL, &o);
+	ck_assert_int_eq(o.status, 503);
+	json_decref(o.json);
+
+	/* at most 64 tunnel sources */
+	json_t *list = json_array();
+	for (int i = 1; i <= SL_API_MAX_TUNNEL_SOURCES + 1; i++)
+		json_array_append_new(list, json_sprintf("198.18.%d.0/24", i));
+	json_t *body = json_pack("{s:O}", "prefixes", list);
+	text = json_dumps(body, 0);
+	route("PUT", "/v1/tunnel-sources", 18, text, &o);
+	ck_assert_int_eq(o.status, 400);
+	e = json_dumps(o.json, 0);
+	ck_assert_msg(strstr(e, "prefixes: must be an array of at most 64 prefixes, got an array") != NULL,
+		      "%s", e);
+	free(e);
+	free(text);
+	json_decref(o.json);
+	json_array_remove(list, 0);
+	text = json_dumps(body, 0);
+	route("PUT", "/v1/tunnel-sources", 18, text, &o);
+	ck_assert_int_eq(o.action, SL_API_SUBMIT);
+	ck_assert_uint_eq(json_array_size(json_object_get(o.json, "prefixes")), 64);
+	json_decref(o.json);
+	free(text);
+	json_decref(body);
+	json_decref(list);
 }
 END_TEST
 
@@ -1510,6 +1624,41 @@ START_TEST(test_sluicectl_json_and_exit_codes)
 }
 END_TEST
 
+START_TEST(test_sluicectl_tunnel_sources)
+{
+	struct ctl c = CTL("tunnel-sources");
+	expect_ctl(&c, 0, "no tunnel sources: host agents drop every tunnel\n", NULL);
+	c = CTL("tunnel-sources", "set", "2001:DB8:2::/64", "192.0.2.10");
+	expect_ctl(&c, 0, "ok\n", NULL);
+	json_t *cmd = last_command();
+	json_t *want = json_loads("{\"op\":\"set_tunnel_sources\",\"prefixes\":[\"2001:db8:2::/64\","
+				  "\"192.0.2.10/32\"]}", 0, NULL);
+	ck_assert_msg(json_equal(cmd, want), "%s", json_dumps(cmd, 0));
+	json_decref(want);
+	json_decref(cmd);
+	c = CTL("tunnel-sources");
+	expect_ctl(&c, 0, "PREFIX\n2001:db8:2::/64\n192.0.2.10/32\n", NULL);
+	c = CTL("tunnel-sources", "show");
+	expect_ctl(&c, 0, "PREFIX\n2001:db8:2::/64\n192.0.2.10/32\n", NULL);
+	c = ctl("--socket", sock_path, "--json", "--linearizable", "tunnel-sources", NULL);
+	expect_ctl(&c, 0, "\"consistency\": \"linearizable\"", NULL);
+	/* the API's message and exit 1; usage errors exit 2 and send nothing */
+	size_t before = log_size();
+	c = CTL("tunnel-sources", "set", "192.0.2.10/24");
+	expect_ctl(&c, 1, NULL, "prefixes[0]: 192.0.2.10/24 has host bits set (did you mean "
+				"192.0.2.0/24?) (HTTP 400)");
+	c = CTL("tunnel-sources", "set");
+	expect_ctl(&c, 2, NULL, "wrong number of arguments for \"set\"");
+	c = CTL("tunnel-sources", "show", "x");
+	expect_ctl(&c, 2, NULL, "wrong number of arguments for \"show\"");
+	c = CTL("tunnel-sources", "192.0.2.10");
+	expect_ctl(&c, 2, NULL, "unknown command \"tunnel-sources 192.0.2.10\"");
+	c = CTL("vip");
+	expect_ctl(&c, 2, NULL, "missing subcommand for \"vip\"");
+	ck_assert_uint_eq(log_size(), before);
+}
+END_TEST
+
 START_TEST(test_sluicectl_https_and_redirect)
 {
 	char url[64], bad_token[128];
@@ -1552,6 +1701,7 @@ static Suite *api_suite(void)
 	tcase_add_test(tc, test_read_key_is_canonical);
 	tcase_add_test(tc, test_not_leader);
 	tcase_add_test(tc, test_read_consistency);
+	tcase_add_test(tc, test_tunnel_sources_read);
 	tcase_add_test(tc, test_retry_after);
 	tcase_add_test(tc, test_async_and_refused);
 	tcase_add_test(tc, test_client_gone);
@@ -1559,6 +1709,7 @@ static Suite *api_suite(void)
 	tcase_add_test(tc, test_sluicectl_tables);
 	tcase_add_test(tc, test_sluicectl_json_and_exit_codes);
 	tcase_add_test(tc, test_sluicectl_https_and_redirect);
+	tcase_add_test(tc, test_sluicectl_tunnel_sources);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("setup");

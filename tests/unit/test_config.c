@@ -22,6 +22,9 @@
 #error "tests/unit/meson.build passes -DSL_EXAMPLE_CFG=<source>/config/example.cfg (and _CLUSTER_)"
 #endif
 
+/* host.tunnel_sources of BASE (on line 15): a host prefix and a network. */
+#define TS_LIST "tunnel_sources = [\"192.0.2.10\", \"2001:db8:2::/64\"];"
+
 /* Every section and most settings, none at its default. Line numbers on the right. */
 static const char BASE[] =
 	"sluice: {\n"                                                                     /* 1 */
@@ -38,7 +41,8 @@ static const char BASE[] =
 	"  mux: { maglev_size = 251; hash_seed = 42; flow_capacity = 1024;\n"             /* 12 */
 	"         flow_idle_timeout = 30; tunnel_source = \"192.0.2.10\"; };\n"           /* 13 */
 	"  host: { address = \"192.0.2.10\"; address6 = \"2001:db8:2::10\";\n"            /* 14 */
-	"          uplink = \"up\"; backend = \"down\"; conn_capacity = 2048; conn_idle_timeout = 60; };\n" /* 15 */
+	"          uplink = \"up\"; backend = \"down\"; conn_capacity = 2048; conn_idle_timeout = 60;"
+	" " TS_LIST " };\n" /* 15 */
 	"  vips = (\n"                                                                    /* 16 */
 	"    { address = \"203.0.113.10\"; protocol = \"tcp\"; port = 80;\n"              /* 17 */
 	"      dips = (\n"                                                                /* 18 */
@@ -57,7 +61,7 @@ static const char BASE[] =
 #define HOST_LINES                                                                      \
 	"  host: { address = \"192.0.2.10\"; address6 = \"2001:db8:2::10\";\n"            \
 	"          uplink = \"up\"; backend = \"down\"; conn_capacity = 2048; conn_idle_timeout " \
-	"= 60; };\n"
+	"= 60; " TS_LIST " };\n"
 #define V6_VIP_LINES                                                         \
 	"    { address = \"2001:db8:100::10\"; protocol = \"udp\"; port = 53;\n" \
 	"      dips = ( { address = \"2001:db8:11::2\"; host = \"2001:db8:2::10\"; } ); }\n"
@@ -158,6 +162,14 @@ static union sl_addr addr_of(const char *text)
 		ck_assert_msg(sl_addr_eq(&(actual), &want_), "%s is not %s", #actual, text); \
 	} while (0)
 
+/* A struct sl_prefix that is text/len (the family follows the text). */
+#define ck_assert_prefix(actual, text, plen)                                          \
+	do {                                                                          \
+		ck_assert_addr((actual).addr, text);                                  \
+		ck_assert_uint_eq((actual).len, plen);                                \
+		ck_assert_uint_eq((actual).family, strchr(text, ':') ? SL_AF_INET6 : SL_AF_INET); \
+	} while (0)
+
 static bool all_zero(const void *p, size_t len)
 {
 	const unsigned char *b = p;
@@ -231,6 +243,9 @@ START_TEST(test_example_file)
 	ck_assert_int_eq(c.backend_port, 1);
 	ck_assert_uint_eq(c.conn_capacity, 262144);
 	ck_assert_uint_eq(c.conn_idle_ms, 300000);
+	ck_assert_uint_eq(c.nb_tunnel_sources, 2);
+	ck_assert_prefix(c.tunnel_sources[0], "192.0.2.10", 32);
+	ck_assert_prefix(c.tunnel_sources[1], "2001:db8:2::", 64);
 
 	ck_assert_uint_eq(c.nb_vips, 2);
 	const struct sl_vip_cfg *v4 = &c.vips[0], *v6 = &c.vips[1];
@@ -238,18 +253,18 @@ START_TEST(test_example_file)
 	ck_assert_uint_eq(v4->family, SL_AF_INET);
 	ck_assert_uint_eq(v4->proto, SL_PROTO_TCP);
 	ck_assert_uint_eq(v4->port, 80);
-	ck_assert_uint_eq(v4->line, 57);
+	ck_assert_uint_eq(v4->line, 61);
 	ck_assert_uint_eq(v4->nb_dips, 2);
 	ck_assert_addr(v4->dips[0].addr, "198.18.1.2");
 	ck_assert_uint_eq(v4->dips[0].port, 8080);
 	ck_assert_addr(v4->dips[0].host, "192.0.2.10");
 	ck_assert_uint_eq(v4->dips[0].weight, 100);
-	ck_assert_uint_eq(v4->dips[0].line, 62);
+	ck_assert_uint_eq(v4->dips[0].line, 66);
 	ck_assert_addr(v4->dips[1].addr, "198.18.2.2");
 	ck_assert_uint_eq(v4->dips[1].port, 8080);
 	ck_assert_addr(v4->dips[1].host, "192.0.2.22");
 	ck_assert_uint_eq(v4->dips[1].weight, 50);
-	ck_assert_uint_eq(v4->dips[1].line, 63);
+	ck_assert_uint_eq(v4->dips[1].line, 67);
 
 	ck_assert_addr(v6->addr, "2001:db8:100::10");
 	ck_assert_uint_eq(v6->family, SL_AF_INET6);
@@ -292,6 +307,9 @@ START_TEST(test_base_values)
 	ck_assert_uint_eq(c.conn_idle_ms, 60000);
 	ck_assert_int_eq(c.uplink_port, 0);
 	ck_assert_int_eq(c.backend_port, 1);
+	ck_assert_uint_eq(c.nb_tunnel_sources, 2); /* in file order */
+	ck_assert_prefix(c.tunnel_sources[0], "192.0.2.10", 32);
+	ck_assert_prefix(c.tunnel_sources[1], "2001:db8:2::", 64);
 	ck_assert_uint_eq(c.vips[0].dips[0].weight, 7);
 	ck_assert_uint_eq(c.vips[0].dips[1].port, 80); /* default: the VIP's port */
 	ck_assert_uint_eq(c.vips[0].dips[1].weight, 100);
@@ -311,7 +329,8 @@ START_TEST(test_defaults)
 				   "  ports = ({ name = \"p\"; device = \"net_null0\";\n"
 				   "             addresses = [\"192.0.2.1/24\"]; });\n"
 				   "  mux: {};\n"
-				   "  host: { address = \"192.0.2.1\"; uplink = \"p\"; backend = \"p\"; };\n"
+				   "  host: { address = \"192.0.2.1\"; uplink = \"p\"; backend = \"p\";\n"
+				   "          tunnel_sources = [\"192.0.2.9\"]; };\n"
 				   "};\n";
 	struct sl_config c;
 	load_ok(text, &c);
@@ -331,6 +350,8 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(c.conn_idle_ms, 300000);
 	ck_assert_int_eq(c.uplink_port, 0); /* uplink and backend may be one port */
 	ck_assert_int_eq(c.backend_port, 0);
+	ck_assert_uint_eq(c.nb_tunnel_sources, 1); /* a bare address is a host prefix */
+	ck_assert_prefix(c.tunnel_sources[0], "192.0.2.9", 32);
 	ck_assert(sl_addr_is_zero(&c.host_addr6));
 	ck_assert_uint_eq(c.nb_vips, 0);
 	ck_assert_ptr_null(c.vips);
@@ -512,6 +533,9 @@ static const struct good_case good_cases[] = {
 	{"device = \"net_tap1\";", "device = \"net_tap1\"; mtu = 576;"},
 	/* 64-bit integer where an int is expected. */
 	{"flow_capacity = 1024", "flow_capacity = 1024L"},
+	/* tunnel sources: any mix of families and lengths, spelt any way inet_pton takes */
+	{TS_LIST, "tunnel_sources = (\"2001:DB8:2:0::/64\", \"198.18.0.0/15\", \"10.0.0.0/8\","
+		  " \"192.0.2.128/25\", \"2001:db8:2::10/128\", \"128.0.0.0/1\", \"8000::/1\");"},
 	/* manager: a listener on every IPv6 address; bounds */
 	{"\"0.0.0.0:8443\"", "\"[::]:8443\"", .manager = true},
 	{"\"192.0.2.20:7002\"", "\"192.0.2.20:65535\"", "data_dir = \"/var/lib/sluice/3\"",
@@ -580,6 +604,7 @@ struct bad_case {
 };
 
 #define PORT0 "sluice.ports.[0]"
+#define TS "sluice.host.tunnel_sources"
 #define DIP00 "sluice.vips.[0].dips.[0]"
 
 static const struct bad_case bad_cases[] = {
@@ -750,6 +775,56 @@ static const struct bad_case bad_cases[] = {
 	 .path = "sluice.host.conn_capacity", .what = "out of range (64..16777216)"},
 	{"conn_idle_timeout = 60", "conn_idle_timeout = 0", .line = 15,
 	 .path = "sluice.host.conn_idle_timeout", .what = "out of range (1..86400)"},
+	/* host.tunnel_sources: required, and each entry a network a mux can send from */
+	{" " TS_LIST, "", .line = 14, .path = TS,
+	 .what = "required with the \"host\" role: the prefixes the muxes send tunnels from, e.g. "
+		 "[ \"192.0.2.10\", \"2001:db8:2::/64\" ]"},
+	{TS_LIST, "tunnel_sources = [];", .line = 15, .path = TS,
+	 .what = "is empty, so every tunnel would be dropped"},
+	{TS_LIST, "tunnel_sources = \"192.0.2.10\";", .line = 15, .path = TS,
+	 .what = "must be a list, not a string"},
+	{TS_LIST, "tunnel_sources = (\"192.0.2.10\", 7);", .line = 15, .path = TS ".[1]",
+	 .what = "must be a string, not an integer"},
+	{"\"2001:db8:2::/64\"", "\"2001:db8:2::/64\", \"192.0.2.300\"", .line = 15, .path = TS ".[2]",
+	 .what = "'192.0.2.300' is not an address or ADDRESS/LENGTH (e.g. \"192.0.2.10\", "
+		 "\"2001:db8:2::/64\")"},
+	{"\"2001:db8:2::/64\"", "\"192.0.2.0/\"", .line = 15, .path = TS ".[1]",
+	 .what = "'192.0.2.0/' is not an address or ADDRESS/LENGTH"},
+	{"\"2001:db8:2::/64\"", "\"192.0.2.0/024\"", .line = 15, .path = TS ".[1]",
+	 .what = "'192.0.2.0/024' is not an address"},
+	{"\"2001:db8:2::/64\"", "\"192.0.2.10/33\"", .line = 15, .path = TS ".[1]",
+	 .what = "'192.0.2.10/33': prefix length 33 is out of range (1..32 for IPv4)"},
+	{"\"2001:db8:2::/64\"", "\"2001:db8:2::/129\"", .line = 15, .path = TS ".[1]",
+	 .what = "prefix length 129 is out of range (1..128 for IPv6)"},
+	{"\"2001:db8:2::/64\"", "\"0.0.0.0/0\"", .line = 15, .path = TS ".[1]",
+	 .what = "prefix length 0 is out of range (1..32 for IPv4; /0 would accept tunnels from "
+		 "anywhere)"},
+	{"\"192.0.2.10\", ", "\"192.0.2.10/24\", ", .line = 15, .path = TS ".[0]",
+	 .what = "192.0.2.10/24 has host bits set (did you mean 192.0.2.0/24?)"},
+	{"\"2001:db8:2::/64\"", "\"2001:DB8:2::1/64\"", .line = 15, .path = TS ".[1]",
+	 .what = "2001:db8:2::1/64 has host bits set (did you mean 2001:db8:2::/64?)"},
+	{"\"2001:db8:2::/64\"", "\"192.0.2.8/29\", \"192.0.2.9/29\"", .line = 15, .path = TS ".[2]",
+	 .what = "192.0.2.9/29 has host bits set (did you mean 192.0.2.8/29?)"},
+	{"\"2001:db8:2::/64\"", "\"2001:db8:2::/64\",\n \"192.0.2.10/32\"", .line = 16,
+	 .path = TS ".[2]", .what = "'192.0.2.10/32' is the same prefix as tunnel_sources.[0] (line 15)"},
+	{"\"2001:db8:2::/64\"", "\"2001:db8:2::/64\", \"2001:db8:2:0::/64\"", .line = 15,
+	 .path = TS ".[2]", .what = "is the same prefix as tunnel_sources.[1]"},
+	{"\"2001:db8:2::/64\"", "\"127.0.0.0/8\"", .line = 15, .path = TS ".[1]",
+	 .what = "127.0.0.0/8: 127.0.0.0 is a loopback address, which never leaves its host"},
+	{"\"2001:db8:2::/64\"", "\"::1\"", .line = 15, .path = TS ".[1]",
+	 .what = "::1/128: ::1 is a loopback address"},
+	{"\"2001:db8:2::/64\"", "\"169.254.0.0/16\"", .line = 15, .path = TS ".[1]",
+	 .what = "is a link-local address"},
+	{"\"2001:db8:2::/64\"", "\"ff02::/16\"", .line = 15, .path = TS ".[1]",
+	 .what = "ff02::/16: ff02:: is a multicast address"},
+	{"\"2001:db8:2::/64\"", "\"::ffff:192.0.2.10\"", .line = 15, .path = TS ".[1]",
+	 .what = "::ffff:192.0.2.10/128: ::ffff:192.0.2.10 is an IPv4-mapped IPv6 address"},
+	{"\"2001:db8:2::/64\"", "\"0.0.0.0/8\"", .line = 15, .path = TS ".[1]",
+	 .what = "0.0.0.0/8: 0.0.0.0 is the unspecified address"},
+	{"\"2001:db8:2::/64\"", "\"::/8\"", .line = 15, .path = TS ".[1]",
+	 .what = "::/8: :: is the unspecified address"},
+	{"\"2001:db8:2::/64\"", "\"255.255.255.255\"", .line = 15, .path = TS ".[1]",
+	 .what = "is the broadcast address"},
 	/* VIPs */
 	{"  vips = (\n", "  vips = 5;\n/*\n", "  );\n};\n", "*/\n};\n", .line = 16, .path = "sluice.vips",
 	 .what = "must be a list, not an integer"},
@@ -1036,6 +1111,35 @@ START_TEST(test_too_many)
 }
 END_TEST
 
+/* BASE with n tunnel sources 198.18.0.1/32, 198.18.0.2/32, ... (malloc'd). */
+static char *with_tunnel_sources(unsigned n)
+{
+	char list[4096] = "tunnel_sources = [";
+	for (unsigned i = 1; i <= n; i++) {
+		size_t used = strlen(list);
+		snprintf(list + used, sizeof(list) - used, "%s\"198.18.0.%u\"", i > 1 ? ", " : "", i);
+	}
+	strcat(list, "];");
+	return base_with(TS_LIST, list, NULL, NULL);
+}
+
+START_TEST(test_tunnel_sources_limit)
+{
+	struct sl_config c;
+	char *text = with_tunnel_sources(SL_MAX_TUNNEL_SOURCES);
+	load_ok(text, &c);
+	ck_assert_uint_eq(c.nb_tunnel_sources, SL_MAX_TUNNEL_SOURCES);
+	ck_assert_prefix(c.tunnel_sources[SL_MAX_TUNNEL_SOURCES - 1], "198.18.0.64", 32);
+	sl_config_free(&c);
+	free(text);
+	char err[ERRLEN];
+	text = with_tunnel_sources(SL_MAX_TUNNEL_SOURCES + 1);
+	ck_assert_int_eq(sl_config_load_string(text, "t.cfg", &c, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "t.cfg:15: sluice.host.tunnel_sources: has 65 entries; 1..64 allowed");
+	free(text);
+}
+END_TEST
+
 /* "/xxx..." of len characters, quoted, in a static buffer. */
 static const char *long_path(size_t len)
 {
@@ -1230,7 +1334,11 @@ struct reload_case {
 	bool manager;       /* both files have MANAGER_LINES */
 };
 
-#define OWNED "with the manager enabled, VIPs change through the API (sluicectl), not the file"
+#define LOG_OWNS "with the manager enabled, "
+#define OWNED LOG_OWNS "VIPs change through the API (sluicectl), not the file"
+#define OWNED_TS                                                                         \
+	LOG_OWNS "tunnel sources change through the API (sluicectl tunnel-sources set), not " \
+		 "the file (sluice.host.tunnel_sources differs)"
 
 static const struct reload_case reload_cases[] = {
 	{NULL, NULL, .change = NULL},
@@ -1271,6 +1379,10 @@ static const struct reload_case reload_cases[] = {
 	{"address6 = \"2001:db8:2::10\";\n", "\n", .change = "host.address6 changed"},
 	{"backend = \"down\"", "backend = \"up\"", .change = "host.backend changed"},
 	{"conn_capacity = 2048", "conn_capacity = 4096", .change = "host.conn_capacity changed"},
+	/* tunnel sources apply on reload; their order is no difference */
+	{"\"2001:db8:2::/64\"", "\"2001:db8:3::/64\"", .change = NULL},
+	{"\"2001:db8:2::/64\"", "\"2001:db8:2::/64\", \"192.0.2.11\"", .change = NULL},
+	{TS_LIST, "tunnel_sources = [\"2001:db8:2::/64\", \"192.0.2.10/32\"];", .change = NULL},
 	/* manager: any change needs a restart (membership changes go through the API) */
 	{"  );\n};\n", "  );\n" MANAGER_LINES "};\n", .change = "manager settings changed (group added)"},
 	{NULL, NULL, .change = NULL, .manager = true},
@@ -1309,6 +1421,12 @@ static const struct reload_case reload_cases[] = {
 	{"      ); },\n" V6_VIP_LINES, "      ); }\n\n\n", .change = OWNED " (2 VIPs -> 1)",
 	 .manager = true},
 	{"burst = 16", "burst = 32", .change = "workers.burst changed (16 -> 32)", .manager = true},
+	/* ...and the tunnel sources (their order still is no difference) */
+	{"\"2001:db8:2::/64\"", "\"2001:db8:3::/64\"", .change = OWNED_TS, .manager = true},
+	{"\"2001:db8:2::/64\"", "\"2001:db8:2::/64\", \"192.0.2.11\"", .change = OWNED_TS,
+	 .manager = true},
+	{TS_LIST, "tunnel_sources = [\"2001:db8:2::/64\", \"192.0.2.10/32\"];", .change = NULL,
+	 .manager = true},
 };
 
 START_TEST(test_reloadable)
@@ -1328,7 +1446,7 @@ START_TEST(test_reloadable)
 		ck_assert_msg(!ok, "case %d: expected '%s'", _i, rc->change);
 		/* A restart would not apply a VIP change either: the log wins. */
 		snprintf(want, sizeof(want), "%s%s", rc->change,
-			 strncmp(rc->change, OWNED, strlen(OWNED)) == 0 ? "" : "; restart required");
+			 strncmp(rc->change, LOG_OWNS, strlen(LOG_OWNS)) == 0 ? "" : "; restart required");
 		ck_assert_str_eq(err, want);
 	}
 	/* The decision is symmetric, and err may be absent. */
@@ -1361,6 +1479,7 @@ static Suite *config_suite(void)
 	tc = tcase_create("reject");
 	tcase_add_loop_test(tc, test_bad_config, 0, (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
 	tcase_add_test(tc, test_too_many);
+	tcase_add_test(tc, test_tunnel_sources_limit);
 	tcase_add_test(tc, test_manager_limits);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);

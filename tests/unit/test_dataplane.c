@@ -65,7 +65,8 @@ static const uint8_t MAC_DIP[6] = { 0x02, 0, 0, 0, 1, 0x02 };
 	"  { name = \"backend\"; device = \"net_null1\"; addresses = [ \"198.18.1.1/24\", \"2001:db8:11::1/64\" ];" \
 	"   neighbours = ( { address = \"198.18.1.2\"; mac = \"02:00:00:00:01:02\"; }," \
 	"                  { address = \"2001:db8:11::2\"; mac = \"02:00:00:00:01:02\"; } ); } );" \
-	" host: { address = \"192.0.2.21\"; address6 = \"2001:db8:2::21\"; uplink = \"fabric\"; backend = \"backend\"; };" \
+	" host: { address = \"192.0.2.21\"; address6 = \"2001:db8:2::21\"; uplink = \"fabric\"; backend = \"backend\";" \
+	"   tunnel_sources = [ \"192.0.2.10\", \"2001:db8:2::10\" ]; };" \
 	VIPS(DIP1 ", " DIP2) "};"
 
 /* One instance as mux and host agent; DIP1's host is this instance. */
@@ -77,7 +78,8 @@ static const uint8_t MAC_DIP[6] = { 0x02, 0, 0, 0, 1, 0x02 };
 	"  { name = \"backend\"; device = \"net_null1\"; addresses = [ \"198.18.1.1/24\", \"2001:db8:11::1/64\" ];" \
 	"   neighbours = ( { address = \"198.18.1.2\"; mac = \"02:00:00:00:01:02\"; } ); } );" \
 	" mux: { maglev_size = 65537; };" \
-	" host: { address = \"192.0.2.21\"; address6 = \"2001:db8:2::21\"; uplink = \"fabric\"; backend = \"backend\"; };" \
+	" host: { address = \"192.0.2.21\"; address6 = \"2001:db8:2::21\"; uplink = \"fabric\"; backend = \"backend\";" \
+	"   tunnel_sources = [ \"192.0.2.10\", \"2001:db8:2::10\" ]; };" \
 	VIPS(DIP1) "};"
 
 enum { FABRIC = 0, BACKEND = 1 };
@@ -610,24 +612,32 @@ END_TEST
 
 /* ---- host agent ---- */
 
-/* inner_fl's packet in an outer header of family fam, mux to host1. */
-static struct rte_mbuf *tunnel_in(int fam, const struct flow *inner_fl, uint16_t payload, bool corrupt_l4)
+/* The IP packet inner (n bytes) in an outer header of family fam, mux to host1. */
+static struct rte_mbuf *tunnel_bytes(int fam, const uint8_t *inner, uint16_t n)
 {
 	uint8_t buf[2048];
 	union sl_addr mux, host;
-	uint8_t proto = inner_fl->family == SL_AF_INET ? SL_PROTO_IPIP : SL_PROTO_IPV6;
+	uint8_t proto = (inner[0] >> 4) == 4 ? SL_PROTO_IPIP : SL_PROTO_IPV6;
 	sl_addr_parse(fam == SL_AF_INET ? "192.0.2.10" : "2001:db8:2::10", &mux);
 	sl_addr_parse(fam == SL_AF_INET ? "192.0.2.21" : "2001:db8:2::21", &host);
 	uint16_t olen = fam == SL_AF_INET ? 20 : 40;
-	uint16_t n = build_ip(buf + SL_ETH_HLEN + olen, inner_fl, payload);
-	if (corrupt_l4)
-		buf[SL_ETH_HLEN + olen + n - 1] ^= 0x5a;
+	memcpy(buf + SL_ETH_HLEN + olen, inner, n);
 	sl_pkt_write_eth(buf, MAC_FABRIC, MAC_GW, fam == SL_AF_INET ? SL_ETHERTYPE_IPV4 : SL_ETHERTYPE_IPV6);
 	if (fam == SL_AF_INET)
 		sl_pkt_write_outer_ipv4(buf + SL_ETH_HLEN, mux.v4, host.v4, n, 0, 64, proto);
 	else
 		sl_pkt_write_outer_ipv6(buf + SL_ETH_HLEN, mux.v6, host.v6, n, 0, 1, 64, proto);
 	return mbuf_of(buf, (uint16_t)(SL_ETH_HLEN + olen + n));
+}
+
+/* inner_fl's packet in an outer header of family fam, mux to host1. */
+static struct rte_mbuf *tunnel_in(int fam, const struct flow *inner_fl, uint16_t payload, bool corrupt_l4)
+{
+	uint8_t ip[2048];
+	uint16_t n = build_ip(ip, inner_fl, payload);
+	if (corrupt_l4)
+		ip[n - 1] ^= 0x5a;
+	return tunnel_bytes(fam, ip, n);
 }
 
 static struct rte_mbuf *tunnel_of(const struct flow *inner_fl, uint16_t payload, bool corrupt_l4)
@@ -723,6 +733,22 @@ START_TEST(host_drops_cross_family_tunnels)
 }
 END_TEST
 
+/* Tunnels only from host.tunnel_sources (the muxes), issue 9. */
+START_TEST(host_takes_tunnels_only_from_mux_sources)
+{
+	struct rte_mbuf *m = tunnel_of(&CLIENT4, 10, false);
+	uint8_t *ip = rte_pktmbuf_mtod(m, uint8_t *) + SL_ETH_HLEN;
+	ip[15] = 11; /* 192.0.2.11: on the fabric, not a mux */
+	ip[10] = ip[11] = 0;
+	uint16_t c = sl_csum_fold(sl_csum_partial(ip, 20, 0));
+	memcpy(ip + 10, &c, 2);
+	expect_drop(HOST_CFG, FABRIC, m, SL_DROP_BAD_TUNNEL_SOURCE);
+	m = tunnel_of(&CLIENT6, 10, false);
+	rte_pktmbuf_mtod(m, uint8_t *)[SL_ETH_HLEN + 23] = 0x11; /* 2001:db8:2::11 */
+	expect_drop(HOST_CFG, FABRIC, m, SL_DROP_BAD_TUNNEL_SOURCE);
+}
+END_TEST
+
 START_TEST(mux_and_host_in_one_instance_skip_the_wire)
 {
 	struct fixture f;
@@ -738,6 +764,289 @@ START_TEST(mux_and_host_in_one_instance_skip_the_wire)
 	ck_assert_uint_eq(f.w->stats.c[SL_C_MUX_ENCAP], 0);
 	ck_assert_uint_eq(f.w->stats.c[SL_C_MUX_FLOW_NEW], 1);
 	ck_assert_uint_eq(f.w->stats.c[SL_C_HOST_TO_DIP], 1);
+	fixture_free(&f);
+}
+END_TEST
+
+/* ---- ICMP errors (issue 9) ---- */
+
+/* An ICMP error from src to dst quoting the first quote_len bytes of
+ * quoted's packet (v4 destination unreachable / fragmentation needed, v6
+ * packet too big). Writes the IP packet at ip; returns its length. */
+static uint16_t build_icmp_error(uint8_t *ip, int family, const char *src, const char *dst,
+				 const struct flow *quoted, uint16_t quote_len)
+{
+	uint8_t orig[2048];
+	uint16_t olen = build_ip(orig, quoted, 100);
+	if (quote_len > olen)
+		quote_len = olen;
+	union sl_addr s, d;
+	ck_assert_int_eq(sl_addr_parse(src, &s), family);
+	ck_assert_int_eq(sl_addr_parse(dst, &d), family);
+	uint16_t hlen = family == SL_AF_INET ? 20 : 40, icmp_len = (uint16_t)(8 + quote_len);
+	uint8_t *icmp = ip + hlen;
+	memset(ip, 0, (size_t)hlen + 8);
+	if (family == SL_AF_INET) {
+		uint16_t tot = htons((uint16_t)(hlen + icmp_len));
+		ip[0] = 0x45; memcpy(ip + 2, &tot, 2); ip[8] = 64; ip[9] = SL_PROTO_ICMP;
+		memcpy(ip + 12, &s.v4, 4); memcpy(ip + 16, &d.v4, 4);
+		uint16_t c = sl_csum_fold(sl_csum_partial(ip, 20, 0));
+		memcpy(ip + 10, &c, 2);
+		icmp[0] = 3; icmp[1] = 4; icmp[6] = 1300 >> 8; icmp[7] = 1300 & 0xff;
+	} else {
+		uint16_t pl = htons(icmp_len);
+		ip[0] = 0x60; memcpy(ip + 4, &pl, 2); ip[6] = SL_PROTO_ICMPV6; ip[7] = 64;
+		memcpy(ip + 8, s.v6, 16); memcpy(ip + 24, d.v6, 16);
+		icmp[0] = 2; icmp[6] = 1300 >> 8; icmp[7] = 1300 & 0xff;
+	}
+	memcpy(icmp + 8, orig, quote_len);
+	uint16_t c = family == SL_AF_INET ? sl_csum_fold(sl_csum_partial(icmp, icmp_len, 0))
+					  : l4_checksum(ip, family, SL_PROTO_ICMPV6, icmp, icmp_len);
+	memcpy(icmp + 2, &c, 2);
+	return (uint16_t)(hlen + icmp_len);
+}
+
+static struct rte_mbuf *eth_of(const uint8_t dmac[6], int family, const uint8_t *ip, uint16_t n)
+{
+	uint8_t buf[2048];
+	sl_pkt_write_eth(buf, dmac, MAC_GW, family == SL_AF_INET ? SL_ETHERTYPE_IPV4 : SL_ETHERTYPE_IPV6);
+	memcpy(buf + SL_ETH_HLEN, ip, n);
+	return mbuf_of(buf, (uint16_t)(SL_ETH_HLEN + n));
+}
+
+/* The router's error about the VIP's packet to the client of fl. */
+static uint16_t error_to_vip(uint8_t *ip, const struct flow *fl, uint16_t quote_len)
+{
+	struct flow back = { fl->family, fl->dst, fl->src, fl->dport, fl->sport, fl->proto };
+	return build_icmp_error(ip, fl->family, fl->family == SL_AF_INET ? "192.0.2.1" : "2001:db8:2::1",
+				fl->dst, &back, quote_len);
+}
+
+static struct rte_mbuf *error_frame_to_vip(const struct flow *fl, uint16_t quote_len, uint8_t *ip, uint16_t *n)
+{
+	uint8_t tmp[2048];
+	uint8_t *p = ip != NULL ? ip : tmp;
+	uint16_t len = error_to_vip(p, fl, quote_len);
+	if (n != NULL)
+		*n = len;
+	return eth_of(MAC_FABRIC, fl->family, p, len);
+}
+
+static const uint8_t *mac_of_host(const struct sl_pkt_info *pi)
+{
+	char a[64];
+	sl_addr_format(pi->family, &pi->dst, a, sizeof(a));
+	return strcmp(a, "192.0.2.21") == 0 || strcmp(a, "2001:db8:2::21") == 0 ? MAC_H1 : MAC_H2;
+}
+
+/* Relay one error about fl; returns the host it was tunnelled to. */
+static union sl_addr relay_error(struct fixture *f, const struct flow *fl)
+{
+	struct sl_pkt_info pi;
+	uint32_t len;
+	uint8_t ip[2048];
+	uint16_t n;
+	uint64_t new_flows = f->w->stats.c[SL_C_MUX_FLOW_NEW];
+	run(f, FABRIC, error_frame_to_vip(fl, 48, ip, &n));
+	const uint8_t *frame = only_tx(f, FABRIC, &pi, &len);
+	check_encap(frame, &pi, ip, n, mac_of_host(&pi));
+	ck_assert_uint_eq(f->w->stats.c[SL_C_MUX_FLOW_NEW], new_flows); /* an error opens no flow */
+	clear_tx(f);
+	return pi.dst;
+}
+
+/* The host a packet of fl goes to (opening its flow). */
+static union sl_addr flow_host(struct fixture *f, const struct flow *fl)
+{
+	struct sl_pkt_info pi;
+	uint32_t len;
+	run(f, FABRIC, frame_of(MAC_FABRIC, fl, 0, NULL, NULL));
+	only_tx(f, FABRIC, &pi, &len);
+	clear_tx(f);
+	return pi.dst;
+}
+
+/* The mux tunnels an error about a flow, unchanged, to that flow's host:
+ * Maglev's choice while it has no entry, the entry's host once it has
+ * one, even when Maglev would now choose another. */
+static void mux_relays_error(const struct flow *fl)
+{
+	struct fixture f;
+	fixture_init(&f, MUX_CFG(DIP1 ", " DIP2));
+	union sl_addr before_flow = relay_error(&f, fl);
+	union sl_addr host = flow_host(&f, fl);
+	ck_assert(sl_addr_eq(&before_flow, &host));
+	/* Move every new flow elsewhere: the flow's errors follow the flow. */
+	struct sl_tables *old = f.tables;
+	const char *other = fl->family == SL_AF_INET && ((const uint8_t *)&host.v4)[3] == 21 ? MUX_CFG(DIP2)
+											    : MUX_CFG(DIP1);
+	f.tables = tables_from(other);
+	f.snap.tables = f.tables;
+	sl_tables_free(old);
+	union sl_addr after = relay_error(&f, fl);
+	ck_assert(sl_addr_eq(&after, &host));
+	ck_assert_uint_eq(f.w->stats.c[SL_C_MUX_ICMP_RELAYED], 2);
+	fixture_free(&f);
+}
+
+START_TEST(mux_relays_icmp_errors_by_the_quoted_flow_v4)
+{
+	mux_relays_error(&CLIENT4);
+}
+END_TEST
+
+START_TEST(mux_relays_icmp_errors_by_the_quoted_flow_v6)
+{
+	mux_relays_error(&CLIENT6);
+}
+END_TEST
+
+START_TEST(mux_drops_icmp_errors_by_reason)
+{
+	const char *cfg = MUX_CFG(DIP1);
+	uint8_t ip[2048];
+	struct flow fl = CLIENT4;
+	expect_drop(cfg, FABRIC, error_frame_to_vip(&fl, 20 + 7, NULL, NULL), SL_DROP_ICMP_BAD_QUOTE);
+	fl.dport = 81; /* the quote's source port is no VIP port */
+	expect_drop(cfg, FABRIC, error_frame_to_vip(&fl, 48, NULL, NULL), SL_DROP_ICMP_NO_FLOW);
+	fl = CLIENT4;
+	fl.dst = "203.0.113.20"; fl.dport = 53; fl.proto = SL_PROTO_UDP; /* VIP without DIPs */
+	expect_drop(cfg, FABRIC, error_frame_to_vip(&fl, 48, NULL, NULL), SL_DROP_ICMP_NO_FLOW);
+	/* about another address's packet, sent to the VIP */
+	struct flow other = { SL_AF_INET, "203.0.113.30", "198.51.100.2", 80, 40000, SL_PROTO_TCP };
+	uint16_t n = build_icmp_error(ip, SL_AF_INET, "192.0.2.1", "203.0.113.10", &other, 48);
+	expect_drop(cfg, FABRIC, eth_of(MAC_FABRIC, SL_AF_INET, ip, n), SL_DROP_ICMP_BAD_QUOTE);
+	fl = CLIENT6; /* 3 bytes of TCP quoted */
+	expect_drop(cfg, FABRIC, error_frame_to_vip(&fl, 40 + 3, NULL, NULL), SL_DROP_ICMP_BAD_QUOTE);
+	/* a corrupted error is not worth the fabric's bandwidth */
+	struct rte_mbuf *m = error_frame_to_vip(&CLIENT4, 48, NULL, NULL);
+	rte_pktmbuf_mtod(m, uint8_t *)[rte_pktmbuf_data_len(m) - 1] ^= 0x20;
+	expect_drop(cfg, FABRIC, m, SL_DROP_BAD_L4_CHECKSUM);
+}
+END_TEST
+
+/* Relayed errors are limited like the mux's own: a burst of 100, then 1/ms. */
+START_TEST(mux_rate_limits_relayed_errors)
+{
+	struct fixture f;
+	fixture_init(&f, MUX_CFG(DIP1));
+	for (int i = 0; i < 150; i++) {
+		run(&f, FABRIC, error_frame_to_vip(&CLIENT4, 48, NULL, NULL));
+		clear_tx(&f);
+	}
+	ck_assert_uint_eq(f.w->stats.c[SL_C_MUX_ICMP_RELAYED], 100);
+	ck_assert_uint_eq(f.w->stats.drop[SL_DROP_ICMP_RATE_LIMITED], 50);
+	f.w->now_ms += 5;
+	for (int i = 0; i < 10; i++) {
+		run(&f, FABRIC, error_frame_to_vip(&CLIENT4, 48, NULL, NULL));
+		clear_tx(&f);
+	}
+	ck_assert_uint_eq(f.w->stats.c[SL_C_MUX_ICMP_RELAYED], 105);
+	fixture_free(&f);
+}
+END_TEST
+
+/* The IP packet of the only frame sent on port, parsed, with its quote. */
+static const uint8_t *sent_error(struct fixture *f, uint16_t port, struct sl_pkt_info *pi, struct sl_icmp_quote *q)
+{
+	uint32_t len;
+	const uint8_t *frame = only_tx(f, port, pi, &len);
+	const uint8_t *ip = frame + SL_ETH_HLEN;
+	ck_assert_int_eq(sl_pkt_parse_ip(ip, len - SL_ETH_HLEN, pi->family, pi), SL_DROP_NONE);
+	ck_assert_int_eq(sl_pkt_parse_icmp_error(ip, pi, q), SL_DROP_NONE);
+	ck_assert(sl_pkt_icmp_checksum_ok(ip, pi));
+	return ip;
+}
+
+/* Errors about a connection, both ways: the router's (relayed by the mux)
+ * reaches the DIP as if about the DIP's own packet, and the DIP's reaches
+ * the client as if from the VIP. */
+static void host_translates_errors(const struct flow *client, const char *dip, const char *vip)
+{
+	struct fixture f;
+	struct sl_pkt_info pi;
+	struct sl_icmp_quote q;
+	uint8_t ip[2048];
+	char a[64];
+	fixture_init(&f, HOST_CFG);
+	uint16_t n = error_to_vip(ip, client, 48);
+	run(&f, FABRIC, tunnel_bytes(client->family, ip, n)); /* before the connection: nothing to match */
+	ck_assert_uint_eq(f.w->stats.drop[SL_DROP_ICMP_NO_FLOW], 1);
+	ck_assert_uint_eq(f.w->stats.c[SL_C_HOST_CONN_NEW], 0);
+
+	run(&f, FABRIC, tunnel_of(client, 10, false)); /* the connection */
+	clear_tx(&f);
+	run(&f, FABRIC, tunnel_bytes(client->family, ip, n));
+	sent_error(&f, BACKEND, &pi, &q);
+	ck_assert_str_eq(sl_addr_format(pi.family, &pi.dst, a, sizeof(a)), dip);
+	ck_assert_str_eq(sl_addr_format(pi.family, &q.src, a, sizeof(a)), dip);
+	ck_assert_uint_eq(q.sport, 8080);
+	ck_assert_str_eq(sl_addr_format(pi.family, &q.dst, a, sizeof(a)), client->src);
+	ck_assert_uint_eq(pi.ttl, 63);
+	ck_assert_uint_eq(f.w->stats.c[SL_C_HOST_ICMP_TO_DIP], 1);
+	clear_tx(&f);
+
+	/* The DIP's own error about the client's packet (client -> DIP:8080). */
+	struct flow seen = { client->family, client->src, dip, client->sport, 8080, client->proto };
+	n = build_icmp_error(ip, client->family, dip, client->src, &seen, 60);
+	run(&f, BACKEND, eth_of(MAC_BACKEND, client->family, ip, n));
+	sent_error(&f, FABRIC, &pi, &q);
+	ck_assert_str_eq(sl_addr_format(pi.family, &pi.src, a, sizeof(a)), vip);
+	ck_assert_str_eq(sl_addr_format(pi.family, &pi.dst, a, sizeof(a)), client->src);
+	ck_assert_str_eq(sl_addr_format(pi.family, &q.dst, a, sizeof(a)), vip);
+	ck_assert_uint_eq(q.dport, 80);
+	ck_assert_uint_eq(f.w->stats.c[SL_C_HOST_ICMP_TO_CLIENT], 1);
+	clear_tx(&f);
+
+	/* Corrupted, it reaches nobody. */
+	ip[n - 1] ^= 1;
+	run(&f, BACKEND, eth_of(MAC_BACKEND, client->family, ip, n));
+	ck_assert_uint_eq(f.w->nb_tx[FABRIC], 0);
+	ck_assert_uint_eq(f.w->stats.drop[SL_DROP_BAD_L4_CHECKSUM], 1);
+	fixture_free(&f);
+}
+
+START_TEST(host_translates_icmp_errors_v4)
+{
+	host_translates_errors(&CLIENT4, "198.18.1.2", "203.0.113.10");
+}
+END_TEST
+
+START_TEST(host_translates_icmp_errors_v6)
+{
+	host_translates_errors(&CLIENT6, "2001:db8:11::2", "2001:db8:100::10");
+}
+END_TEST
+
+START_TEST(host_drops_stray_icmp_from_dips)
+{
+	uint8_t ip[2048];
+	/* about a connection that does not exist */
+	struct flow seen = { SL_AF_INET, "198.51.100.2", "198.18.1.2", 40000, 8080, SL_PROTO_TCP };
+	uint16_t n = build_icmp_error(ip, SL_AF_INET, "198.18.1.2", "198.51.100.2", &seen, 48);
+	expect_drop(HOST_CFG, BACKEND, eth_of(MAC_BACKEND, SL_AF_INET, ip, n), SL_DROP_ICMP_NO_FLOW);
+	/* quoting a packet that was not sent to the DIP */
+	seen.dst = "198.18.1.9";
+	n = build_icmp_error(ip, SL_AF_INET, "198.18.1.2", "198.51.100.2", &seen, 48);
+	expect_drop(HOST_CFG, BACKEND, eth_of(MAC_BACKEND, SL_AF_INET, ip, n), SL_DROP_ICMP_BAD_QUOTE);
+}
+END_TEST
+
+/* Mux and host in one instance: the error goes straight to the local DIP. */
+START_TEST(mux_and_host_in_one_instance_translate_errors)
+{
+	struct fixture f;
+	struct sl_pkt_info pi;
+	struct sl_icmp_quote q;
+	char a[64];
+	fixture_init(&f, BOTH_CFG);
+	run(&f, FABRIC, frame_of(MAC_FABRIC, &CLIENT4, 20, NULL, NULL));
+	clear_tx(&f);
+	run(&f, FABRIC, error_frame_to_vip(&CLIENT4, 200, NULL, NULL));
+	sent_error(&f, BACKEND, &pi, &q);
+	ck_assert_str_eq(sl_addr_format(pi.family, &pi.dst, a, sizeof(a)), "198.18.1.2");
+	ck_assert_uint_eq(q.sport, 8080);
+	ck_assert_uint_eq(f.w->stats.c[SL_C_HOST_ICMP_TO_DIP], 1);
 	fixture_free(&f);
 }
 END_TEST
@@ -867,15 +1176,24 @@ static Suite *suite(void)
 	tcase_add_test(mux, mux_refuses_l2_group_frames);
 	tcase_add_test(mux, mux_refuses_martian_sources);
 	tcase_add_test(mux, mux_takes_only_its_vlan);
+	tcase_add_test(mux, mux_relays_icmp_errors_by_the_quoted_flow_v4);
+	tcase_add_test(mux, mux_relays_icmp_errors_by_the_quoted_flow_v6);
+	tcase_add_test(mux, mux_drops_icmp_errors_by_reason);
+	tcase_add_test(mux, mux_rate_limits_relayed_errors);
 	suite_add_tcase(s, mux);
 	TCase *host = tcase_create("host");
 	tcase_add_test(host, host_translates_both_directions_v4);
 	tcase_add_test(host, host_translates_both_directions_v6);
 	tcase_add_test(host, host_drops_bad_l4_checksum_and_strays);
 	tcase_add_test(host, host_drops_cross_family_tunnels);
+	tcase_add_test(host, host_takes_tunnels_only_from_mux_sources);
 	tcase_add_test(host, host_refuses_what_no_router_forwards);
 	tcase_add_test(host, device_mtu_caps_configured_mtu);
 	tcase_add_test(host, mux_and_host_in_one_instance_skip_the_wire);
+	tcase_add_test(host, host_translates_icmp_errors_v4);
+	tcase_add_test(host, host_translates_icmp_errors_v6);
+	tcase_add_test(host, host_drops_stray_icmp_from_dips);
+	tcase_add_test(host, mux_and_host_in_one_instance_translate_errors);
 	suite_add_tcase(s, host);
 	TCase *publish = tcase_create("publish");
 	tcase_add_test(publish, rebuild_over_previous_tables_equals_fresh_build);

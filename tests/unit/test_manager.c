@@ -143,7 +143,8 @@ START_TEST(test_empty_state)
 {
 	struct sl_mgr_state *s = sl_mgr_state_new();
 	char *text = encode(s);
-	ck_assert_str_eq(text, "{\"format\":1,\"generation\":0,\"index\":0,\"members\":[],\"vips\":[]}");
+	ck_assert_str_eq(text, "{\"format\":1,\"generation\":0,\"index\":0,\"members\":[],"
+			       "\"tunnel_sources\":[],\"vips\":[]}");
 	free(text);
 	sl_mgr_state_free(s);
 	sl_mgr_state_free(NULL);
@@ -157,7 +158,8 @@ START_TEST(test_canonical_bytes)
 	struct sl_mgr_state *s = base_state();
 	char *text = encode(s);
 	const char *want =
-		"{\"format\":1,\"generation\":1,\"index\":0,\"members\":[],\"vips\":["
+		"{\"format\":1,\"generation\":1,\"index\":0,\"members\":[],\"tunnel_sources\":[],"
+		"\"vips\":["
 		"{\"address\":\"203.0.113.10\",\"dips\":["
 		"{\"address\":\"10.0.0.1\",\"admin\":\"active\",\"health\":\"unknown\",\"host\":"
 		"\"192.0.2.21\",\"port\":8080,\"weight\":100},"
@@ -176,6 +178,20 @@ START_TEST(test_canonical_bytes)
 }
 END_TEST
 
+/* The state decoded from its encoding, which must hold `part` and decode
+ * to the same bytes. */
+static struct sl_mgr_state *round_trip(const struct sl_mgr_state *s, const char *part)
+{
+	char *text = encode(s);
+	struct sl_mgr_err err;
+	ck_assert_msg(strstr(text, part) != NULL, "%s lacks %s", text, part);
+	struct sl_mgr_state *back = sl_mgr_state_decode(text, strlen(text), &err);
+	ck_assert_msg(back != NULL, "%s", err.msg);
+	assert_same_state(s, back);
+	free(text);
+	return back;
+}
+
 /* member_api sets, replaces and forgets; snapshots carry the URLs and a
  * snapshot without the section (older than it) loads with none. */
 START_TEST(test_member_api)
@@ -187,20 +203,15 @@ START_TEST(test_member_api)
 	apply_ok(s, "{'op':'member_api','id':4,'api':'https://[2001:db8::14]:8443'}");
 	ck_assert_str_eq(sl_mgr_member_api(s, 4), "https://[2001:db8::14]:8443");
 	ck_assert_str_eq(sl_mgr_member_api(s, 2), "https://192.0.2.12:8443");
-	char *text = encode(s);
-	ck_assert_ptr_nonnull(strstr(text, "\"members\":[{\"api\":\"https://192.0.2.12:8443\",\"id\":2},"
-					   "{\"api\":\"https://[2001:db8::14]:8443\",\"id\":4}]"));
+	struct sl_mgr_state *back = round_trip(s, "\"members\":[{\"api\":\"https://192.0.2.12:8443\","
+					       "\"id\":2},{\"api\":\"https://[2001:db8::14]:8443\",\"id\":4}]");
 	struct sl_mgr_err err;
-	struct sl_mgr_state *back = sl_mgr_state_decode(text, strlen(text), &err);
-	ck_assert_msg(back != NULL, "%s", err.msg);
-	assert_same_state(s, back);
 	ck_assert_str_eq(sl_mgr_member_api(back, 4), "https://[2001:db8::14]:8443");
 	apply_ok(s, "{'op':'member_api','id':4,'api':''}");
 	ck_assert_ptr_null(sl_mgr_member_api(s, 4));
 	ck_assert_str_eq(sl_mgr_member_api(s, 2), "https://192.0.2.12:8443");
 	/* the copy taken before is unchanged (copy on write) */
 	ck_assert_str_eq(sl_mgr_member_api(back, 4), "https://[2001:db8::14]:8443");
-	free(text);
 	static const char old[] = "{\"format\":1,\"generation\":3,\"index\":9,\"vips\":[]}";
 	struct sl_mgr_state *older = sl_mgr_state_decode(old, strlen(old), &err);
 	ck_assert_msg(older != NULL, "%s", err.msg);
@@ -211,6 +222,90 @@ START_TEST(test_member_api)
 	ck_assert_str_eq(err.msg, "members.[1].id: 2 appears twice");
 	sl_mgr_state_free(older);
 	sl_mgr_state_free(back);
+	sl_mgr_state_free(s);
+}
+END_TEST
+
+/* The state's tunnel sources as their canonical JSON texts. */
+static void assert_sources(const struct sl_mgr_state *s, const char *expect)
+{
+	json_t *want = J(expect), *got = sl_mgr_tunnel_sources_json(s);
+	char *g = json_dumps(got, JSON_COMPACT);
+	ck_assert_msg(json_equal(want, got), "tunnel sources are %s", g);
+	free(g);
+	json_decref(want);
+	json_decref(got);
+}
+
+/* set_tunnel_sources replaces the whole list, which is kept canonical and
+ * sorted (family, address, length), and may be emptied; snapshots carry
+ * it and one without the section (older than it) loads with none. */
+START_TEST(test_tunnel_sources)
+{
+	struct sl_mgr_state *s = base_state();
+	assert_sources(s, "{'prefixes':[]}");
+	apply_ok(s, "{'op':'set_tunnel_sources','prefixes':['2001:DB8:2::/64','192.0.2.10',"
+		    "'198.18.0.0/15','192.0.2.0/24','2001:db8:2::10']}");
+	ck_assert_uint_eq(s->generation, 2);
+	ck_assert_uint_eq(s->nb_tunnel_sources, 5);
+	assert_sources(s, "{'prefixes':['192.0.2.0/24','192.0.2.10/32','198.18.0.0/15',"
+			  "'2001:db8:2::/64','2001:db8:2::10/128']}");
+	ck_assert_uint_eq(s->tunnel_sources[0].family, SL_AF_INET);
+	ck_assert_uint_eq(s->tunnel_sources[0].len, 24);
+	ck_assert_uint_eq(s->tunnel_sources[1].addr.v4, htonl(0xc000020a));
+	struct sl_mgr_state *back =
+		round_trip(s, "\"tunnel_sources\":[\"192.0.2.0/24\",\"192.0.2.10/32\",\"198.18.0.0/15\","
+			      "\"2001:db8:2::/64\",\"2001:db8:2::10/128\"]");
+	struct sl_mgr_err err;
+	/* another order, another spelling: the same state */
+	struct sl_mgr_state *other = base_state();
+	apply_ok(other, "{'op':'set_tunnel_sources','prefixes':['2001:db8:2::10/128','198.18.0.0/15',"
+			"'192.0.2.10/32','2001:db8:2:0::/64','192.0.2.0/24']}");
+	assert_same_state(s, other);
+	/* replaced whole, then emptied */
+	apply_ok(s, "{'op':'set_tunnel_sources','prefixes':['203.0.113.0/25']}");
+	assert_sources(s, "{'prefixes':['203.0.113.0/25']}");
+	apply_ok(s, "{'op':'set_tunnel_sources','prefixes':[]}");
+	ck_assert_uint_eq(s->nb_tunnel_sources, 0);
+	assert_sources(back, "{'prefixes':['192.0.2.0/24','192.0.2.10/32','198.18.0.0/15',"
+			     "'2001:db8:2::/64','2001:db8:2::10/128']}"); /* copies stay apart */
+	static const char old[] = "{\"format\":1,\"generation\":3,\"index\":9,\"vips\":[],"
+				  "\"members\":[]}";
+	struct sl_mgr_state *older = sl_mgr_state_decode(old, strlen(old), &err);
+	ck_assert_msg(older != NULL, "%s", err.msg);
+	ck_assert_uint_eq(older->nb_tunnel_sources, 0);
+	sl_mgr_state_free(older);
+	sl_mgr_state_free(other);
+	sl_mgr_state_free(back);
+	sl_mgr_state_free(s);
+}
+END_TEST
+
+/* A refused list, alone or late in a batch, leaves the list it replaces. */
+START_TEST(test_tunnel_sources_all_or_nothing)
+{
+	struct sl_mgr_state *s = base_state();
+	struct sl_mgr_err err;
+	apply_ok(s, "{'op':'set_tunnel_sources','prefixes':['192.0.2.10']}");
+	char *before = encode(s);
+	ck_assert_int_eq(apply_text(s, "{'op':'set_tunnel_sources','prefixes':['192.0.2.11',"
+				       "'198.51.100.0/24','192.0.2.13/31']}", &err), -1);
+	ck_assert_str_eq(err.msg, "set_tunnel_sources: prefixes.[2]: 192.0.2.13/31 has host bits "
+				  "set (did you mean 192.0.2.12/31?)");
+	ck_assert_int_eq(apply_text(s, "{'op':'batch','commands':["
+				       "{'op':'set_tunnel_sources','prefixes':['192.0.2.11']},"
+				       "{'op':'dip_drain','vip':" VA ",'dip':{'address':'10.9.9.9'}}]}",
+				    &err), -1);
+	ck_assert_int_eq(err.code, SL_MGR_ENOENT);
+	char *after = encode(s);
+	ck_assert_str_eq(before, after);
+	assert_sources(s, "{'prefixes':['192.0.2.10/32']}");
+	/* the same batch without its failing command applies completely */
+	apply_ok(s, "{'op':'batch','commands':[{'op':'set_tunnel_sources','prefixes':['192.0.2.11']},"
+		    "{'op':'dip_drain','vip':" VA ",'dip':" D1 "}]}");
+	assert_sources(s, "{'prefixes':['192.0.2.11/32']}");
+	free(before);
+	free(after);
 	sl_mgr_state_free(s);
 }
 END_TEST
@@ -414,6 +509,39 @@ static const struct bad_case bad_cases[] = {
 	 "member_api: api: 'https://' is not an https:// URL"},
 	{"{'op':'member_api','id':4,'api':'https://x','role':'voter'}", SL_MGR_EINVAL,
 	 "member_api: role: unknown member"},
+	/* tunnel sources: the file's rules (config/prefix_rules.h), all or nothing */
+	{"{'op':'set_tunnel_sources'}", SL_MGR_EINVAL,
+	 "set_tunnel_sources: prefixes: required member is missing"},
+	{"{'op':'set_tunnel_sources','prefixes':'192.0.2.10'}", SL_MGR_EINVAL,
+	 "set_tunnel_sources: prefixes: must be an array"},
+	{"{'op':'set_tunnel_sources','prefixes':[],'prefix':[]}", SL_MGR_EINVAL,
+	 "set_tunnel_sources: prefix: unknown member"},
+	{"{'op':'set_tunnel_sources','prefixes':['192.0.2.10',10]}", SL_MGR_EINVAL,
+	 "set_tunnel_sources: prefixes.[1]: must be a string"},
+	{"{'op':'set_tunnel_sources','prefixes':['192.0.2.10/24']}", SL_MGR_EINVAL,
+	 "set_tunnel_sources: prefixes.[0]: 192.0.2.10/24 has host bits set (did you mean "
+	 "192.0.2.0/24?)"},
+	{"{'op':'set_tunnel_sources','prefixes':['2001:db8:2::/129']}", SL_MGR_EINVAL,
+	 "set_tunnel_sources: prefixes.[0]: '2001:db8:2::/129': prefix length 129 is out of range "
+	 "(1..128 for IPv6)"},
+	{"{'op':'set_tunnel_sources','prefixes':['::/0']}", SL_MGR_EINVAL,
+	 "set_tunnel_sources: prefixes.[0]: '::/0': prefix length 0 is out of range (1..128 for "
+	 "IPv6; /0 would accept tunnels from anywhere)"},
+	{"{'op':'set_tunnel_sources','prefixes':['mux1']}", SL_MGR_EINVAL,
+	 "set_tunnel_sources: prefixes.[0]: 'mux1' is not an address or ADDRESS/LENGTH (e.g. "
+	 "\"192.0.2.10\", \"2001:db8:2::/64\")"},
+	{"{'op':'set_tunnel_sources','prefixes':['192.0.2.10','2001:db8:2::/64','192.0.2.10/32']}",
+	 SL_MGR_EINVAL, "set_tunnel_sources: prefixes.[2]: 192.0.2.10/32 is the same prefix as [0]"},
+	{"{'op':'set_tunnel_sources','prefixes':['fe80::/10']}", SL_MGR_EINVAL,
+	 "set_tunnel_sources: prefixes.[0]: fe80::/10: fe80:: is a link-local address, which routers "
+	 "do not forward"},
+	{"{'op':'set_tunnel_sources','prefixes':['224.0.0.0/4']}", SL_MGR_EINVAL,
+	 "set_tunnel_sources: prefixes.[0]: 224.0.0.0/4: 224.0.0.0 is a multicast address; only "
+	 "unicast addresses are allowed"},
+	{"{'op':'batch','commands':[{'op':'set_tunnel_sources','prefixes':['192.0.2.10']},"
+	 "{'op':'set_tunnel_sources','prefixes':['127.0.0.1']}]}", SL_MGR_EINVAL,
+	 "batch: commands.[1]: set_tunnel_sources: prefixes.[0]: 127.0.0.1/32: 127.0.0.1 is a "
+	 "loopback address, which never leaves its host"},
 	/* shape of a command */
 	{"[1]", SL_MGR_EINVAL, "a command must be a JSON object"},
 	{"{}", SL_MGR_EINVAL, "op: required string member is missing"},
@@ -872,6 +1000,20 @@ START_TEST(test_limits)
 	ck_assert_int_eq(err.code, SL_MGR_ELIMIT);
 	ck_assert_str_eq(err.msg, "batch: commands: 4097 elements, at most 4096 allowed");
 
+	/* tunnel sources: 64, not 65 */
+	json_t *sources = json_array();
+	for (unsigned i = 1; i <= SL_MAX_TUNNEL_SOURCES + 1; i++)
+		json_array_append_new(sources, json_sprintf("198.18.%u.0/24", i));
+	json_t *set = json_pack("{s:s, s:O}", "op", "set_tunnel_sources", "prefixes", sources);
+	ck_assert_int_eq(sl_mgr_validate(s, set, &err), -1);
+	ck_assert_int_eq(err.code, SL_MGR_ELIMIT);
+	ck_assert_str_eq(err.msg, "set_tunnel_sources: prefixes: 65 elements, at most 64 allowed");
+	json_array_remove(sources, 0);
+	ck_assert_msg(sl_mgr_apply(s, set, &err) == 0, "%s", err.msg);
+	ck_assert_uint_eq(s->nb_tunnel_sources, SL_MAX_TUNNEL_SOURCES);
+
+	json_decref(set);
+	json_decref(sources);
 	json_decref(batch);
 	json_decref(boot);
 	json_decref(full);
@@ -980,6 +1122,11 @@ static const struct decode_case decode_cases[] = {
 	{"{'format':1,'generation':5,'index':9,'vips':[],'snat':[]}", "snat: unknown member"},
 	{"{'format':1,'generation':5,'index':9,'vips':{}}", "vips: must be an array"},
 	{SNAP("7"), "vips.[0]: must be an object"},
+	{"{'format':1,'generation':5,'index':9,'tunnel_sources':{}}", "tunnel_sources: must be an array"},
+	{"{'format':1,'generation':5,'index':9,'tunnel_sources':['192.0.2.0/24','198.18.0.1/15']}",
+	 "tunnel_sources.[1]: 198.18.0.1/15 has host bits set (did you mean 198.18.0.0/15?)"},
+	{"{'format':1,'generation':5,'index':9,'tunnel_sources':['2001:db8::/32','2001:db8:0::/32']}",
+	 "tunnel_sources.[1]: 2001:db8::/32 is the same prefix as [0]"},
 	{SNAP("{'address':'203.0.113.10','protocol':'tcp','port':80}"),
 	 "vips.[0].dips: required member is missing"},
 	{SNAP(SVIP("") "," SVIP("")), "vips.[1]: VIP 203.0.113.10:80/tcp already exists"},
@@ -1062,7 +1209,8 @@ static const char CFG[] =
 	"\"2001:db8:2::21/64\"]; } );\n"
 	"  mux: { maglev_size = 251; hash_seed = 42; };\n"
 	"  host: { address = \"192.0.2.21\"; address6 = \"2001:db8:2::21\"; uplink = \"up\"; "
-	"backend = \"up\"; };\n"
+	"backend = \"up\";\n"
+	"          tunnel_sources = [\"2001:db8:2::10\", \"192.0.2.16/28\", \"192.0.2.10\"]; };\n"
 	"  vips = (\n"
 	"    { address = \"203.0.113.10\"; protocol = \"tcp\"; port = 80;\n"
 	"      dips = ( { address = \"10.0.0.2\"; port = 8080; host = \"192.0.2.22\"; weight = 50; },\n"
@@ -1106,9 +1254,14 @@ START_TEST(test_from_config)
 		   "'2001:db8:1::1','port':53,'host':'2001:db8:2::21','weight':100,'admin':'active',"
 		   "'health':'unknown'}]}");
 	assert_vip(s, VC, "{'address':'203.0.113.10','protocol':'udp','port':80,'dips':[]}");
+	assert_sources(s, "{'prefixes':['192.0.2.10/32','192.0.2.16/28','2001:db8:2::10/128']}");
 
 	/* and back: the file's VIPs and DIPs, with the file's weights */
 	ck_assert_int_eq(sl_mgr_state_to_config(s, &cfg, &out, &err), 0);
+	ck_assert_uint_eq(out.nb_tunnel_sources, 3); /* the state's order */
+	ck_assert(sl_prefix_eq(&out.tunnel_sources[0], &cfg.tunnel_sources[2]));
+	ck_assert(sl_prefix_eq(&out.tunnel_sources[1], &cfg.tunnel_sources[1]));
+	ck_assert(sl_prefix_eq(&out.tunnel_sources[2], &cfg.tunnel_sources[0]));
 	ck_assert_uint_eq(out.nb_vips, cfg.nb_vips);
 	for (unsigned i = 0; i < cfg.nb_vips; i++) {
 		const struct sl_vip_cfg *want = &cfg.vips[i], *got = NULL;
@@ -1129,8 +1282,18 @@ START_TEST(test_from_config)
 	}
 	/* the file's bootstrap is refused once the cluster has a state */
 	json_t *boot = sl_mgr_cmd_bootstrap(&cfg, &err);
+	json_t *want = J("['2001:db8:2::10/128','192.0.2.16/28','192.0.2.10/32']");
+	ck_assert(json_equal(json_object_get(boot, "tunnel_sources"), want));
+	json_decref(want);
 	ck_assert_int_eq(sl_mgr_apply(s, boot, &err), -1);
 	ck_assert_int_eq(err.code, SL_MGR_ESTATE);
+	json_decref(boot);
+	/* without the host role the file has none, and the bootstrap says so */
+	struct sl_config mux_only = cfg;
+	mux_only.nb_tunnel_sources = 0;
+	boot = sl_mgr_cmd_bootstrap(&mux_only, &err);
+	ck_assert_uint_eq(json_array_size(json_object_get(boot, "tunnel_sources")), 0);
+	ck_assert(json_is_array(json_object_get(boot, "tunnel_sources")));
 	json_decref(boot);
 	sl_config_free(&out);
 	sl_config_free(&cfg);
@@ -1196,11 +1359,20 @@ START_TEST(test_to_config)
 	free(m);
 	sl_config_free(&out);
 
-	/* the base file's VIPs are not part of it, and an empty state has none */
+	/* the base file's VIPs and tunnel sources are not part of it: an
+	 * empty state has none (and its host agent drops every tunnel) */
+	ck_assert_uint_eq(cfg.nb_tunnel_sources, 3);
 	struct sl_mgr_state *empty = sl_mgr_state_new();
 	ck_assert_int_eq(sl_mgr_state_to_config(empty, &cfg, &out, &err), 0);
 	ck_assert_uint_eq(out.nb_vips, 0);
 	ck_assert_ptr_null(out.vips);
+	ck_assert_uint_eq(out.nb_tunnel_sources, 0);
+	sl_config_free(&out);
+	apply_ok(empty, "{'op':'set_tunnel_sources','prefixes':['198.51.100.0/24']}");
+	ck_assert_int_eq(sl_mgr_state_to_config(empty, &cfg, &out, &err), 0);
+	ck_assert_uint_eq(out.nb_tunnel_sources, 1);
+	ck_assert_uint_eq(out.tunnel_sources[0].len, 24);
+	ck_assert_uint_eq(out.tunnel_sources[0].addr.v4, htonl(0xc6336400));
 	sl_config_free(&out);
 	sl_mgr_state_free(empty);
 
@@ -1932,6 +2104,8 @@ static Suite *manager_suite(void)
 	tcase_add_test(tc, test_empty_state);
 	tcase_add_test(tc, test_canonical_bytes);
 	tcase_add_test(tc, test_member_api);
+	tcase_add_test(tc, test_tunnel_sources);
+	tcase_add_test(tc, test_tunnel_sources_all_or_nothing);
 	tcase_add_test(tc, test_effective_weight);
 	tcase_add_loop_test(tc, test_good_command, 0,
 			    (int)(sizeof(good_cases) / sizeof(good_cases[0])));

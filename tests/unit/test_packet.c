@@ -616,6 +616,116 @@ START_TEST(prefix_contains)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- ICMP errors */
+
+static void dump_diff(const char *name, const uint8_t *got, const uint8_t *want, uint32_t len)
+{
+	for (uint32_t i = 0; i < len; i++)
+		if (got[i] != want[i]) {
+			fprintf(stderr, "%s: first difference at byte %u: %#04x, want %#04x\n", name, i, got[i],
+				want[i]);
+			return;
+		}
+}
+
+static int icmp_family(const uint8_t *ip)
+{
+	return ip[0] >> 4 == 4 ? SL_AF_INET : SL_AF_INET6;
+}
+
+/* Which packets are errors about a flow, and what they quote. */
+START_TEST(icmp_error_parse_matches_scapy)
+{
+	const struct pv_icmp *v = &pv_icmp[_i];
+	uint8_t *ip = dup_exact(v->in, v->len);
+	struct sl_pkt_info pi;
+	struct sl_icmp_quote q;
+
+	ck_assert_msg(sl_pkt_parse_ip(ip, v->len, icmp_family(ip), &pi) == SL_DROP_NONE, "%s: no IP", v->name);
+	enum sl_drop r = sl_pkt_parse_icmp_error(ip, &pi, &q);
+	ck_assert_msg(r == v->drop, "%s: %s, want %s", v->name, sl_drop_name(r), sl_drop_name(v->drop));
+	if (r == SL_DROP_NONE) {
+		ck_assert_msg(q.proto == v->qproto && q.sport == v->qsport && q.dport == v->qdport,
+			      "%s: quote proto %u ports %u %u", v->name, q.proto, q.sport, q.dport);
+		ck_assert_msg(memcmp(q.src.v6, v->qsrc, 16) == 0 && memcmp(q.dst.v6, v->qdst, 16) == 0,
+			      "%s: quote addresses", v->name);
+		ck_assert_msg(q.ip_off == v->q_ip_off && q.l4_off == v->q_l4_off && q.len == v->q_len,
+			      "%s: quote offsets %u %u len %u", v->name, q.ip_off, q.l4_off, q.len);
+		ck_assert_msg(sl_pkt_icmp_checksum_ok(ip, &pi), "%s: scapy's checksum refused", v->name);
+	}
+	free(ip);
+}
+END_TEST
+
+/* Translation gives exactly the error scapy builds from the translated
+ * packet: outer header, quoted header and quoted transport checksum, and
+ * the ICMP checksum (with ICMPv6's pseudo-header). */
+START_TEST(icmp_error_nat_matches_scapy)
+{
+	const struct pv_icmp *v = &pv_icmp[_i];
+	if (v->drop != SL_DROP_NONE)
+		return;
+	uint8_t *ip = dup_exact(v->in, v->len);
+	struct sl_pkt_info pi;
+	struct sl_icmp_quote q;
+	union sl_addr a;
+
+	memcpy(a.v6, v->addr, 16);
+	ck_assert_int_eq(sl_pkt_parse_ip(ip, v->len, icmp_family(ip), &pi), SL_DROP_NONE);
+	ck_assert_int_eq(sl_pkt_parse_icmp_error(ip, &pi, &q), SL_DROP_NONE);
+	if (v->to_dip)
+		sl_pkt_icmp_nat_to_dip(ip, &pi, &q, &a, v->port);
+	else
+		sl_pkt_icmp_nat_to_client(ip, &pi, &q, &a, v->port);
+	if (memcmp(ip, v->out, v->len) != 0)
+		dump_diff(v->name, ip, v->out, v->len);
+	ck_assert_msg(memcmp(ip, v->out, v->len) == 0, "%s: bytes differ from scapy's", v->name);
+	ck_assert_msg(sl_addr_eq(v->to_dip ? &pi.dst : &pi.src, &a), "%s: pi not updated", v->name);
+	ck_assert_msg(sl_addr_eq(v->to_dip ? &q.src : &q.dst, &a) && (v->to_dip ? q.sport : q.dport) == v->port,
+		      "%s: quote not updated", v->name);
+	ck_assert(sl_pkt_icmp_checksum_ok(ip, &pi));
+	free(ip);
+}
+END_TEST
+
+/* A flipped bit anywhere in the ICMP message fails its checksum. */
+START_TEST(icmp_checksum_catches_corruption)
+{
+	const struct pv_icmp *v = &pv_icmp[_i];
+	if (v->drop != SL_DROP_NONE)
+		return;
+	uint8_t *ip = dup_exact(v->in, v->len);
+	struct sl_pkt_info pi;
+
+	ck_assert_int_eq(sl_pkt_parse_ip(ip, v->len, icmp_family(ip), &pi), SL_DROP_NONE);
+	ip[v->len - 1] ^= 0x10;
+	ck_assert_msg(!sl_pkt_icmp_checksum_ok(ip, &pi), "%s: corrupt payload passed", v->name);
+	free(ip);
+}
+END_TEST
+
+/* Every cut of an error parses or is refused without reading past the cut. */
+START_TEST(icmp_error_truncated_at_every_length)
+{
+	const struct pv_icmp *v = &pv_icmp[_i];
+	for (uint32_t len = 0; len < v->len; len++) {
+		uint8_t *ip = dup_exact(v->in, len);
+		struct sl_pkt_info pi;
+		struct sl_icmp_quote q;
+		int family = v->len > 0 ? icmp_family(v->in) : SL_AF_INET;
+		/* The IP length field must match the cut for the packet to parse. */
+		if (len >= 4 && family == SL_AF_INET) {
+			ip[2] = (uint8_t)(len >> 8), ip[3] = (uint8_t)len;
+		} else if (len >= 6 && family == SL_AF_INET6 && len >= SL_IPV6_HLEN) {
+			ip[4] = (uint8_t)((len - SL_IPV6_HLEN) >> 8), ip[5] = (uint8_t)(len - SL_IPV6_HLEN);
+		}
+		if (sl_pkt_parse_ip(ip, len, family, &pi) == SL_DROP_NONE)
+			(void)sl_pkt_parse_icmp_error(ip, &pi, &q);
+		free(ip);
+	}
+}
+END_TEST
+
 /* ---------------------------------------------------------------- suite */
 
 static Suite *packet_suite(void)
@@ -640,6 +750,10 @@ static Suite *packet_suite(void)
 	tcase_add_loop_test(rewrite, dec_ttl_matches_scapy, 0, PV_TTL_COUNT);
 	tcase_add_test(rewrite, dec_ttl_non_ip);
 	tcase_add_loop_test(rewrite, encap_matches_scapy, 0, PV_ENCAP_COUNT);
+	tcase_add_loop_test(rewrite, icmp_error_parse_matches_scapy, 0, PV_ICMP_COUNT);
+	tcase_add_loop_test(rewrite, icmp_error_nat_matches_scapy, 0, PV_ICMP_COUNT);
+	tcase_add_loop_test(rewrite, icmp_checksum_catches_corruption, 0, PV_ICMP_COUNT);
+	tcase_add_loop_test(rewrite, icmp_error_truncated_at_every_length, 0, PV_ICMP_COUNT);
 	suite_add_tcase(s, rewrite);
 
 	tcase_add_loop_test(csum, l4_checksum_vectors, 0, PV_L4CSUM_COUNT);

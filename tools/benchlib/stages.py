@@ -316,6 +316,8 @@ class HostStage(Stage):
             '    backend = "fabric";',
             "    conn_capacity = %d;" % cap,
             "    conn_idle_timeout = 300;",
+            # the outer source of the replayed tunnels (spec()'s outer_src)
+            "    tunnel_sources = [ %s ];" % _s(self.mux_addr),
             "  };"])
         # Every VIP uses the same 8 local DIP addresses, each VIP on its own
         # DIP port (8080 + index), so (DIP, port) is unique per VIP and only

@@ -66,6 +66,8 @@ static const char usage_text[] =
 	"  member add ID HOST:PORT [voter|spare|standby] [https://API-URL]\n"
 	"  member remove ID\n"
 	"  leader transfer [ID]\n"
+	"  tunnel-sources [show]            prefixes host agents take tunnels from\n"
+	"  tunnel-sources set PREFIX...     replace them (ADDRESS or ADDRESS/LENGTH)\n"
 	"\n"
 	"  VIP      PROTO/ADDRESS/PORT     tcp/203.0.113.10/80, udp/2001:db8::10/53\n"
 	"  DIP      ADDRESS:PORT           198.18.1.2:8080, [2001:db8::2]:8080\n"
@@ -396,6 +398,21 @@ static void print_cluster(const json_t *reply)
 	json_decref(members);
 }
 
+static void print_tunnel_sources(const json_t *reply)
+{
+	static const struct column cols[] = {{"PREFIX", "prefix"}};
+	json_t *rows = json_array(), *p;
+	size_t i;
+	json_array_foreach(json_object_get(reply, "prefixes"), i, p)
+		json_array_append_new(rows, json_pack("{s:O}", "prefix", p));
+	if (json_array_size(rows) == 0)
+		printf("no tunnel sources: host agents drop every tunnel\n");
+	else
+		print_table(rows, cols, 1);
+	json_decref(rows);
+	print_lag(reply);
+}
+
 static void print_ok(const json_t *reply)
 {
 	(void)reply;
@@ -405,7 +422,7 @@ static void print_ok(const json_t *reply)
 /* ----------------------------------------------------------- commands */
 
 struct command {
-	const char *noun, *verb;
+	const char *noun, *verb; /* verb NULL: the noun alone */
 	int min_args, max_args; /* after noun and verb; -1: any number */
 	void (*build)(struct request *r, char **args, int nargs, const char *verb);
 };
@@ -547,6 +564,27 @@ static void build_transfer(struct request *r, char **a, int n, const char *verb)
 	r->print = print_ok;
 }
 
+static void build_tunnel_sources(struct request *r, char **a, int n, const char *verb)
+{
+	(void)a, (void)n, (void)verb;
+	r->method = "GET";
+	snprintf(r->path, PATH_LEN, "/v1/tunnel-sources");
+	r->print = print_tunnel_sources;
+}
+
+/* Strings, whatever they look like: the API says what is wrong with one. */
+static void build_tunnel_sources_set(struct request *r, char **a, int n, const char *verb)
+{
+	json_t *list = json_array();
+	(void)verb;
+	for (int i = 0; i < n; i++)
+		json_array_append_new(list, json_string(a[i]));
+	r->method = "PUT";
+	snprintf(r->path, PATH_LEN, "/v1/tunnel-sources");
+	r->body = json_pack("{s:o}", "prefixes", list);
+	r->print = print_ok;
+}
+
 static const struct command commands[] = {
 	{"vip", "list", 0, 0, build_vip_list},
 	{"vip", "show", 1, 1, build_vip_show},
@@ -564,26 +602,39 @@ static const struct command commands[] = {
 	{"member", "add", 2, 4, build_member_add},
 	{"member", "remove", 1, 1, build_member_remove},
 	{"leader", "transfer", 0, 1, build_transfer},
+	{"tunnel-sources", NULL, 0, 0, build_tunnel_sources},
+	{"tunnel-sources", "show", 0, 0, build_tunnel_sources},
+	/* At least one: emptying the list (every tunnel dropped) takes the API. */
+	{"tunnel-sources", "set", 1, -1, build_tunnel_sources_set},
 };
+
+/* The command for noun and verb (NULL: the noun alone), or NULL. */
+static const struct command *find_command(const char *noun, const char *verb)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		const struct command *c = &commands[i];
+		if (strcmp(c->noun, noun) == 0 &&
+		    (c->verb == NULL ? verb == NULL : verb != NULL && strcmp(c->verb, verb) == 0))
+			return c;
+	}
+	return NULL;
+}
 
 static void build_request(struct request *r, int argc, char **argv)
 {
 	if (argc == 0)
 		usage_error("missing command");
-	if (argc == 1)
+	const struct command *c = find_command(argv[0], argc > 1 ? argv[1] : NULL);
+	if (c == NULL && argc == 1)
 		usage_error("missing subcommand for \"%s\"", argv[0]);
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		const struct command *c = &commands[i];
-		int n = argc - 2;
-		if (strcmp(c->noun, argv[0]) != 0 || strcmp(c->verb, argv[1]) != 0)
-			continue;
-		if (n < c->min_args || (c->max_args >= 0 && n > c->max_args))
-			usage_error("wrong number of arguments for \"%s\"", c->verb);
-		c->build(r, argv + 2, n, c->verb);
-		return;
+	if (c == NULL) {
+		fprintf(stderr, "sluicectl: unknown command \"%s %s\"\n\n", argv[0], argv[1]);
+		usage_exit();
 	}
-	fprintf(stderr, "sluicectl: unknown command \"%s %s\"\n\n", argv[0], argv[1]);
-	usage_exit();
+	int words = c->verb != NULL ? 2 : 1, n = argc - words;
+	if (n < c->min_args || (c->max_args >= 0 && n > c->max_args))
+		usage_error("wrong number of arguments for \"%s\"", argv[words - 1]);
+	c->build(r, argv + words, n, c->verb);
 }
 
 /* --------------------------------------------------------------- HTTP */
@@ -836,6 +887,13 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		read_token(o);
 }
 
+/* Reads of the replicated state, which --linearizable sends through the leader. */
+static bool reads_replica(const struct request *r)
+{
+	return strcmp(r->method, "GET") == 0 &&
+	       (strncmp(r->path, "/v1/vips", 8) == 0 || strcmp(r->path, "/v1/tunnel-sources") == 0);
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = {0};
@@ -845,7 +903,7 @@ int main(int argc, char **argv)
 
 	parse_options(&o, argc, argv);
 	build_request(&r, argc - optind, argv + optind);
-	if (o.linearizable && strcmp(r.method, "GET") == 0 && strncmp(r.path, "/v1/vips", 8) == 0)
+	if (o.linearizable && reads_replica(&r))
 		strncat(r.path, "?consistency=linearizable", sizeof(r.path) - strlen(r.path) - 1);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
 		fprintf(stderr, "sluicectl: cannot initialise libcurl\n");
