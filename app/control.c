@@ -218,7 +218,9 @@ static int reload(struct sl_app *app, char *msg, size_t msglen)
 		sl_config_free(&next);
 		return -1;
 	}
-	if (sl_manager_enabled()) /* VIPs come from the replicated state */
+	/* VIPs come from the replicated state, and the manager decides about
+	 * the tunnel sources (the file's apply until the cluster sets some). */
+	if (sl_manager_enabled())
 		return sl_manager_reload(&next, msg, msglen);
 	return sl_control_apply_config(app, &next, msg, msglen);
 }

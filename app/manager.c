@@ -8,6 +8,9 @@
  * which builds the tables from the replicated state plus this instance's
  * file (ports, roles, capacities) and publishes them by RCU. The file's
  * VIPs only bootstrap a new cluster: the first leader proposes them once.
+ * Its host.tunnel_sources are what this host agent uses until the cluster
+ * sets a list of its own (set_tunnel_sources, or a bootstrap from a file
+ * with the host role).
  */
 #include <errno.h>
 #include <limits.h>
@@ -265,11 +268,13 @@ static void on_bootstrap_done(void *req, int status, json_t *reply)
 		sl_log("manager: bootstrap from %s: %d %s%s", mgr.base.path, status,
 		       json_string_value(json_object_get(reply, "error")),
 		       mgr.bootstrap_refused ? "; the cluster starts empty" : "");
-	else /* a member without the host role has no tunnel sources to seed */
-		sl_log("manager: cluster bootstrapped from %s (%u VIPs, %u tunnel sources%s)",
-		       mgr.base.path, mgr.base.nb_vips, mgr.base.nb_tunnel_sources,
-		       mgr.base.nb_tunnel_sources == 0 ? ": host agents drop every tunnel until "
-							 "'sluicectl tunnel-sources set'" : "");
+	else if (mgr.base.roles & SL_ROLE_HOST) /* its file's list, set for the cluster */
+		sl_log("manager: cluster bootstrapped from %s (%u VIPs, %u tunnel sources for "
+		       "every host agent)", mgr.base.path, mgr.base.nb_vips, mgr.base.nb_tunnel_sources);
+	else /* no host role, no list to give: sl_mgr_cmd_bootstrap() leaves it unset */
+		sl_log("manager: cluster bootstrapped from %s (%u VIPs; tunnel sources not set: each "
+		       "host agent uses its own host.tunnel_sources until 'sluicectl tunnel-sources "
+		       "set')", mgr.base.path, mgr.base.nb_vips);
 	json_decref(reply);
 }
 
@@ -747,7 +752,7 @@ static json_t *read_state(const char *what, const char *key)
 	if (strcmp(what, "vips") == 0)
 		return sl_mgr_state_status_json(mgr.fsm.state);
 	if (strcmp(what, "tunnel_sources") == 0)
-		return sl_mgr_tunnel_sources_json(mgr.fsm.state);
+		return sl_mgr_tunnel_sources_json(mgr.fsm.state, &mgr.base);
 	json_t *k = vip_key(key);
 	struct sl_mgr_err err;
 	const struct sl_mgr_vip *v = k ? sl_mgr_vip_lookup(mgr.fsm.state, k, &err) : NULL;
@@ -865,7 +870,8 @@ int sl_manager_init(struct sl_app *app, struct sl_config *cfg, struct sl_config 
 		snprintf(err, errlen, "manager: out of memory");
 		return -1;
 	}
-	/* Until the log says otherwise this instance serves no VIP. */
+	/* Until the log says otherwise this instance serves no VIP and takes
+	 * tunnels from its file's sources. */
 	if (sl_mgr_state_to_config(mgr.fsm.state, cfg, initial, &merr) != 0) {
 		snprintf(err, errlen, "manager: %s", merr.msg);
 		return -1;
@@ -932,11 +938,16 @@ const struct sl_config *sl_manager_file_config(void)
 	return &mgr.base;
 }
 
-/* A reloaded file: keep the replicated VIPs, take everything else from the file. */
+/* A reloaded file: keep the replicated VIPs (and tunnel sources, once set),
+ * take everything else from the file. */
 int sl_manager_reload(struct sl_config *next, char *msg, size_t msglen)
 {
 	struct sl_config cfg;
 	struct sl_mgr_err err;
+	if (!sl_mgr_reloadable(mgr.fsm.state, &mgr.base, next, msg, msglen)) {
+		sl_config_free(next);
+		return -1;
+	}
 	if (sl_mgr_state_to_config(mgr.fsm.state, next, &cfg, &err) != 0) {
 		snprintf(msg, msglen, "%s", err.msg);
 		sl_config_free(next);

@@ -91,7 +91,11 @@ struct sl_api_backend {
 	 *   "vip", KEY          -> VIP
 	 *   "dips", KEY         -> {"dips": [DIP, ...]}
 	 *   "cluster", NULL     -> cluster status
-	 *   "tunnel_sources", NULL -> {"prefixes": ["192.0.2.10/32", ...]}
+	 *   "tunnel_sources", NULL -> {"prefixes": ["192.0.2.10/32", ...],
+	 *                              "replicated": true}, or when the cluster
+	 *                              has not set them {"prefixes": null,
+	 *                              "replicated": false, "file_prefixes":
+	 *                              [this instance's file's]}
 	 * KEY is the canonical VIP key "PROTO/ADDRESS/PORT" (address as
 	 * inet_ntop prints it), e.g. "tcp/203.0.113.10/80". Returns a new
 	 * reference, or NULL when the VIP does not exist (404; for "vips",

@@ -276,6 +276,13 @@ static json_t *check_array(const struct kind *k, const json_t *v, char *why, siz
 	return json_deep_copy(v);
 }
 
+/* An array as above, or null (the tunnel sources: not set). */
+static json_t *check_array_or_null(const struct kind *k, const json_t *v, char *why,
+				   size_t whylen)
+{
+	return json_is_null(v) ? json_null() : check_array(k, v, why, whylen);
+}
+
 /* A member's API base URL, as the manager keeps it (SL_MGR_API_LEN - 1). */
 #define URL_MAX 127
 
@@ -307,8 +314,8 @@ static const struct kind kinds[] = {
 			0, NULL},
 	[K_DIPS] = {"an array of at most 4096 DIPs", check_array, 0, SL_API_MAX_DIPS, NULL},
 	[K_URL] = {"an https:// URL of at most 127 characters", check_url, 0, 0, NULL},
-	[K_PREFIXES] = {"an array of at most 64 prefixes", check_array, 0, SL_API_MAX_TUNNEL_SOURCES,
-			NULL},
+	[K_PREFIXES] = {"an array of at most 64 prefixes, or null", check_array_or_null, 0,
+			SL_API_MAX_TUNNEL_SOURCES, NULL},
 };
 
 /* --------------------------------------------------- object schemas */
@@ -762,11 +769,15 @@ static json_t *build_transfer(struct call *c)
 	return cmd;
 }
 
+/* {"prefixes": [...]} sets the cluster's list; {"prefixes": null} unsets it. */
 static json_t *build_tunnel_sources(struct call *c)
 {
 	json_t *v = take(c, c->body, NULL, tunnel_source_fields, NFIELDS(tunnel_source_fields));
-	json_t *cmd = v ? with(command(c), "prefixes", take_list(c, json_object_get(v, "prefixes"),
-								 "prefixes", "prefix", take_prefix, NULL))
+	const json_t *list = v ? json_object_get(v, "prefixes") : NULL;
+	json_t *cmd = v ? with(command(c), "prefixes",
+			       json_is_null(list) ? json_null()
+						  : take_list(c, list, "prefixes", "prefix",
+							      take_prefix, NULL))
 			: NULL;
 	json_decref(v);
 	return cmd;

@@ -1755,9 +1755,9 @@ __attribute__((format(printf, 3, 4))) static bool restart_required(char *err, si
 	return false;
 }
 
-/* With the manager the file's VIPs and tunnel sources only bootstrap a new
- * cluster: a restart would not apply a change either, so no "restart
- * required" here. */
+/* With the manager the file's VIPs only bootstrap a new cluster: a
+ * restart would not apply a change either, so no "restart required"
+ * here. */
 __attribute__((format(printf, 3, 4))) static bool owned_by_log(char *err, size_t errlen,
 								const char *fmt, ...)
 {
@@ -1769,7 +1769,7 @@ __attribute__((format(printf, 3, 4))) static bool owned_by_log(char *err, size_t
 }
 
 /* The same set: the order of the lines does not matter (there are no repeats). */
-static bool tunnel_sources_equal(const struct sl_config *a, const struct sl_config *b)
+bool sl_config_tunnel_sources_equal(const struct sl_config *a, const struct sl_config *b)
 {
 	if (a->nb_tunnel_sources != b->nb_tunnel_sources)
 		return false;
@@ -1791,10 +1791,8 @@ static bool log_owned_unchanged(const struct sl_config *cur, const struct sl_con
 	if (cur->nb_vips != next->nb_vips)
 		return owned_by_log(err, errlen, "%s (%u VIPs -> %u)", owned, cur->nb_vips,
 				    next->nb_vips);
-	if (!tunnel_sources_equal(cur, next))
-		return owned_by_log(err, errlen, "with the manager enabled, tunnel sources change "
-						 "through the API (sluicectl tunnel-sources set), not "
-						 "the file (sluice.host.tunnel_sources differs)");
+	/* host.tunnel_sources: the replicated state decides whether the log
+	 * owns them (sl_mgr_reloadable()), which this library cannot see. */
 	return true;
 }
 

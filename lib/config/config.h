@@ -148,7 +148,8 @@ struct sl_config {
 	uint32_t conn_idle_ms;      /* default 300 s */
 	/* Outer sources the muxes send tunnels from; any other tunnel is
 	 * dropped. Networks (no host bits), no repeats, in file order.
-	 * Required with the host role; with the manager, the state's list. */
+	 * Required with the host role; with the manager, the state's list
+	 * once the cluster has set one (sl_mgr_state_to_config()). */
 	struct sl_prefix tunnel_sources[SL_MAX_TUNNEL_SOURCES];
 	unsigned nb_tunnel_sources;
 
@@ -172,14 +173,18 @@ void sl_config_free(struct sl_config *c);
  * host.tunnel_sources, timeouts and the idle sleep may change; roles,
  * ports, port addresses, host addresses, table capacities, Maglev size and
  * hash seed may not. Nothing in the manager group may change (membership
- * changes go through the API). With the manager enabled the VIPs, DIPs
- * and tunnel sources may not change either: the replicated log owns them,
- * so cur must be the file loaded before, not a configuration carrying the
- * log's VIPs.
+ * changes go through the API). With the manager enabled the VIPs and DIPs
+ * may not change either: the replicated log owns them, so cur must be the
+ * file loaded before, not a configuration carrying the log's VIPs. Whether
+ * host.tunnel_sources may then change depends on the replicated state:
+ * the manager decides (sl_mgr_reloadable() in manager/state.h).
  * Returns true, or false with the first difference named in err.
  */
 bool sl_config_reloadable(const struct sl_config *cur, const struct sl_config *next, char *err,
 			  size_t errlen);
+
+/* The same host.tunnel_sources, in any order. */
+bool sl_config_tunnel_sources_equal(const struct sl_config *a, const struct sl_config *b);
 
 /* Index of the first of list[0..n) equal to p, or -1. */
 int sl_prefix_index(const struct sl_prefix *list, unsigned n, const struct sl_prefix *p);

@@ -3,6 +3,7 @@
  * data-plane configuration an instance runs (state -> config), and the
  * bootstrap of a new cluster from the static file (config -> state).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,11 +48,13 @@ int sl_mgr_state_to_config(const struct sl_mgr_state *s, const struct sl_config 
 	*out = *base;
 	out->vips = NULL;
 	out->nb_vips = 0;
-	/* The state's list, even when empty: a host agent must not fall back
-	 * on its own file's, which the cluster may have replaced. */
-	memcpy(out->tunnel_sources, s->tunnel_sources,
-	       s->nb_tunnel_sources * sizeof(s->tunnel_sources[0]));
-	out->nb_tunnel_sources = s->nb_tunnel_sources;
+	/* A list the cluster has set wins, even an empty one; until then
+	 * base's (copied above) is what this instance's host agent uses. */
+	if (s->tunnel_sources_set) {
+		memcpy(out->tunnel_sources, s->tunnel_sources,
+		       s->nb_tunnel_sources * sizeof(s->tunnel_sources[0]));
+		out->nb_tunnel_sources = s->nb_tunnel_sources;
+	}
 	if (s->nb_vips == 0)
 		return 0;
 	out->vips = calloc(s->nb_vips, sizeof(*out->vips));
@@ -114,10 +117,13 @@ json_t *sl_mgr_cmd_bootstrap(const struct sl_config *cfg, struct sl_mgr_err *err
 			json_decref(vips);
 			vips = NULL;
 		}
-	/* Always written, empty without the host role: a new state has a list. */
+	/* Without the host role the file has no list to give the cluster: null
+	 * (not set) leaves every host agent its own file's. */
 	json_t *cmd = json_pack("{s:s, s:o, s:o, s:o}", "op", "bootstrap", "vips", vips, "members",
 				cfg_members_to_json(&cfg->manager), "tunnel_sources",
-				sl_mgr_prefixes_json(cfg->tunnel_sources, cfg->nb_tunnel_sources));
+				(cfg->roles & SL_ROLE_HOST)
+					? sl_mgr_prefixes_json(cfg->tunnel_sources, cfg->nb_tunnel_sources)
+					: json_null());
 	if (cmd == NULL)
 		sl_mgr_fail_oom(err != NULL ? err : &dummy);
 	return cmd;
@@ -138,4 +144,19 @@ struct sl_mgr_state *sl_mgr_state_from_config(const struct sl_config *cfg, struc
 	}
 	json_decref(cmd);
 	return s;
+}
+
+bool sl_mgr_reloadable(const struct sl_mgr_state *s, const struct sl_config *cur,
+		       const struct sl_config *next, char *err, size_t errlen)
+{
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (!s->tunnel_sources_set || sl_config_tunnel_sources_equal(cur, next))
+		return true;
+	if (err != NULL && errlen > 0)
+		snprintf(err, errlen,
+			 "the cluster has set the tunnel sources, so they change through the API "
+			 "(sluicectl tunnel-sources set, or unset to give each host agent its file's "
+			 "again), not the file (sluice.host.tunnel_sources differs)");
+	return false;
 }

@@ -101,7 +101,11 @@ struct sl_mgr_state {
 	struct sl_mgr_member *members; /* sorted by id */
 	uint32_t nb_members;
 	/* Where muxes send tunnels from: host agents drop tunnels from any
-	 * other source. Sorted by (family, address, length); may be empty. */
+	 * other source. Not set (false, the default; then nb_tunnel_sources
+	 * is 0): every instance uses its own file's host.tunnel_sources. Set:
+	 * this list, sorted by (family, address, length) and possibly empty,
+	 * replaces every file's. */
+	bool tunnel_sources_set;
 	struct sl_prefix tunnel_sources[SL_MAX_TUNNEL_SOURCES];
 	uint32_t nb_tunnel_sources;
 };
@@ -166,8 +170,14 @@ json_t *sl_mgr_vip_to_json(const struct sl_mgr_vip *v);
 json_t *sl_mgr_vip_status_json(const struct sl_mgr_vip *v);
 /* {"generation", "vips": [status of every VIP]} */
 json_t *sl_mgr_state_status_json(const struct sl_mgr_state *s);
-/* {"prefixes": ["192.0.2.10/32", ...]}: the tunnel sources, canonical. */
-json_t *sl_mgr_tunnel_sources_json(const struct sl_mgr_state *s);
+/*
+ * The tunnel sources for reads through the API: set, {"prefixes":
+ * ["192.0.2.10/32", ...], "replicated": true} (canonical); not set,
+ * {"prefixes": null, "replicated": false, "file_prefixes": [...]} with the
+ * list of base (this instance's file: what its data plane uses; empty
+ * without the host role), or without "file_prefixes" when base is NULL.
+ */
+json_t *sl_mgr_tunnel_sources_json(const struct sl_mgr_state *s, const struct sl_config *base);
 
 /* The VIP named by a key object {"address", "protocol", "port"}; NULL with
  * err (EINVAL for a bad key, ENOENT when absent). */
@@ -176,21 +186,32 @@ const struct sl_mgr_vip *sl_mgr_vip_lookup(const struct sl_mgr_state *s, const j
 
 /*
  * The data-plane configuration: base (roles, ports, mux and host settings
- * from this instance's file; base's own VIPs and tunnel sources are
- * ignored) with the VIPs, DIPs and tunnel sources of s, every DIP weighted
- * by sl_mgr_dip_weight(). Built directly, because weight 0 is not a valid
- * file setting. Free *out with sl_config_free(). Returns 0, or -1 with err
- * (ELIMIT: a VIP has too many DIPs for this mux's maglev_size; ENOMEM).
+ * from this instance's file; base's own VIPs are ignored) with the VIPs and
+ * DIPs of s, every DIP weighted by sl_mgr_dip_weight(), and the tunnel
+ * sources of s when s has set them (even an empty list), else base's.
+ * Built directly, because weight 0 is not a valid file setting. Free *out
+ * with sl_config_free(). Returns 0, or -1 with err (ELIMIT: a VIP has too
+ * many DIPs for this mux's maglev_size; ENOMEM).
  */
 int sl_mgr_state_to_config(const struct sl_mgr_state *s, const struct sl_config *base,
 			   struct sl_config *out, struct sl_mgr_err *err);
 
 /*
+ * With the manager, may a reloaded file next replace cur (both passed
+ * sl_config_reloadable())? The manager's part of the decision: a change of
+ * host.tunnel_sources is what this instance's data plane uses while s has
+ * not set the list, and refused (false, reason in err) while it has.
+ */
+bool sl_mgr_reloadable(const struct sl_mgr_state *s, const struct sl_config *cur,
+		       const struct sl_config *next, char *err, size_t errlen);
+
+/*
  * Bootstrapping a new cluster from the static file: the command
  * {"op": "bootstrap", "vips": [...], "members": [...], "tunnel_sources":
- * [...]} carrying cfg's VIPs and DIPs (all active, health unknown), its
- * members' API URLs and its host.tunnel_sources (none without the host
- * role: the list is then empty until set_tunnel_sources). It is accepted
+ * [...] or null} carrying cfg's VIPs and DIPs (all active, health
+ * unknown), its members' API URLs and, with the host role, its
+ * host.tunnel_sources (set for the cluster); without the host role null:
+ * not set, every host agent keeps its own file's list. It is accepted
  * only by a state that has never changed (generation 0), so it goes
  * through the log like any command and a second bootstrap is refused on
  * every replica alike. NULL on ENOMEM.

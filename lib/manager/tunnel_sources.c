@@ -3,13 +3,18 @@
  * agents decapsulate only tunnels whose outer source lies in one of them.
  *
  *   {"op": "set_tunnel_sources", "prefixes": ["192.0.2.10", "2001:db8:2::/64"]}
+ *   {"op": "set_tunnel_sources", "prefixes": null}
  *
- * replaces the whole list. The rules are the file's (config/prefix_rules.h:
- * networks without host bits, no martians, no repeats, at most 64), except
- * that the list may be empty: a cluster need not have host agents, and one
- * that has them then drops every tunnel (docs/manager.md). Kept sorted by
- * (family, address, length), so the encoding is the same whatever order
- * the prefixes were given in.
+ * The first sets the whole list for the cluster; the second unsets it, and
+ * every host agent goes back to its own file's host.tunnel_sources. Not
+ * set is also the state of a new cluster bootstrapped by an instance
+ * without the host role and of snapshots older than the section (encoded
+ * as null, decoded from null or absence). A set list follows the file's
+ * rules (config/prefix_rules.h: networks without host bits, no martians,
+ * no repeats, at most 64), except that it may be empty: every host agent
+ * then drops every tunnel (docs/manager.md). Kept sorted by (family,
+ * address, length), so the encoding is the same whatever order the
+ * prefixes were given in.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +57,7 @@ static int parse_list(const json_t *list, struct sl_prefix out[SL_MAX_TUNNEL_SOU
 	const json_t *v;
 	size_t i;
 	if (!json_is_array(list))
-		return sl_mgr_fail(err, SL_MGR_EINVAL, "must be an array");
+		return sl_mgr_fail(err, SL_MGR_EINVAL, "must be an array or null");
 	if (json_array_size(list) > SL_MAX_TUNNEL_SOURCES)
 		return sl_mgr_fail(err, SL_MGR_ELIMIT, "%zu elements, at most %d allowed",
 				   json_array_size(list), SL_MAX_TUNNEL_SOURCES);
@@ -68,22 +73,26 @@ static int parse_list(const json_t *list, struct sl_prefix out[SL_MAX_TUNNEL_SOU
 	return 0;
 }
 
-/* Into the (empty or replaced) section of t->work, through a scratch list
- * so that a refused list leaves nothing behind even in the working copy. */
+/* Into the (empty or replaced) section of t->work: null unsets, a list
+ * sets, through a scratch list so that a refused one leaves nothing behind
+ * even in the working copy. */
 static int set_list(struct sl_mgr_txn *t, const json_t *list, struct sl_mgr_err *err)
 {
 	struct sl_prefix p[SL_MAX_TUNNEL_SOURCES];
 	uint32_t n = 0;
-	if (parse_list(list, p, &n, err) < 0)
+	bool set = !json_is_null(list);
+	if (set && parse_list(list, p, &n, err) < 0)
 		return -1;
 	memcpy(t->work->tunnel_sources, p, n * sizeof(p[0]));
 	t->work->nb_tunnel_sources = n;
+	t->work->tunnel_sources_set = set;
 	return 0;
 }
 
 static int op_set(struct sl_mgr_txn *t, const json_t *cmd, struct sl_mgr_err *err)
 {
 	const json_t *list = json_object_get(cmd, "prefixes");
+	/* Unsetting is asked for with null, never by leaving the member out. */
 	if (list == NULL)
 		return sl_mgr_fail(err, SL_MGR_EINVAL, "prefixes: required member is missing");
 	if (set_list(t, list, err) < 0) {
@@ -106,15 +115,25 @@ json_t *sl_mgr_prefixes_json(const struct sl_prefix *p, unsigned n)
 	return list;
 }
 
-json_t *sl_mgr_tunnel_sources_json(const struct sl_mgr_state *s)
-{
-	return json_pack("{s:o}", "prefixes",
-			 sl_mgr_prefixes_json(s->tunnel_sources, s->nb_tunnel_sources));
-}
-
+/* The section's encoding: the list, or null when not set. */
 static json_t *encode(const struct sl_mgr_state *s)
 {
-	return sl_mgr_prefixes_json(s->tunnel_sources, s->nb_tunnel_sources);
+	return s->tunnel_sources_set ? sl_mgr_prefixes_json(s->tunnel_sources, s->nb_tunnel_sources)
+				     : json_null();
+}
+
+json_t *sl_mgr_tunnel_sources_json(const struct sl_mgr_state *s, const struct sl_config *base)
+{
+	json_t *o = json_pack("{s:o, s:b}", "prefixes", encode(s), "replicated",
+			      s->tunnel_sources_set);
+	/* Not set: what this instance's data plane uses instead. */
+	if (o != NULL && !s->tunnel_sources_set && base != NULL &&
+	    sl_mgr_set_new(o, "file_prefixes",
+			   sl_mgr_prefixes_json(base->tunnel_sources, base->nb_tunnel_sources)) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 /* Small and fixed-size: copied whole. */
@@ -123,12 +142,14 @@ static int clone(struct sl_mgr_state *dst, const struct sl_mgr_state *src)
 	memcpy(dst->tunnel_sources, src->tunnel_sources,
 	       src->nb_tunnel_sources * sizeof(src->tunnel_sources[0]));
 	dst->nb_tunnel_sources = src->nb_tunnel_sources;
+	dst->tunnel_sources_set = src->tunnel_sources_set;
 	return 0;
 }
 
 static void release(struct sl_mgr_state *s)
 {
 	s->nb_tunnel_sources = 0;
+	s->tunnel_sources_set = false;
 }
 
 static const char *const m_set[] = {"op", "prefixes", NULL};

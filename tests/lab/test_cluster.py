@@ -57,17 +57,26 @@ def tunnel_sources(c, i, *opts):
     return json.loads(r.stdout)
 
 
+def not_set(c, i):
+    """Not set in the cluster: each host agent uses its own file's list
+    (none here: these members have no host role)."""
+    got = tunnel_sources(c, i)
+    return got["prefixes"] is None and got["replicated"] is False and got["file_prefixes"] == []
+
+
 def test_tunnel_sources_replicate(cluster):
     """The host agents' tunnel sources through sluicectl (issue 9): this
-    mux-only cluster bootstraps none (and its leader says so); a set on the
-    leader reaches every replica, canonical and sorted; a refused set and a
-    follower change nothing."""
+    mux-only cluster bootstraps them as not set (each host agent keeps its
+    own file's, and the leader says so); a set on the leader reaches every
+    replica, canonical and sorted; a refused set and a follower change
+    nothing; unset reaches every replica."""
     c = cluster
     members = c.members
     leader = c.leader()
     c.wait("bootstrap everywhere", lambda: all(c.vips(i) == {vip(10)} for i in members))
-    assert tunnel_sources(c, leader)["prefixes"] == []
-    assert "0 tunnel sources: host agents drop every tunnel" in c.log(leader).read_text(), c.logs()
+    assert all(not_set(c, i) for i in members), [tunnel_sources(c, i) for i in members]
+    assert ("tunnel sources not set: each host agent uses its own host.tunnel_sources"
+            in c.log(leader).read_text()), c.logs()
 
     r = c.ctl(leader, "tunnel-sources", "set", "2001:DB8:2::/64", "192.0.2.11", "192.0.2.10")
     assert r.returncode == 0, r.stderr
@@ -84,3 +93,8 @@ def test_tunnel_sources_replicate(cluster):
     r = c.ctl(follower, "tunnel-sources", "set", "192.0.2.12")
     assert r.returncode != 0 and "leader" in r.stderr, "a follower must not accept a write"
     assert all(tunnel_sources(c, i)["prefixes"] == want for i in members)
+    assert all(tunnel_sources(c, i)["replicated"] is True for i in members)
+
+    r = c.ctl(leader, "tunnel-sources", "unset")
+    assert r.returncode == 0, r.stderr
+    c.wait("tunnel sources unset on every replica", lambda: all(not_set(c, i) for i in members))

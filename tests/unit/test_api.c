@@ -177,7 +177,8 @@ struct fake {
 	char leader[128];
 	json_t *log;  /* every command submitted */
 	json_t *vips; /* key text -> VIP */
-	json_t *prefixes; /* the tunnel sources, as set_tunnel_sources gave them */
+	json_t *prefixes; /* the tunnel sources as set_tunnel_sources gave them; null: not set */
+	json_t *file_prefixes; /* this instance's file's, shown while not set */
 	json_t *keys; /* keys the API passed to get */
 	struct held held[16];
 	int nheld;
@@ -255,8 +256,8 @@ static int apply(struct fake *f, const json_t *cmd, json_t **reply)
 	if (strcmp(op, "dip_add") == 0)
 		json_array_append_new(json_object_get(vip, "dips"), live_dip(json_object_get(cmd, "dip")));
 	if (strcmp(op, "set_tunnel_sources") == 0) {
-		json_array_clear(f->prefixes);
-		json_array_extend(f->prefixes, json_object_get(cmd, "prefixes"));
+		json_decref(f->prefixes);
+		f->prefixes = json_deep_copy(json_object_get(cmd, "prefixes"));
 	}
 	*reply = json_pack("{s:s}", "applied", op);
 	return 200;
@@ -338,8 +339,12 @@ static json_t *fake_get(void *ctx, const char *what, const char *key)
 		return json_deep_copy(v);
 	if (strcmp(what, "dips") == 0)
 		return v ? json_pack("{s:O}", "dips", json_object_get(v, "dips")) : NULL;
+	/* the manager's shapes (sl_mgr_tunnel_sources_json(), test_manager.c) */
+	if (strcmp(what, "tunnel_sources") == 0 && json_is_null(f->prefixes))
+		return json_pack("{s:n, s:b, s:O}", "prefixes", "replicated", 0, "file_prefixes",
+				 f->file_prefixes);
 	if (strcmp(what, "tunnel_sources") == 0)
-		return json_pack("{s:O}", "prefixes", f->prefixes);
+		return json_pack("{s:O, s:b}", "prefixes", f->prefixes, "replicated", 1);
 	if (strcmp(what, "vips") == 0) {
 		list = json_array();
 		json_object_foreach(f->vips, k, v)
@@ -432,7 +437,8 @@ static void start_with(const struct sl_api_config *cfg)
 	S.fake.mode = OK_NOW;
 	S.fake.log = json_array();
 	S.fake.vips = json_object();
-	S.fake.prefixes = json_array();
+	S.fake.prefixes = json_null();
+	S.fake.file_prefixes = json_loads("[\"192.0.2.10/32\",\"2001:db8:2::/64\"]", 0, NULL);
 	S.fake.keys = json_array();
 	uv_timer_init(&S.loop, &S.fake.later);
 	S.fake.later.data = &S.fake;
@@ -462,6 +468,7 @@ static void stop_server(void)
 	json_decref(S.fake.log);
 	json_decref(S.fake.vips);
 	json_decref(S.fake.prefixes);
+	json_decref(S.fake.file_prefixes);
 	json_decref(S.fake.keys);
 	pthread_mutex_destroy(&S.fake.lock);
 }
@@ -663,7 +670,9 @@ static const struct bad_case bad_cases[] = {
 	{AUTH, "PUT", "/v1/tunnel-sources", "{\"prefixes\":[],\"prefix\":[]}", 400,
 	 "unknown field \"prefix\""},
 	{AUTH, "PUT", "/v1/tunnel-sources", "{\"prefixes\":\"192.0.2.10\"}", 400,
-	 "prefixes: must be an array of at most 64 prefixes, got \"192.0.2.10\""},
+	 "prefixes: must be an array of at most 64 prefixes, or null, got \"192.0.2.10\""},
+	{AUTH, "PUT", "/v1/tunnel-sources", "{\"prefixes\":false}", 400,
+	 "prefixes: must be an array of at most 64 prefixes, or null, got a boolean"},
 	{AUTH, "PUT", "/v1/tunnel-sources", "{\"prefixes\":[\"192.0.2.10\",7]}", 400,
 	 "prefixes[1]: must be a string, got 7"},
 	{AUTH, "PUT", "/v1/tunnel-sources", "{\"prefixes\":[\"192.0.2.10/24\"]}", 400,
@@ -861,6 +870,9 @@ static const struct good_case good_cases[] = {
 	 "\"198.18.0.0/15\"]}"},
 	{"PUT", "/v1/tunnel-sources", "{\"prefixes\":[]}",
 	 "{\"op\":\"set_tunnel_sources\",\"prefixes\":[]}"},
+	/* null: not set, each host agent back on its own file's list */
+	{"PUT", "/v1/tunnel-sources", "{\"prefixes\":null}",
+	 "{\"op\":\"set_tunnel_sources\",\"prefixes\":null}"},
 };
 
 START_TEST(test_commands)
@@ -1012,13 +1024,17 @@ START_TEST(test_read_consistency)
 }
 END_TEST
 
-/* The tunnel sources read back as set, with the freshness fields of every
- * local read; linearizable reads are the backend's to confirm. */
+/* The tunnel sources read back as not set, set, and not set again (PUT
+ * null), with the freshness fields of every local read; linearizable reads
+ * are the backend's to confirm. */
 START_TEST(test_tunnel_sources_read)
 {
 	struct resp r = call(UNIX, NULL, "GET", "/v1/tunnel-sources", NULL);
+	json_t *file = json_loads("[\"192.0.2.10/32\",\"2001:db8:2::/64\"]", 0, NULL);
 	ck_assert_int_eq(r.status, 200);
-	ck_assert_int_eq(json_array_size(json_object_get(r.json, "prefixes")), 0);
+	ck_assert_msg(json_is_null(json_object_get(r.json, "prefixes")), "%s", r.raw);
+	ck_assert(json_is_false(json_object_get(r.json, "replicated")));
+	ck_assert(json_equal(json_object_get(r.json, "file_prefixes"), file));
 	ck_assert_str_eq(json_string_value(json_object_get(r.json, "consistency")), "local");
 	json_decref(r.json);
 	r = call(TLS, AUTH, "PUT", "/v1/tunnel-sources", "{\"prefixes\":[\"192.0.2.10\",\"2001:db8:2::/64\"]}");
@@ -1027,6 +1043,8 @@ START_TEST(test_tunnel_sources_read)
 	r = call(TLS, AUTH, "GET", "/v1/tunnel-sources", NULL);
 	json_t *want = json_loads("[\"192.0.2.10/32\",\"2001:db8:2::/64\"]", 0, NULL);
 	ck_assert_msg(json_equal(json_object_get(r.json, "prefixes"), want), "%s", r.raw);
+	ck_assert(json_is_true(json_object_get(r.json, "replicated")));
+	ck_assert_ptr_null(json_object_get(r.json, "file_prefixes"));
 	ck_assert_int_eq(json_integer_value(json_object_get(r.json, "applied_index")), 41);
 	json_decref(r.json);
 	size_t before = log_size();
@@ -1042,6 +1060,19 @@ START_TEST(test_tunnel_sources_read)
 	ck_assert_str_eq(json_string_value(json_object_get(cmd, "what")), "tunnel_sources");
 	ck_assert_ptr_null(json_object_get(cmd, "key"));
 	json_decref(cmd);
+	/* null unsets: the command carries null, and reads say not set again */
+	r = call(TLS, AUTH, "PUT", "/v1/tunnel-sources", "{\"prefixes\":null}");
+	ck_assert_int_eq(r.status, 200);
+	json_decref(r.json);
+	cmd = last_command();
+	ck_assert_msg(json_is_null(json_object_get(cmd, "prefixes")), "%s", json_dumps(cmd, 0));
+	json_decref(cmd);
+	r = call(UNIX, NULL, "GET", "/v1/tunnel-sources", NULL);
+	ck_assert_msg(json_is_null(json_object_get(r.json, "prefixes")), "%s", r.raw);
+	ck_assert(json_is_false(json_object_get(r.json, "replicated")));
+	ck_assert(json_equal(json_object_get(r.json, "file_prefixes"), file));
+	json_decref(r.json);
+	json_decref(file);
 	/* writes go to the leader like any other */
 	set_mode(NOT_LEADER);
 	snprintf(S.fake.leader, sizeof(S.fake.leader), "https://192.0.2.2:8443");
@@ -1328,7 +1359,7 @@ START_TEST(test_route_limits)
 	route("PUT", "/v1/tunnel-sources", 18, text, &o);
 	ck_assert_int_eq(o.status, 400);
 	e = json_dumps(o.json, 0);
-	ck_assert_msg(strstr(e, "prefixes: must be an array of at most 64 prefixes, got an array") != NULL,
+	ck_assert_msg(strstr(e, "prefixes: must be an array of at most 64 prefixes, or null, got an array") != NULL,
 		      "%s", e);
 	free(e);
 	free(text);
@@ -1626,8 +1657,11 @@ END_TEST
 
 START_TEST(test_sluicectl_tunnel_sources)
 {
+	static const char not_set[] = "not set in the cluster: each host agent uses its own "
+				      "host.tunnel_sources";
 	struct ctl c = CTL("tunnel-sources");
-	expect_ctl(&c, 0, "no tunnel sources: host agents drop every tunnel\n", NULL);
+	expect_ctl(&c, 0, "not set in the cluster: each host agent uses its own host.tunnel_sources "
+			  "(this instance: 192.0.2.10/32, 2001:db8:2::/64)\n", NULL);
 	c = CTL("tunnel-sources", "set", "2001:DB8:2::/64", "192.0.2.10");
 	expect_ctl(&c, 0, "ok\n", NULL);
 	json_t *cmd = last_command();
@@ -1636,12 +1670,37 @@ START_TEST(test_sluicectl_tunnel_sources)
 	ck_assert_msg(json_equal(cmd, want), "%s", json_dumps(cmd, 0));
 	json_decref(want);
 	json_decref(cmd);
+	static const char set[] = "set in the cluster: every host agent takes tunnels from these "
+				  "only\n\nPREFIX\n2001:db8:2::/64\n192.0.2.10/32\n";
 	c = CTL("tunnel-sources");
-	expect_ctl(&c, 0, "PREFIX\n2001:db8:2::/64\n192.0.2.10/32\n", NULL);
+	expect_ctl(&c, 0, set, NULL);
+	ck_assert_ptr_null(strstr(c.out, not_set));
 	c = CTL("tunnel-sources", "show");
-	expect_ctl(&c, 0, "PREFIX\n2001:db8:2::/64\n192.0.2.10/32\n", NULL);
+	expect_ctl(&c, 0, set, NULL);
 	c = ctl("--socket", sock_path, "--json", "--linearizable", "tunnel-sources", NULL);
 	expect_ctl(&c, 0, "\"consistency\": \"linearizable\"", NULL);
+	/* set to none (the API only) is not "not set" */
+	struct resp r = call(UNIX, NULL, "PUT", "/v1/tunnel-sources", "{\"prefixes\":[]}");
+	ck_assert_int_eq(r.status, 200);
+	json_decref(r.json);
+	c = CTL("tunnel-sources");
+	expect_ctl(&c, 0, "set in the cluster to none: every host agent drops every tunnel\n", NULL);
+	/* unset: PUT null, and each host agent is back on its own list */
+	c = CTL("tunnel-sources", "unset");
+	expect_ctl(&c, 0, "ok\n", NULL);
+	cmd = last_command();
+	want = json_loads("{\"op\":\"set_tunnel_sources\",\"prefixes\":null}", 0, NULL);
+	ck_assert_msg(json_equal(cmd, want), "%s", json_dumps(cmd, 0));
+	json_decref(want);
+	json_decref(cmd);
+	c = CTL("tunnel-sources");
+	expect_ctl(&c, 0, not_set, NULL);
+	ck_assert_ptr_null(strstr(c.out, "PREFIX"));
+	/* an instance without the host role has no list of its own */
+	json_array_clear(S.fake.file_prefixes);
+	c = CTL("tunnel-sources");
+	expect_ctl(&c, 0, "not set in the cluster: each host agent uses its own host.tunnel_sources "
+			  "(this instance: none, it has no host role)\n", NULL);
 	/* the API's message and exit 1; usage errors exit 2 and send nothing */
 	size_t before = log_size();
 	c = CTL("tunnel-sources", "set", "192.0.2.10/24");
@@ -1651,6 +1710,8 @@ START_TEST(test_sluicectl_tunnel_sources)
 	expect_ctl(&c, 2, NULL, "wrong number of arguments for \"set\"");
 	c = CTL("tunnel-sources", "show", "x");
 	expect_ctl(&c, 2, NULL, "wrong number of arguments for \"show\"");
+	c = CTL("tunnel-sources", "unset", "192.0.2.10");
+	expect_ctl(&c, 2, NULL, "wrong number of arguments for \"unset\"");
 	c = CTL("tunnel-sources", "192.0.2.10");
 	expect_ctl(&c, 2, NULL, "unknown command \"tunnel-sources 192.0.2.10\"");
 	c = CTL("vip");

@@ -16,6 +16,7 @@
 #include <raft/fixture.h>
 
 #include "maglev/maglev.h"
+#include "config/prefix_rules.h"
 #include "manager/fsm.h"
 #include "manager/lead.h"
 #include "manager/state.h"
@@ -144,7 +145,7 @@ START_TEST(test_empty_state)
 	struct sl_mgr_state *s = sl_mgr_state_new();
 	char *text = encode(s);
 	ck_assert_str_eq(text, "{\"format\":1,\"generation\":0,\"index\":0,\"members\":[],"
-			       "\"tunnel_sources\":[],\"vips\":[]}");
+			       "\"tunnel_sources\":null,\"vips\":[]}");
 	free(text);
 	sl_mgr_state_free(s);
 	sl_mgr_state_free(NULL);
@@ -158,7 +159,7 @@ START_TEST(test_canonical_bytes)
 	struct sl_mgr_state *s = base_state();
 	char *text = encode(s);
 	const char *want =
-		"{\"format\":1,\"generation\":1,\"index\":0,\"members\":[],\"tunnel_sources\":[],"
+		"{\"format\":1,\"generation\":1,\"index\":0,\"members\":[],\"tunnel_sources\":null,"
 		"\"vips\":["
 		"{\"address\":\"203.0.113.10\",\"dips\":["
 		"{\"address\":\"10.0.0.1\",\"admin\":\"active\",\"health\":\"unknown\",\"host\":"
@@ -226,87 +227,109 @@ START_TEST(test_member_api)
 }
 END_TEST
 
-/* The state's tunnel sources as their canonical JSON texts. */
-static void assert_sources(const struct sl_mgr_state *s, const char *expect)
+/* The state's tunnel sources as the API reads them: `list` as canonical
+ * texts, or "null" for not set (without a file to show). */
+static void assert_sources(const struct sl_mgr_state *s, const char *list)
 {
-	json_t *want = J(expect), *got = sl_mgr_tunnel_sources_json(s);
+	json_t *prefixes = strcmp(list, "null") == 0 ? json_null() : J(list);
+	json_t *want = json_pack("{s:O, s:b}", "prefixes", prefixes, "replicated",
+				 json_is_array(prefixes));
+	json_t *got = sl_mgr_tunnel_sources_json(s, NULL);
 	char *g = json_dumps(got, JSON_COMPACT);
 	ck_assert_msg(json_equal(want, got), "tunnel sources are %s", g);
+	ck_assert(s->tunnel_sources_set == json_is_array(prefixes));
 	free(g);
+	json_decref(prefixes);
 	json_decref(want);
 	json_decref(got);
 }
 
-/* set_tunnel_sources replaces the whole list, which is kept canonical and
+/* set_tunnel_sources sets the whole list, which is kept canonical and
  * sorted (family, address, length), and may be emptied; snapshots carry
- * it and one without the section (older than it) loads with none. */
+ * it. */
 START_TEST(test_tunnel_sources)
 {
 	struct sl_mgr_state *s = base_state();
-	assert_sources(s, "{'prefixes':[]}");
+	assert_sources(s, "null");
 	apply_ok(s, "{'op':'set_tunnel_sources','prefixes':['2001:DB8:2::/64','192.0.2.10',"
 		    "'198.18.0.0/15','192.0.2.0/24','2001:db8:2::10']}");
 	ck_assert_uint_eq(s->generation, 2);
 	ck_assert_uint_eq(s->nb_tunnel_sources, 5);
-	assert_sources(s, "{'prefixes':['192.0.2.0/24','192.0.2.10/32','198.18.0.0/15',"
-			  "'2001:db8:2::/64','2001:db8:2::10/128']}");
+	assert_sources(s, "['192.0.2.0/24','192.0.2.10/32','198.18.0.0/15',"
+			  "'2001:db8:2::/64','2001:db8:2::10/128']");
 	ck_assert_uint_eq(s->tunnel_sources[0].family, SL_AF_INET);
 	ck_assert_uint_eq(s->tunnel_sources[0].len, 24);
 	ck_assert_uint_eq(s->tunnel_sources[1].addr.v4, htonl(0xc000020a));
 	struct sl_mgr_state *back =
 		round_trip(s, "\"tunnel_sources\":[\"192.0.2.0/24\",\"192.0.2.10/32\",\"198.18.0.0/15\","
 			      "\"2001:db8:2::/64\",\"2001:db8:2::10/128\"]");
-	struct sl_mgr_err err;
 	/* another order, another spelling: the same state */
 	struct sl_mgr_state *other = base_state();
 	apply_ok(other, "{'op':'set_tunnel_sources','prefixes':['2001:db8:2::10/128','198.18.0.0/15',"
 			"'192.0.2.10/32','2001:db8:2:0::/64','192.0.2.0/24']}");
 	assert_same_state(s, other);
-	/* replaced whole, then emptied */
+	/* replaced whole (and kept by other commands), then emptied: set to
+	 * none, which is not "not set" */
 	apply_ok(s, "{'op':'set_tunnel_sources','prefixes':['203.0.113.0/25']}");
-	assert_sources(s, "{'prefixes':['203.0.113.0/25']}");
+	assert_sources(s, "['203.0.113.0/25']");
+	apply_ok(s, "{'op':'dip_drain','vip':" VA ",'dip':" D1 "}");
+	assert_sources(s, "['203.0.113.0/25']");
 	apply_ok(s, "{'op':'set_tunnel_sources','prefixes':[]}");
 	ck_assert_uint_eq(s->nb_tunnel_sources, 0);
-	assert_sources(back, "{'prefixes':['192.0.2.0/24','192.0.2.10/32','198.18.0.0/15',"
-			     "'2001:db8:2::/64','2001:db8:2::10/128']}"); /* copies stay apart */
-	static const char old[] = "{\"format\":1,\"generation\":3,\"index\":9,\"vips\":[],"
-				  "\"members\":[]}";
-	struct sl_mgr_state *older = sl_mgr_state_decode(old, strlen(old), &err);
-	ck_assert_msg(older != NULL, "%s", err.msg);
-	ck_assert_uint_eq(older->nb_tunnel_sources, 0);
-	sl_mgr_state_free(older);
+	assert_sources(s, "[]");
+	apply_ok(s, "{'op':'dip_enable','vip':" VA ",'dip':" D1 "}");
+	assert_sources(s, "[]");
+	struct sl_mgr_state *empty = round_trip(s, "\"tunnel_sources\":[]");
+	assert_sources(empty, "[]");
+	assert_sources(back, "['192.0.2.0/24','192.0.2.10/32','198.18.0.0/15',"
+			     "'2001:db8:2::/64','2001:db8:2::10/128']"); /* copies stay apart */
+	sl_mgr_state_free(empty);
 	sl_mgr_state_free(other);
 	sl_mgr_state_free(back);
 	sl_mgr_state_free(s);
 }
 END_TEST
 
-/* A refused list, alone or late in a batch, leaves the list it replaces. */
+/* A refused list, alone or late in a batch, leaves the list it replaces;
+ * so does a refused batch that sets another list or unsets it (null). */
 START_TEST(test_tunnel_sources_all_or_nothing)
 {
-	struct sl_mgr_state *s = base_state();
-	struct sl_mgr_err err;
-	apply_ok(s, "{'op':'set_tunnel_sources','prefixes':['192.0.2.10']}");
-	char *before = encode(s);
-	ck_assert_int_eq(apply_text(s, "{'op':'set_tunnel_sources','prefixes':['192.0.2.11',"
-				       "'198.51.100.0/24','192.0.2.13/31']}", &err), -1);
-	ck_assert_str_eq(err.msg, "set_tunnel_sources: prefixes.[2]: 192.0.2.13/31 has host bits "
-				  "set (did you mean 192.0.2.12/31?)");
-	ck_assert_int_eq(apply_text(s, "{'op':'batch','commands':["
-				       "{'op':'set_tunnel_sources','prefixes':['192.0.2.11']},"
-				       "{'op':'dip_drain','vip':" VA ",'dip':{'address':'10.9.9.9'}}]}",
-				    &err), -1);
-	ck_assert_int_eq(err.code, SL_MGR_ENOENT);
-	char *after = encode(s);
-	ck_assert_str_eq(before, after);
-	assert_sources(s, "{'prefixes':['192.0.2.10/32']}");
-	/* the same batch without its failing command applies completely */
-	apply_ok(s, "{'op':'batch','commands':[{'op':'set_tunnel_sources','prefixes':['192.0.2.11']},"
-		    "{'op':'dip_drain','vip':" VA ",'dip':" D1 "}]}");
-	assert_sources(s, "{'prefixes':['192.0.2.11/32']}");
-	free(before);
-	free(after);
-	sl_mgr_state_free(s);
+	static const struct {
+		const char *first, *after;
+	} firsts[] = {
+		{"{'op':'set_tunnel_sources','prefixes':['192.0.2.11']}", "['192.0.2.11/32']"},
+		{"{'op':'set_tunnel_sources','prefixes':null}", "null"},
+	};
+	for (size_t k = 0; k < sizeof(firsts) / sizeof(firsts[0]); k++) {
+		struct sl_mgr_state *s = base_state();
+		struct sl_mgr_err err;
+		char cmd[512];
+		apply_ok(s, "{'op':'set_tunnel_sources','prefixes':['192.0.2.10']}");
+		char *before = encode(s);
+		ck_assert_int_eq(apply_text(s, "{'op':'set_tunnel_sources','prefixes':['192.0.2.11',"
+					       "'198.51.100.0/24','192.0.2.13/31']}", &err), -1);
+		ck_assert_str_eq(err.msg, "set_tunnel_sources: prefixes.[2]: 192.0.2.13/31 has host "
+					  "bits set (did you mean 192.0.2.12/31?)");
+		snprintf(cmd, sizeof(cmd), "{'op':'batch','commands':[%s,{'op':'dip_drain','vip':" VA
+			 ",'dip':{'address':'10.9.9.9'}}]}", firsts[k].first);
+		ck_assert_int_eq(apply_text(s, cmd, &err), -1);
+		ck_assert_int_eq(err.code, SL_MGR_ENOENT);
+		snprintf(cmd, sizeof(cmd), "{'op':'batch','commands':[%s,{'op':'set_tunnel_sources',"
+			 "'prefixes':['127.0.0.1']}]}", firsts[k].first);
+		ck_assert_int_eq(apply_text(s, cmd, &err), -1);
+		ck_assert_int_eq(err.code, SL_MGR_EINVAL);
+		char *after = encode(s);
+		ck_assert_str_eq(before, after);
+		assert_sources(s, "['192.0.2.10/32']");
+		/* the same batch without its failing command applies completely */
+		snprintf(cmd, sizeof(cmd), "{'op':'batch','commands':[%s,{'op':'dip_drain','vip':" VA
+			 ",'dip':" D1 "}]}", firsts[k].first);
+		apply_ok(s, cmd);
+		assert_sources(s, firsts[k].after);
+		free(before);
+		free(after);
+		sl_mgr_state_free(s);
+	}
 }
 END_TEST
 
@@ -513,7 +536,7 @@ static const struct bad_case bad_cases[] = {
 	{"{'op':'set_tunnel_sources'}", SL_MGR_EINVAL,
 	 "set_tunnel_sources: prefixes: required member is missing"},
 	{"{'op':'set_tunnel_sources','prefixes':'192.0.2.10'}", SL_MGR_EINVAL,
-	 "set_tunnel_sources: prefixes: must be an array"},
+	 "set_tunnel_sources: prefixes: must be an array or null"},
 	{"{'op':'set_tunnel_sources','prefixes':[],'prefix':[]}", SL_MGR_EINVAL,
 	 "set_tunnel_sources: prefix: unknown member"},
 	{"{'op':'set_tunnel_sources','prefixes':['192.0.2.10',10]}", SL_MGR_EINVAL,
@@ -1122,7 +1145,7 @@ static const struct decode_case decode_cases[] = {
 	{"{'format':1,'generation':5,'index':9,'vips':[],'snat':[]}", "snat: unknown member"},
 	{"{'format':1,'generation':5,'index':9,'vips':{}}", "vips: must be an array"},
 	{SNAP("7"), "vips.[0]: must be an object"},
-	{"{'format':1,'generation':5,'index':9,'tunnel_sources':{}}", "tunnel_sources: must be an array"},
+	{"{'format':1,'generation':5,'index':9,'tunnel_sources':{}}", "tunnel_sources: must be an array or null"},
 	{"{'format':1,'generation':5,'index':9,'tunnel_sources':['192.0.2.0/24','198.18.0.1/15']}",
 	 "tunnel_sources.[1]: 198.18.0.1/15 has host bits set (did you mean 198.18.0.0/15?)"},
 	{"{'format':1,'generation':5,'index':9,'tunnel_sources':['2001:db8::/32','2001:db8:0::/32']}",
@@ -1254,7 +1277,7 @@ START_TEST(test_from_config)
 		   "'2001:db8:1::1','port':53,'host':'2001:db8:2::21','weight':100,'admin':'active',"
 		   "'health':'unknown'}]}");
 	assert_vip(s, VC, "{'address':'203.0.113.10','protocol':'udp','port':80,'dips':[]}");
-	assert_sources(s, "{'prefixes':['192.0.2.10/32','192.0.2.16/28','2001:db8:2::10/128']}");
+	assert_sources(s, "['192.0.2.10/32','192.0.2.16/28','2001:db8:2::10/128']");
 
 	/* and back: the file's VIPs and DIPs, with the file's weights */
 	ck_assert_int_eq(sl_mgr_state_to_config(s, &cfg, &out, &err), 0);
@@ -1288,13 +1311,8 @@ START_TEST(test_from_config)
 	ck_assert_int_eq(sl_mgr_apply(s, boot, &err), -1);
 	ck_assert_int_eq(err.code, SL_MGR_ESTATE);
 	json_decref(boot);
-	/* without the host role the file has none, and the bootstrap says so */
-	struct sl_config mux_only = cfg;
-	mux_only.nb_tunnel_sources = 0;
-	boot = sl_mgr_cmd_bootstrap(&mux_only, &err);
-	ck_assert_uint_eq(json_array_size(json_object_get(boot, "tunnel_sources")), 0);
-	ck_assert(json_is_array(json_object_get(boot, "tunnel_sources")));
-	json_decref(boot);
+	/* with the host role the bootstrap sets the list for the cluster */
+	ck_assert(s->tunnel_sources_set);
 	sl_config_free(&out);
 	sl_config_free(&cfg);
 	sl_mgr_state_free(s);
@@ -1359,20 +1377,12 @@ START_TEST(test_to_config)
 	free(m);
 	sl_config_free(&out);
 
-	/* the base file's VIPs and tunnel sources are not part of it: an
-	 * empty state has none (and its host agent drops every tunnel) */
-	ck_assert_uint_eq(cfg.nb_tunnel_sources, 3);
+	/* the base file's VIPs are not part of it: an empty state has none
+	 * (tunnel sources: test_tunnel_sources_to_config) */
 	struct sl_mgr_state *empty = sl_mgr_state_new();
 	ck_assert_int_eq(sl_mgr_state_to_config(empty, &cfg, &out, &err), 0);
 	ck_assert_uint_eq(out.nb_vips, 0);
 	ck_assert_ptr_null(out.vips);
-	ck_assert_uint_eq(out.nb_tunnel_sources, 0);
-	sl_config_free(&out);
-	apply_ok(empty, "{'op':'set_tunnel_sources','prefixes':['198.51.100.0/24']}");
-	ck_assert_int_eq(sl_mgr_state_to_config(empty, &cfg, &out, &err), 0);
-	ck_assert_uint_eq(out.nb_tunnel_sources, 1);
-	ck_assert_uint_eq(out.tunnel_sources[0].len, 24);
-	ck_assert_uint_eq(out.tunnel_sources[0].addr.v4, htonl(0xc6336400));
 	sl_config_free(&out);
 	sl_mgr_state_free(empty);
 
@@ -1388,6 +1398,211 @@ START_TEST(test_to_config)
 	sl_config_free(&out);
 	sl_config_free(&cfg);
 	sl_mgr_state_free(s);
+}
+END_TEST
+
+/* The same file without the host role (and so without host.tunnel_sources). */
+static const char CFG_MUX[] =
+	"sluice: {\n"
+	"  roles = [\"mux\"];\n"
+	"  ports = ( { name = \"up\"; device = \"net_tap0\"; addresses = [\"192.0.2.21/24\"]; } );\n"
+	"  mux: { maglev_size = 251; };\n"
+	"  vips = ( { address = \"203.0.113.10\"; protocol = \"tcp\"; port = 80;\n"
+	"             dips = ( { address = \"10.0.0.1\"; port = 8080; host = \"192.0.2.21\"; } ); } );\n"
+	"};\n";
+
+/* The tunnel sources of a data-plane configuration, as canonical texts. */
+static void assert_cfg_sources(const struct sl_config *c, const char *list)
+{
+	json_t *want = J(list), *got = json_array();
+	char text[SL_PREFIX_TEXT_LEN];
+	for (unsigned i = 0; i < c->nb_tunnel_sources; i++)
+		json_array_append_new(got, json_string(sl_prefix_rules_format(
+						   c->tunnel_sources[i].family,
+						   c->tunnel_sources[i].addr.v6,
+						   c->tunnel_sources[i].len, text)));
+	char *g = json_dumps(got, JSON_COMPACT);
+	ck_assert_msg(json_equal(want, got), "the data plane's tunnel sources are %s", g);
+	free(g);
+	json_decref(want);
+	json_decref(got);
+}
+
+/* A mux-only first leader bootstraps the list as not set (null in the
+ * command), and a host agent's file then keeps its own list. */
+START_TEST(test_tunnel_sources_bootstrap_not_set)
+{
+	struct sl_config mux, host, out;
+	struct sl_mgr_err err;
+	load_cfg(CFG_MUX, &mux);
+	load_cfg(CFG, &host);
+	json_t *boot = sl_mgr_cmd_bootstrap(&mux, &err);
+	ck_assert_ptr_nonnull(boot);
+	ck_assert(json_is_null(json_object_get(boot, "tunnel_sources")));
+	json_decref(boot);
+	struct sl_mgr_state *s = sl_mgr_state_from_config(&mux, &err);
+	ck_assert_msg(s != NULL, "%s", err.msg);
+	ck_assert_uint_eq(s->nb_vips, 1);
+	assert_sources(s, "null");
+	struct sl_mgr_state *back = round_trip(s, "\"tunnel_sources\":null");
+	assert_sources(back, "null");
+	/* a host agent of that cluster uses its own file's list, in file order */
+	ck_assert_int_eq(sl_mgr_state_to_config(s, &host, &out, &err), 0);
+	assert_cfg_sources(&out, "['2001:db8:2::10/128','192.0.2.16/28','192.0.2.10/32']");
+	sl_config_free(&out);
+	sl_mgr_state_free(back);
+	sl_mgr_state_free(s);
+	sl_config_free(&host);
+	sl_config_free(&mux);
+}
+END_TEST
+
+/* Snapshots (and bootstrap entries of a replayed log) older than the
+ * section, and the null encoding, decode as not set. */
+START_TEST(test_tunnel_sources_decode_not_set)
+{
+	static const char *const texts[] = {
+		"{\"format\":1,\"generation\":3,\"index\":9,\"vips\":[],\"members\":[]}",
+		"{\"format\":1,\"generation\":3,\"index\":9,\"vips\":[],\"members\":[],"
+		"\"tunnel_sources\":null}",
+	};
+	struct sl_mgr_err err;
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		struct sl_mgr_state *s = sl_mgr_state_decode(texts[i], strlen(texts[i]), &err);
+		ck_assert_msg(s != NULL, "%s", err.msg);
+		assert_sources(s, "null");
+		char *text = encode(s);
+		ck_assert_str_eq(text, "{\"format\":1,\"generation\":3,\"index\":9,\"members\":[],"
+				       "\"tunnel_sources\":null,\"vips\":[]}");
+		free(text);
+		sl_mgr_state_free(s);
+	}
+	/* a replayed bootstrap without the section leaves it unset too */
+	struct sl_mgr_state *s = sl_mgr_state_new();
+	apply_ok(s, "{'op':'bootstrap','vips':[],'members':[]}");
+	assert_sources(s, "null");
+	sl_mgr_state_free(s);
+}
+END_TEST
+
+/* prefixes null unsets a list (set or emptied), leaving nothing of it
+ * behind; leaving prefixes out is still an error. */
+START_TEST(test_tunnel_sources_unset)
+{
+	struct sl_mgr_state *s = base_state(), *fresh = base_state();
+	struct sl_mgr_err err;
+	apply_ok(s, "{'op':'set_tunnel_sources','prefixes':['192.0.2.10','2001:db8:2::/64']}");
+	apply_ok(s, "{'op':'set_tunnel_sources','prefixes':null}");
+	ck_assert_uint_eq(s->generation, 3);
+	assert_sources(s, "null");
+	ck_assert_uint_eq(s->nb_tunnel_sources, 0);
+	struct sl_mgr_state *back = round_trip(s, "\"tunnel_sources\":null");
+	assert_sources(back, "null");
+	/* the same bytes as a state that never had a list, but for generation */
+	fresh->generation = s->generation;
+	assert_same_state(s, fresh);
+	/* an empty list is set, and unset again */
+	apply_ok(s, "{'op':'set_tunnel_sources','prefixes':[]}");
+	assert_sources(s, "[]");
+	apply_ok(s, "{'op':'set_tunnel_sources','prefixes':null}");
+	assert_sources(s, "null");
+	/* unsetting takes null, not absence */
+	ck_assert_int_eq(apply_text(s, "{'op':'set_tunnel_sources'}", &err), -1);
+	ck_assert_str_eq(err.msg, "set_tunnel_sources: prefixes: required member is missing");
+	/* in a batch, all or nothing: test_tunnel_sources_all_or_nothing */
+	sl_mgr_state_free(back);
+	sl_mgr_state_free(fresh);
+	sl_mgr_state_free(s);
+}
+END_TEST
+
+/* The data plane takes base's (this instance's file's) list while the
+ * state has none set, and the state's once set, an empty one included;
+ * reads say which: not set, with this instance's file's ("file_prefixes",
+ * empty without the host role); set, the state's only. */
+START_TEST(test_tunnel_sources_to_config)
+{
+	struct sl_config host, mux, out;
+	struct sl_mgr_err err;
+	load_cfg(CFG, &host);
+	load_cfg(CFG_MUX, &mux);
+	struct sl_mgr_state *s = sl_mgr_state_new();
+#define FILE_LIST "['2001:db8:2::10/128','192.0.2.16/28','192.0.2.10/32']"
+#define NOT_SET "{'prefixes':null,'replicated':false,'file_prefixes':"
+	static const struct {
+		const char *cmd, *dataplane, *read_host, *read_mux;
+	} steps[] = {
+		{NULL, FILE_LIST, NOT_SET FILE_LIST "}", NOT_SET "[]}"},
+		{"{'op':'set_tunnel_sources','prefixes':['198.51.100.0/24','192.0.2.10']}",
+		 "['192.0.2.10/32','198.51.100.0/24']",
+		 "{'prefixes':['192.0.2.10/32','198.51.100.0/24'],'replicated':true}", NULL},
+		{"{'op':'set_tunnel_sources','prefixes':[]}", "[]",
+		 "{'prefixes':[],'replicated':true}", NULL},
+		{"{'op':'set_tunnel_sources','prefixes':null}", FILE_LIST, NOT_SET FILE_LIST "}",
+		 NOT_SET "[]}"},
+	};
+#undef NOT_SET
+#undef FILE_LIST
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		if (steps[i].cmd != NULL)
+			apply_ok(s, steps[i].cmd);
+		ck_assert_int_eq(sl_mgr_state_to_config(s, &host, &out, &err), 0);
+		assert_cfg_sources(&out, steps[i].dataplane);
+		sl_config_free(&out);
+		for (int m = 0; m < 2; m++) { /* a set list reads alike everywhere */
+			const char *text = m == 0 || steps[i].read_mux == NULL ? steps[i].read_host
+									     : steps[i].read_mux;
+			json_t *want = J(text), *got = sl_mgr_tunnel_sources_json(s, m ? &mux : &host);
+			char *g = json_dumps(got, JSON_COMPACT);
+			ck_assert_msg(json_equal(want, got), "step %zu: %s", i, g);
+			free(g);
+			json_decref(want);
+			json_decref(got);
+		}
+	}
+	sl_mgr_state_free(s);
+	sl_config_free(&mux);
+	sl_config_free(&host);
+}
+END_TEST
+
+/* With the manager a reloaded file may change host.tunnel_sources while
+ * the cluster has not set a list (the data plane uses the file's), not
+ * once it has (the order of the prefixes is no change). */
+START_TEST(test_tunnel_sources_reloadable)
+{
+	struct sl_config cur, next, same;
+	char err[256];
+	load_cfg(CFG, &cur);
+	load_cfg(CFG, &next);
+	load_cfg(CFG, &same);
+	next.nb_tunnel_sources = 2;
+	same.tunnel_sources[0] = cur.tunnel_sources[2];
+	same.tunnel_sources[2] = cur.tunnel_sources[0];
+	struct sl_mgr_state *s = sl_mgr_state_new();
+	ck_assert(sl_mgr_reloadable(s, &cur, &next, err, sizeof(err)));
+	ck_assert_str_eq(err, "");
+	static const char *const sets[] = {
+		"{'op':'set_tunnel_sources','prefixes':['192.0.2.10']}",
+		"{'op':'set_tunnel_sources','prefixes':[]}",
+	};
+	for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
+		apply_ok(s, sets[i]);
+		ck_assert(!sl_mgr_reloadable(s, &cur, &next, err, sizeof(err)));
+		ck_assert_str_eq(err, "the cluster has set the tunnel sources, so they change through "
+				      "the API (sluicectl tunnel-sources set, or unset to give each host "
+				      "agent its file's again), not the file "
+				      "(sluice.host.tunnel_sources differs)");
+		ck_assert(!sl_mgr_reloadable(s, &cur, &next, NULL, 0));
+		ck_assert(sl_mgr_reloadable(s, &cur, &same, err, sizeof(err)));
+		ck_assert_str_eq(err, "");
+	}
+	apply_ok(s, "{'op':'set_tunnel_sources','prefixes':null}");
+	ck_assert(sl_mgr_reloadable(s, &cur, &next, err, sizeof(err)));
+	sl_mgr_state_free(s);
+	sl_config_free(&same);
+	sl_config_free(&next);
+	sl_config_free(&cur);
 }
 END_TEST
 
@@ -2106,6 +2321,11 @@ static Suite *manager_suite(void)
 	tcase_add_test(tc, test_member_api);
 	tcase_add_test(tc, test_tunnel_sources);
 	tcase_add_test(tc, test_tunnel_sources_all_or_nothing);
+	tcase_add_test(tc, test_tunnel_sources_bootstrap_not_set);
+	tcase_add_test(tc, test_tunnel_sources_decode_not_set);
+	tcase_add_test(tc, test_tunnel_sources_unset);
+	tcase_add_test(tc, test_tunnel_sources_to_config);
+	tcase_add_test(tc, test_tunnel_sources_reloadable);
 	tcase_add_test(tc, test_effective_weight);
 	tcase_add_loop_test(tc, test_good_command, 0,
 			    (int)(sizeof(good_cases) / sizeof(good_cases[0])));

@@ -67,7 +67,8 @@ static const char usage_text[] =
 	"  member remove ID\n"
 	"  leader transfer [ID]\n"
 	"  tunnel-sources [show]            prefixes host agents take tunnels from\n"
-	"  tunnel-sources set PREFIX...     replace them (ADDRESS or ADDRESS/LENGTH)\n"
+	"  tunnel-sources set PREFIX...     set them for the cluster (ADDRESS or ADDRESS/LENGTH)\n"
+	"  tunnel-sources unset             each host agent uses its own file's again\n"
 	"\n"
 	"  VIP      PROTO/ADDRESS/PORT     tcp/203.0.113.10/80, udp/2001:db8::10/53\n"
 	"  DIP      ADDRESS:PORT           198.18.1.2:8080, [2001:db8::2]:8080\n"
@@ -398,17 +399,36 @@ static void print_cluster(const json_t *reply)
 	json_decref(members);
 }
 
+/* Not set in the cluster: the answering instance's own list, which its
+ * data plane uses (empty: it has no host role). */
+static void print_file_tunnel_sources(const json_t *file)
+{
+	const json_t *p;
+	size_t i;
+	printf("not set in the cluster: each host agent uses its own host.tunnel_sources");
+	if (json_is_array(file) && json_array_size(file) == 0)
+		printf(" (this instance: none, it has no host role)");
+	json_array_foreach(file, i, p)
+		printf("%s%s", i == 0 ? " (this instance: " : ", ", json_string_value(p));
+	printf("%s\n", json_array_size(file) > 0 ? ")" : "");
+}
+
 static void print_tunnel_sources(const json_t *reply)
 {
 	static const struct column cols[] = {{"PREFIX", "prefix"}};
+	const json_t *list = json_object_get(reply, "prefixes");
 	json_t *rows = json_array(), *p;
 	size_t i;
-	json_array_foreach(json_object_get(reply, "prefixes"), i, p)
+	json_array_foreach(list, i, p)
 		json_array_append_new(rows, json_pack("{s:O}", "prefix", p));
-	if (json_array_size(rows) == 0)
-		printf("no tunnel sources: host agents drop every tunnel\n");
-	else
+	if (!json_is_array(list)) {
+		print_file_tunnel_sources(json_object_get(reply, "file_prefixes"));
+	} else if (json_array_size(rows) == 0) {
+		printf("set in the cluster to none: every host agent drops every tunnel\n");
+	} else {
+		printf("set in the cluster: every host agent takes tunnels from these only\n\n");
 		print_table(rows, cols, 1);
+	}
 	json_decref(rows);
 	print_lag(reply);
 }
@@ -585,6 +605,15 @@ static void build_tunnel_sources_set(struct request *r, char **a, int n, const c
 	r->print = print_ok;
 }
 
+static void build_tunnel_sources_unset(struct request *r, char **a, int n, const char *verb)
+{
+	(void)a, (void)n, (void)verb;
+	r->method = "PUT";
+	snprintf(r->path, PATH_LEN, "/v1/tunnel-sources");
+	r->body = json_pack("{s:n}", "prefixes");
+	r->print = print_ok;
+}
+
 static const struct command commands[] = {
 	{"vip", "list", 0, 0, build_vip_list},
 	{"vip", "show", 1, 1, build_vip_show},
@@ -606,6 +635,7 @@ static const struct command commands[] = {
 	{"tunnel-sources", "show", 0, 0, build_tunnel_sources},
 	/* At least one: emptying the list (every tunnel dropped) takes the API. */
 	{"tunnel-sources", "set", 1, -1, build_tunnel_sources_set},
+	{"tunnel-sources", "unset", 0, 0, build_tunnel_sources_unset},
 };
 
 /* The command for noun and verb (NULL: the noun alone), or NULL. */
