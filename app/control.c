@@ -1,6 +1,7 @@
 /*
  * The control thread: one libuv loop that answers ARP/ND/ICMP passed up by
- * the workers, resolves the next hops the data path needs, reloads the
+ * the workers, carries the exception path's frames to and from the kernel
+ * interfaces (exception.c), resolves the next hops the data path needs, reloads the
  * configuration, and publishes new immutable snapshots by RCU.
  * It is the only writer of sl_app.snapshot.
  */
@@ -34,6 +35,10 @@ static bool stopping;
 static uv_signal_t sig_hup, sig_int, sig_term;
 static uv_async_t reload_async, stop_async;
 static pthread_t control_thread;
+/* Without the manager: the file the running tables come from, which a
+ * reload is compared with (the tables hold a spec, not the file). With the
+ * manager, the manager keeps it (sl_manager_file_config()). */
+static struct sl_config file_cfg;
 
 /* A reload asked for from another thread (telemetry) waits here. */
 static struct {
@@ -94,22 +99,22 @@ static void want_next_hop(struct sl_app *app, int family, const union sl_addr *d
 		sl_neigh_want(app->neigh, family, &nh);
 }
 
-/* Everything the data path will need a MAC for, known from the configuration. */
-static void want_configured_next_hops(struct sl_app *app, const struct sl_config *cfg)
+/* Everything the data path will need a MAC for, known from the spec. */
+static void want_specified_next_hops(struct sl_app *app, const struct sl_spec *spec)
 {
-	for (unsigned p = 0; p < cfg->nb_ports; p++) {
-		if (!sl_addr_is_zero(&cfg->ports[p].gateway4))
-			sl_neigh_want(app->neigh, SL_AF_INET, &cfg->ports[p].gateway4);
-		if (!sl_addr_is_zero(&cfg->ports[p].gateway6))
-			sl_neigh_want(app->neigh, SL_AF_INET6, &cfg->ports[p].gateway6);
+	for (unsigned p = 0; p < spec->nb_ports; p++) {
+		if (!sl_addr_is_zero(&spec->ports[p].gateway4))
+			sl_neigh_want(app->neigh, SL_AF_INET, &spec->ports[p].gateway4);
+		if (!sl_addr_is_zero(&spec->ports[p].gateway6))
+			sl_neigh_want(app->neigh, SL_AF_INET6, &spec->ports[p].gateway6);
 	}
-	for (unsigned v = 0; v < cfg->nb_vips; v++) {
-		const struct sl_vip_cfg *vc = &cfg->vips[v];
-		for (unsigned d = 0; d < vc->nb_dips; d++) {
-			if (cfg->roles & SL_ROLE_MUX)
-				want_next_hop(app, vc->family, &vc->dips[d].host);
-			if (cfg->roles & SL_ROLE_HOST)
-				want_next_hop(app, vc->family, &vc->dips[d].addr);
+	for (unsigned v = 0; v < spec->nb_services; v++) {
+		const struct sl_spec_service *svc = &spec->services[v];
+		for (unsigned d = 0; d < svc->nb_backends; d++) {
+			if (spec->roles & SL_ROLE_MUX)
+				want_next_hop(app, svc->family, &svc->backends[d].host);
+			if (spec->roles & SL_ROLE_HOST)
+				want_next_hop(app, svc->family, &svc->backends[d].addr);
 		}
 	}
 }
@@ -142,8 +147,10 @@ static bool handle_exceptions(struct sl_app *app, uint32_t now)
 		if (len > 0)
 			send_frame(app, m[i]->port, out, len);
 		changed |= c;
+		if (sl_exception_neigh_copy(app, m[i])) /* the kernel resolves its neighbours too */
+			m[i] = NULL;
 	}
-	rte_pktmbuf_free_bulk(m, n);
+	rte_pktmbuf_free_bulk(m, n); /* skips NULL */
 	return changed;
 }
 
@@ -173,6 +180,7 @@ static void on_poll(uv_timer_t *t)
 	struct sl_app *app = t->data;
 	uint32_t now = now_ms();
 	bool changed = handle_exceptions(app, now);
+	sl_exception_poll(app, now);
 	sl_retire_reclaim(app->retire);
 	collect_wants(app);
 	send_solicitations(app, now);
@@ -188,30 +196,62 @@ static void note_build_time(struct sl_app *app, uint64_t us)
 		app->build_us_max = us;
 }
 
-int sl_control_apply_config(struct sl_app *app, struct sl_config *cfg, char *msg, size_t msglen)
+/* The data-plane spec of cfg (the file's, or the manager's merge of the
+ * replicated state into it): all the tables are built from. */
+static int spec_of(const struct sl_config *cfg, struct sl_spec *spec, char *msg, size_t msglen)
+{
+	if (sl_spec_from_config(cfg, spec) == 0)
+		return 0;
+	snprintf(msg, msglen, "out of memory converting the configuration to a data-plane spec");
+	return -1;
+}
+
+/* Build tables from spec (taken over) and publish them; message either way. */
+static int apply_spec(struct sl_app *app, struct sl_spec *spec, char *msg, size_t msglen)
 {
 	uint64_t start = uv_hrtime();
-	struct sl_tables *t = sl_tables_build(cfg, app->hw, app->snapshot->tables, app->generation + 1, msg,
-					      msglen);
+	struct sl_tables *t = sl_tables_build(spec, app->hw, app->snapshot->tables, app->generation + 1,
+					      msg, msglen);
 	if (t == NULL || publish(app, t, NULL) != 0) {
 		sl_tables_free(t);
 		return -1;
 	}
 	app->generation++;
-	app->nb_vips = t->cfg.nb_vips;
+	app->nb_vips = t->spec.nb_services;
 	note_build_time(app, (uv_hrtime() - start) / 1000);
-	want_configured_next_hops(app, &t->cfg);
+	want_specified_next_hops(app, &t->spec);
 	snprintf(msg, msglen, "configuration applied (generation %llu, %u VIPs)",
-		 (unsigned long long)app->generation, t->cfg.nb_vips);
+		 (unsigned long long)app->generation, t->spec.nb_services);
+	return 0;
+}
+
+int sl_control_apply_config(struct sl_app *app, struct sl_config *cfg, char *msg, size_t msglen)
+{
+	struct sl_spec spec;
+	int rc = spec_of(cfg, &spec, msg, msglen);
+	sl_config_free(cfg);
+	return rc == 0 ? apply_spec(app, &spec, msg, msglen) : -1;
+}
+
+/* Without the manager: apply the file next and keep it as the one a
+ * later reload is compared with; on failure the running one stays. */
+static int apply_file(struct sl_app *app, struct sl_config *next, char *msg, size_t msglen)
+{
+	struct sl_spec spec;
+	if (spec_of(next, &spec, msg, msglen) != 0 || apply_spec(app, &spec, msg, msglen) != 0) {
+		sl_config_free(next);
+		return -1;
+	}
+	sl_config_free(&file_cfg);
+	file_cfg = *next;
+	memset(next, 0, sizeof(*next)); /* kept in file_cfg */
 	return 0;
 }
 
 static int reload(struct sl_app *app, char *msg, size_t msglen)
 {
 	struct sl_config next;
-	/* With the manager the tables hold the log's VIPs: compare files. */
-	const struct sl_config *cur = sl_manager_enabled() ? sl_manager_file_config()
-							   : &app->snapshot->tables->cfg;
+	const struct sl_config *cur = sl_manager_enabled() ? sl_manager_file_config() : &file_cfg;
 	if (sl_config_load(app->config_path, &next, msg, msglen) != 0)
 		return -1;
 	if (!sl_config_reloadable(cur, &next, msg, msglen)) {
@@ -222,7 +262,7 @@ static int reload(struct sl_app *app, char *msg, size_t msglen)
 	 * the tunnel sources (the file's apply until the cluster sets some). */
 	if (sl_manager_enabled())
 		return sl_manager_reload(&next, msg, msglen);
-	return sl_control_apply_config(app, &next, msg, msglen);
+	return apply_file(app, &next, msg, msglen);
 }
 
 static void log_reload(struct sl_app *app)
@@ -306,20 +346,35 @@ int sl_control_request_reload(struct sl_app *app, char *msg, size_t msglen)
 	return rc;
 }
 
-int sl_control_init(struct sl_app *app, struct sl_config *cfg, char *err, size_t errlen)
+/* The first spec: the file's, or with the manager the replicated state's
+ * merged into the file (which the manager then keeps; else control does). */
+static int initial_spec(struct sl_app *app, struct sl_config *cfg, struct sl_spec *spec, char *err,
+			size_t errlen)
 {
 	struct sl_config initial;
-	if (cfg->manager.enabled) {
-		if (sl_manager_init(app, cfg, &initial, err, errlen) != 0)
-			return -1;
-		cfg = &initial;
+	if (!cfg->manager.enabled) {
+		file_cfg = *cfg;
+		memset(cfg, 0, sizeof(*cfg)); /* kept in file_cfg */
+		return spec_of(&file_cfg, spec, err, errlen);
 	}
-	struct sl_tables *t = sl_tables_build(cfg, app->hw, NULL, 1, err, errlen);
+	if (sl_manager_init(app, cfg, &initial, err, errlen) != 0)
+		return -1;
+	int rc = spec_of(&initial, spec, err, errlen);
+	sl_config_free(&initial);
+	return rc;
+}
+
+int sl_control_init(struct sl_app *app, struct sl_config *cfg, char *err, size_t errlen)
+{
+	struct sl_spec spec;
+	if (initial_spec(app, cfg, &spec, err, errlen) != 0)
+		return -1;
+	struct sl_tables *t = sl_tables_build(&spec, app->hw, NULL, 1, err, errlen);
 	if (t == NULL)
 		return -1;
 	app->generation = 1;
-	app->roles = t->cfg.roles;
-	app->nb_vips = t->cfg.nb_vips;
+	app->roles = t->spec.roles;
+	app->nb_vips = t->spec.nb_services;
 	app->neigh = sl_neigh_cache_create(&t->local);
 	struct sl_neigh_table *nt = app->neigh ? sl_neigh_table_build(app->neigh) : NULL;
 	app->snapshot = malloc(sizeof(*app->snapshot));
@@ -335,7 +390,7 @@ int sl_control_init(struct sl_app *app, struct sl_config *cfg, char *err, size_t
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	want_configured_next_hops(app, &t->cfg);
+	want_specified_next_hops(app, &t->spec);
 	return 0;
 }
 
@@ -380,4 +435,5 @@ void sl_control_stop(struct sl_app *app)
 	pthread_join(control_thread, NULL);
 	sl_retire_destroy(app->retire);
 	app->retire = NULL;
+	sl_config_free(&file_cfg);
 }

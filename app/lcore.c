@@ -54,14 +54,16 @@ static void send_from_control(struct sl_lcore *lc)
 		flush_all(lc);
 }
 
-static void expire_flows(struct sl_lcore *lc, const struct sl_config *cfg)
+static void expire_flows(struct sl_lcore *lc, const struct sl_spec *spec)
 {
 	struct sl_worker *w = &lc->w;
 	unsigned gone = 0;
 	if (w->mux_flows != NULL)
-		gone += sl_flow_expire(w->mux_flows, w->id, w->now_ms, cfg->flow_idle_ms, EXPIRE_BUDGET);
+		gone += sl_flow_expire(w->mux_flows, w->id, w->now_ms, spec->mux.flow_idle_ms,
+				       EXPIRE_BUDGET);
 	if (w->host_conns != NULL)
-		gone += sl_flow_expire(w->host_conns, w->id, w->now_ms, cfg->conn_idle_ms, EXPIRE_BUDGET);
+		gone += sl_flow_expire(w->host_conns, w->id, w->now_ms, spec->host.conn_idle_ms,
+				       EXPIRE_BUDGET);
 	w->stats.c[SL_C_FLOW_EXPIRED] += gone;
 }
 
@@ -100,19 +102,19 @@ int sl_lcore_main(void *arg)
 	while (!sl_app.quit) {
 		rte_rcu_qsbr_quiescent(sl_app.qsbr, lc->w.id);
 		const struct sl_snapshot *snap = __atomic_load_n(&sl_app.snapshot, __ATOMIC_ACQUIRE);
-		const struct sl_config *cfg = &snap->tables->cfg;
+		const struct sl_spec *spec = &snap->tables->spec;
 		uint64_t now = rte_rdtsc();
 		lc->w.now_ms = (uint32_t)(now / tsc_ms);
-		unsigned got = poll_queues(lc, snap, cfg->burst);
+		unsigned got = poll_queues(lc, snap, spec->workers.burst);
 		send_from_control(lc);
 		if (now >= next_tick) {
-			expire_flows(lc, cfg);
+			expire_flows(lc, spec);
 			next_tick = now + tsc_ms;
 		}
 		if (got == 0) {
 			lc->w.stats.c[SL_C_IDLE_POLLS]++;
-			if (cfg->idle_sleep_us > 0)
-				idle_sleep(lc, cfg->idle_sleep_us);
+			if (spec->workers.idle_sleep_us > 0)
+				idle_sleep(lc, spec->workers.idle_sleep_us);
 		}
 	}
 	rte_rcu_qsbr_thread_offline(sl_app.qsbr, lc->w.id);

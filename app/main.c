@@ -108,13 +108,14 @@ static int split_args(int argc, char **argv, int *eal_argc)
 
 static int die(const char *what)
 {
+	sl_exception_close(&sl_app); /* its source rules would outlive the process */
 	sl_log("%s", what);
 	return EXIT_FAILURE;
 }
 
-static int create_pool(unsigned nb_ports)
+static int create_pool(const struct sl_config *cfg)
 {
-	unsigned need = nb_ports * (sl_app.nb_workers * 2048u + 2048u) + 4096u;
+	unsigned need = cfg->nb_ports * (sl_app.nb_workers * 2048u + 2048u) + 4096u + sl_exception_mbufs(cfg);
 	if (sl_app.nb_mbufs == 0)
 		sl_app.nb_mbufs = need < 16384 ? 16384 : need;
 	sl_app.pool = rte_pktmbuf_pool_create("sl_mbufs", sl_app.nb_mbufs, 256, 0,
@@ -176,6 +177,10 @@ static int create_lcore(unsigned idx, unsigned lcore_id)
 	lc->w.mux_flows = sl_app.mux_flows;
 	lc->w.host_conns = sl_app.host_conns;
 	lc->w.to_control = sl_app.to_control;
+	lc->w.to_kernel = sl_app.to_kernel;
+	lc->w.kernel_gate = (struct sl_exc_gate){ .ports = sl_app.kernel_ports,
+						  .rate = sl_app.kernel_limits.to_kernel_rate,
+						  .burst = sl_app.kernel_limits.to_kernel_burst };
 	snprintf(name, sizeof(name), "sl_want%u", idx);
 	lc->w.wants = rte_ring_create_elem(name, sizeof(struct sl_neigh_want), 256, (int)rte_socket_id(),
 					   RING_F_SP_ENQ | RING_F_SC_DEQ);
@@ -243,9 +248,9 @@ int main(int argc, char **argv)
 		return die("EAL initialisation failed (see messages above)");
 	unsigned lcores[RTE_MAX_LCORE];
 	choose_workers(lcores);
-	if (create_pool(cfg.nb_ports) < 0)
+	if (create_pool(&cfg) < 0)
 		return die("cannot create the packet buffer pool (raise -m or lower --mbufs)");
-	if (open_ports(&cfg, err, sizeof(err)) < 0)
+	if (open_ports(&cfg, err, sizeof(err)) < 0 || sl_exception_open(&sl_app, &cfg, err, sizeof(err)) < 0)
 		return die(err);
 	if (create_shared_state(&cfg) < 0)
 		return die("cannot allocate flow tables, rings or RCU state (raise -m or lower capacities)");
@@ -262,6 +267,7 @@ int main(int argc, char **argv)
 	       sl_app.nb_vips, sl_app.config_path);
 	run_workers(lcores);
 	sl_control_stop(&sl_app);
+	sl_exception_close(&sl_app);
 	for (unsigned p = 0; p < sl_app.nb_ports; p++)
 		sl_port_close(&sl_app.ports[p]);
 	rte_eal_cleanup();

@@ -13,11 +13,13 @@
 #include "dataplane/retire.h"
 #include "dataplane/snapshot.h"
 #include "dataplane/worker.h"
+#include "exception/kernel_if.h"
 #include "neigh/neigh.h"
 #include "port/port.h"
 
 #define SLUICE_VERSION "0.1.0"
 
+struct rte_mbuf;
 struct rte_mempool;
 struct rte_rcu_qsbr;
 struct rte_ring;
@@ -47,6 +49,13 @@ struct sl_app {
 	struct sl_flow_table *mux_flows;
 	struct sl_flow_table *host_conns;
 	struct rte_ring *to_control;
+	/* exception path (exception.c) */
+	struct sl_kifs kifs;                   /* kernel interfaces, by config port index */
+	uint32_t kernel_ports;                 /* bit p: port p has one */
+	struct rte_ring *to_kernel;            /* workers -> control: frames for the kernel (MP/SC) */
+	struct sl_exception_cfg kernel_limits; /* the rate limits, both ways */
+	struct sl_token_bucket from_kernel[SL_MAX_PORTS]; /* rate limit of what the kernel sends */
+	struct sl_stats control_stats;         /* the control thread's counters (it alone writes them) */
 	struct sl_neigh_cache *neigh;
 	struct sl_snapshot *snapshot;          /* RCU-published; workers load it per iteration */
 	struct sl_retire *retire;              /* replaced snapshot parts waiting for a grace period */
@@ -67,7 +76,8 @@ int sl_lcore_main(void *arg);
 /* control.c */
 int sl_control_init(struct sl_app *app, struct sl_config *cfg, char *err, size_t errlen);
 int sl_control_start(struct sl_app *app, char *err, size_t errlen);
-/* Build tables from cfg (taken over) and publish them; message either way. */
+/* Build tables from cfg's data-plane spec (cfg is taken over and freed)
+ * and publish them; message either way. */
 int sl_control_apply_config(struct sl_app *app, struct sl_config *cfg, char *msg, size_t msglen);
 
 /* manager.c: the embedded Raft manager, when the file has a manager group */
@@ -85,6 +95,18 @@ void sl_manager_stop(void (*done)(void));
 void sl_control_stop(struct sl_app *app);
 /* Reload the configuration file; thread-safe (runs on the control thread). */
 int sl_control_request_reload(struct sl_app *app, char *msg, size_t msglen);
+
+/* exception.c: the kernel exception path */
+/* Packet buffers the kernel interfaces of cfg need on top of the ports'. */
+unsigned sl_exception_mbufs(const struct sl_config *cfg);
+/* Create the kernel interfaces (after the ports: they take their MACs). */
+int sl_exception_open(struct sl_app *app, const struct sl_config *cfg, char *err, size_t errlen);
+/* Control thread, each poll: frames to and from the kernel interfaces. */
+void sl_exception_poll(struct sl_app *app, uint32_t now_ms);
+/* Control thread: give m (ARP, ND taken by the neighbour cache) to the
+ * kernel as well when it is a reply the kernel needs; true if m was taken. */
+bool sl_exception_neigh_copy(struct sl_app *app, struct rte_mbuf *m);
+void sl_exception_close(struct sl_app *app);
 
 /* telemetry.c */
 void sl_telemetry_register(void);

@@ -14,10 +14,11 @@ static void sum_stats(struct sl_stats *total)
 {
 	/* Read in place: DPDK serves each telemetry client on its own thread,
 	 * so a shared scratch copy would race between clients. */
-	const struct sl_stats *blocks[RTE_MAX_LCORE];
+	const struct sl_stats *blocks[RTE_MAX_LCORE + 1];
 	for (unsigned i = 0; i < sl_app.nb_workers; i++)
 		blocks[i] = &sl_app.lcore[i]->w.stats;
-	sl_stats_sum(blocks, sl_app.nb_workers, total);
+	blocks[sl_app.nb_workers] = &sl_app.control_stats; /* the exception path's control side */
+	sl_stats_sum(blocks, sl_app.nb_workers + 1, total);
 }
 
 static uint64_t flow_total(struct sl_flow_table *t)

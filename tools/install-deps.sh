@@ -8,7 +8,7 @@ PKGS=(
   meson ninja-build pkg-config gcc clang libclang-rt-14-dev
   dpdk dpdk-dev libdpdk-dev
   libconfig-dev liburcu-dev libssl-dev check libraft-dev libuv1-dev libjansson-dev
-  libhttp-parser-dev libcurl4-openssl-dev
+  libhttp-parser-dev libcurl4-openssl-dev libmnl-dev
   python3-scapy python3-pytest
   curl iproute2 tcpdump iputils-ping nftables openssl
 )

@@ -20,16 +20,15 @@
 #include <stddef.h>
 #include <uv.h>
 
+#include "spec/limits.h" /* header-only: the API still links no other Sluice library */
+
 #define SL_API_DEFAULT_MAX_BODY (64 * 1024)
 #define SL_API_DEFAULT_SOCKET_MODE 0600
 #define SL_API_DEFAULT_WRITE_TIMEOUT_MS 10000
 #define SL_API_DEFAULT_MAX_CONNECTIONS 256
 #define SL_API_DEFAULT_MAX_CONNECTIONS_PER_SOURCE 32
-/* Mirrors SL_MAX_DIPS_PER_VIP in config/config.h (not included: the API
- * layer depends on no other Sluice library). */
-#define SL_API_MAX_DIPS 4096
-/* Mirrors SL_MAX_TUNNEL_SOURCES in config/config.h, for the same reason. */
-#define SL_API_MAX_TUNNEL_SOURCES 64
+#define SL_API_MAX_DIPS SL_MAX_DIPS_PER_VIP
+#define SL_API_MAX_TUNNEL_SOURCES SL_MAX_TUNNEL_SOURCES
 #define SL_API_DEFAULT_WEIGHT 100
 
 struct sl_api_config {

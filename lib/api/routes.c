@@ -303,6 +303,10 @@ enum kind_id {
 static const char *const protocols[] = {"tcp", "udp", NULL};
 static const char *const roles[] = {"voter", "spare", "standby", NULL};
 
+/* A limit as text (spec/limits.h), so a message cannot disagree with its check. */
+#define LIMIT_TEXT_(n) #n
+#define LIMIT_TEXT(n) LIMIT_TEXT_(n)
+
 static const struct kind kinds[] = {
 	[K_ADDR] = {"a unicast IPv4 or IPv6 address", check_addr, 0, 0, NULL},
 	[K_PROTO] = {"\"tcp\" or \"udp\"", check_choice, 0, 0, protocols},
@@ -312,10 +316,11 @@ static const struct kind kinds[] = {
 	[K_ROLE] = {"\"voter\", \"spare\" or \"standby\"", check_choice, 0, 0, roles},
 	[K_HOSTPORT] = {"\"ADDRESS:PORT\", \"[IPv6]:PORT\" or \"HOSTNAME:PORT\"", check_hostport, 0,
 			0, NULL},
-	[K_DIPS] = {"an array of at most 4096 DIPs", check_array, 0, SL_API_MAX_DIPS, NULL},
+	[K_DIPS] = {"an array of at most " LIMIT_TEXT(SL_API_MAX_DIPS) " DIPs", check_array, 0,
+		    SL_API_MAX_DIPS, NULL},
 	[K_URL] = {"an https:// URL of at most 127 characters", check_url, 0, 0, NULL},
-	[K_PREFIXES] = {"an array of at most 64 prefixes, or null", check_array_or_null, 0,
-			SL_API_MAX_TUNNEL_SOURCES, NULL},
+	[K_PREFIXES] = {"an array of at most " LIMIT_TEXT(SL_API_MAX_TUNNEL_SOURCES) " prefixes, or null",
+			check_array_or_null, 0, SL_API_MAX_TUNNEL_SOURCES, NULL},
 };
 
 /* --------------------------------------------------- object schemas */

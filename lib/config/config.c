@@ -25,7 +25,6 @@
 #include "config/prefix_rules.h"
 #include "packet/packet.h" /* SL_PROTO_TCP, SL_PROTO_UDP */
 
-#define DEFAULT_HASH_SEED UINT64_C(0x5eed5eedcafef00d)
 #define MAX_FILE_SIZE (64u << 20) /* a sanity bound: a large real config is a few MiB */
 #define ADDR_STRLEN 46            /* INET6_ADDRSTRLEN, what sl_addr_format needs */
 #define PATH_STRLEN 256
@@ -487,7 +486,7 @@ static int parse_roles(const struct loader *ld, const config_setting_t *sluice)
 static int parse_workers(const struct loader *ld, const config_setting_t *sluice)
 {
 	static const char *const names[] = {"burst", "idle_sleep_us", NULL};
-	static const struct int_spec burst = {"burst", 1, 64, 32, false};
+	static const struct int_spec burst = {"burst", 1, SL_BURST_MAX, 32, false};
 	static const struct int_spec idle = {"idle_sleep_us", 0, 100000, 0, false};
 	const config_setting_t *g;
 	int64_t v;
@@ -627,11 +626,63 @@ static int parse_neighbours(const struct loader *ld, const config_setting_t *ps,
 	return 0;
 }
 
+/* Linux takes almost any bytes in a name; these are the ones scripts quote safely. */
+static bool valid_ifname(const char *name)
+{
+	size_t len = strlen(name);
+	return len > 0 && len < SL_IFNAME_LEN && strcmp(name, ".") != 0 && strcmp(name, "..") != 0 &&
+	       strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == len;
+}
+
+static int kernel_if_in_use(const struct sl_config *c, const char *name)
+{
+	for (unsigned i = 0; i < c->nb_ports; i++)
+		if (strcmp(c->ports[i].kernel_if, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Take name as port p's kernel interface, unless another port has it. */
+static int set_kernel_if(const struct loader *ld, const config_setting_t *ps, struct sl_port_cfg *p,
+			 const char *name)
+{
+	int other = kernel_if_in_use(ld->c, name);
+	if (other >= 0)
+		return fail_in(ld, ps, "kernel_interface", "'%s' is already the kernel interface of port '%s'",
+			       name, ld->c->ports[other].name);
+	memcpy(p->kernel_if, name, strlen(name) + 1);
+	return 0;
+}
+
+/* kernel_interface: a name, false (none), or absent / true ("sl-" + port name). */
+static int parse_kernel_if(const struct loader *ld, const config_setting_t *ps, struct sl_port_cfg *p)
+{
+	const config_setting_t *s = config_setting_get_member(ps, "kernel_interface");
+	int type = s != NULL ? config_setting_type(s) : CONFIG_TYPE_BOOL;
+	if (type == CONFIG_TYPE_STRING) {
+		const char *name = config_setting_get_string(s);
+		if (!valid_ifname(name))
+			return fail(ld, s, "'%s' is not an interface name (1..%d characters of a-z, A-Z, 0-9, "
+				    "'_', '.', '-')", name, SL_IFNAME_LEN - 1);
+		return set_kernel_if(ld, ps, p, name);
+	}
+	if (type != CONFIG_TYPE_BOOL)
+		return fail_type(ld, s, "an interface name, true or false");
+	if (s != NULL && !config_setting_get_bool(s))
+		return 0; /* no kernel interface on this port */
+	char name[SL_NAME_LEN + sizeof(SL_KERNEL_IF_PREFIX)];
+	snprintf(name, sizeof(name), "%s%s", SL_KERNEL_IF_PREFIX, p->name);
+	if (strlen(name) >= SL_IFNAME_LEN)
+		return fail_in(ld, ps, "kernel_interface", "the default name '%s' is longer than %d characters: "
+			       "set a shorter one, or false", name, SL_IFNAME_LEN - 1);
+	return set_kernel_if(ld, ps, p, name);
+}
+
 static int parse_port(const struct loader *ld, const config_setting_t *ps, unsigned idx)
 {
 	static const char *const names[] = {"name",     "device",   "queues",
 					    "mtu",      "addresses", "gateway",
-					    "gateway6", "neighbours", "vlan",     NULL};
+					    "gateway6", "neighbours", "vlan", "kernel_interface", NULL};
 	/* 0 is not writable: it means "one queue pair per worker lcore". */
 	static const struct int_spec queues = {"queues", 1, 64, 0, false};
 	static const struct int_spec mtu = {"mtu", 576, 9000, 1500, false};
@@ -657,7 +708,7 @@ static int parse_port(const struct loader *ld, const config_setting_t *ps, unsig
 	if (parse_port_addrs(ld, ps, p) < 0 ||
 	    parse_gateway(ld, ps, p, "gateway", SL_AF_INET, &p->gateway4) < 0 ||
 	    parse_gateway(ld, ps, p, "gateway6", SL_AF_INET6, &p->gateway6) < 0 ||
-	    parse_neighbours(ld, ps, p) < 0)
+	    parse_neighbours(ld, ps, p) < 0 || parse_kernel_if(ld, ps, p) < 0)
 		return -1;
 	if (p->mtu < 1280 && port_has_family(p, SL_AF_INET6))
 		return fail(ld, config_setting_get_member(ps, "mtu"),
@@ -698,7 +749,7 @@ static int get_seed(const struct loader *ld, const config_setting_t *mux, uint64
 	const config_setting_t *s = config_setting_get_member(mux, "hash_seed");
 	int64_t v;
 	if (s == NULL) {
-		*out = DEFAULT_HASH_SEED;
+		*out = SL_DEFAULT_HASH_SEED;
 		return 0;
 	}
 	if (!int_value(s, &v))
@@ -1434,15 +1485,41 @@ static int parse_manager(const struct loader *ld, const config_setting_t *sluice
 
 /* ----------------------------------------------------------------- load */
 
+/* The exception path's rate limits (docs/configuration.md). */
+static int parse_exception(const struct loader *ld, const config_setting_t *sluice)
+{
+	static const char *const names[] = {"to_kernel_rate", "to_kernel_burst", "from_kernel_rate",
+					    "from_kernel_burst", NULL};
+	static const struct int_spec specs[] = {
+		{"to_kernel_rate", 1, SL_KERNEL_MAX_RATE, SL_DEFAULT_KERNEL_RATE, false},
+		{"to_kernel_burst", 1, SL_KERNEL_MAX_BURST, SL_DEFAULT_KERNEL_BURST, false},
+		{"from_kernel_rate", 1, SL_KERNEL_MAX_RATE, SL_DEFAULT_KERNEL_RATE, false},
+		{"from_kernel_burst", 1, SL_KERNEL_MAX_BURST, SL_DEFAULT_KERNEL_BURST, false},
+	};
+	uint32_t *out[] = {&ld->c->exception.to_kernel_rate, &ld->c->exception.to_kernel_burst,
+			   &ld->c->exception.from_kernel_rate, &ld->c->exception.from_kernel_burst};
+	const config_setting_t *g;
+	if (get_group(ld, sluice, "exception", names, &g) < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
+		int64_t v = specs[i].def;
+		if (g != NULL && get_int(ld, g, &specs[i], &v) < 0)
+			return -1;
+		*out[i] = (uint32_t)v;
+	}
+	return 0;
+}
+
 static int parse_root(const struct loader *ld, const config_setting_t *root)
 {
 	static const char *const root_names[] = {"sluice", NULL};
 	static const char *const names[] = {"roles", "workers", "ports",   "mux",
-					    "host",  "vips",    "manager", NULL};
+					    "host",  "vips",    "manager", "exception", NULL};
 	/* In dependency order: host and mux refer to ports, VIP checks to host. */
 	static int (*const sections[])(const struct loader *, const config_setting_t *) = {
 		parse_roles, parse_workers, parse_ports,      parse_mux,
 		parse_host,  parse_vips,    check_local_dips, parse_manager,
+		parse_exception,
 	};
 	const config_setting_t *sluice;
 	if (check_names(ld, root, root_names) < 0 || get_group(ld, root, "sluice", names, &sluice) < 0)
@@ -1634,6 +1711,8 @@ static const char *port_change(const struct sl_port_cfg *a, const struct sl_port
 		return "gateway6";
 	if (!neighbours_equal(a, b))
 		return "neighbours";
+	if (strcmp(a->kernel_if, b->kernel_if) != 0)
+		return "kernel_interface";
 	return NULL;
 }
 
@@ -1658,6 +1737,10 @@ static const struct fixed_field fixed_fields[] = {
 	FIXED("host.uplink", uplink_port),
 	FIXED("host.backend", backend_port),
 	FIXED("host.conn_capacity", conn_capacity),
+	FIXED("exception.to_kernel_rate", exception.to_kernel_rate),
+	FIXED("exception.to_kernel_burst", exception.to_kernel_burst),
+	FIXED("exception.from_kernel_rate", exception.from_kernel_rate),
+	FIXED("exception.from_kernel_burst", exception.from_kernel_burst),
 };
 
 /* Changes the manager does not allow from the file (see manager_change). */

@@ -14,39 +14,21 @@
 #include <stdint.h>
 
 #include "packet/addr.h"
+#include "spec/limits.h"
+#include "spec/spec.h"
 
-#define SL_MAX_PORTS 8
-#define SL_MAX_PORT_ADDRS 8
-#define SL_MAX_VIPS 4096
-#define SL_MAX_DIPS_PER_VIP 4096
-#define SL_NAME_LEN 32
-#define SL_DEVICE_LEN 128
-
-#define SL_ROLE_MUX 0x1
-#define SL_ROLE_HOST 0x2
-
-struct sl_prefix {
-	union sl_addr addr;
-	uint8_t family;
-	uint8_t len;
-};
-
-static inline bool sl_prefix_eq(const struct sl_prefix *a, const struct sl_prefix *b)
-{
-	return a->family == b->family && a->len == b->len && sl_addr_eq(&a->addr, &b->addr);
-}
-
-/* Prefixes a host agent accepts tunnels from (host.tunnel_sources). */
-#define SL_MAX_TUNNEL_SOURCES 64
-
-#define SL_MAX_STATIC_NEIGH 64
-
-/* A neighbour whose MAC is configured, never resolved (benchmarks, labs). */
-struct sl_static_neigh {
-	union sl_addr addr;
-	uint8_t family;
-	uint8_t mac[6];
-};
+/* A Linux interface name with its NUL (IFNAMSIZ). */
+#define SL_IFNAME_LEN 16
+/* The kernel interface of port P is called this followed by P's name,
+ * unless the port's kernel_interface says otherwise. */
+#define SL_KERNEL_IF_PREFIX "sl-"
+/* The exception path's rate limits: kernel traffic is control traffic
+ * (BGP, BFD, probes), a few thousand frames a second. The largest burst
+ * is exception/rate.h's SL_RATE_MAX_BURST (app/exception.c ties them). */
+#define SL_DEFAULT_KERNEL_RATE 10000
+#define SL_DEFAULT_KERNEL_BURST 1000
+#define SL_KERNEL_MAX_RATE 1000000
+#define SL_KERNEL_MAX_BURST 1000000
 
 struct sl_port_cfg {
 	char name[SL_NAME_LEN];       /* operator's name, e.g. "fabric" */
@@ -59,6 +41,7 @@ struct sl_port_cfg {
 	union sl_addr gateway4, gateway6; /* zero when absent */
 	struct sl_static_neigh neigh[SL_MAX_STATIC_NEIGH];
 	unsigned nb_neigh;
+	char kernel_if[SL_IFNAME_LEN]; /* the port's kernel interface (exception path); "": none */
 };
 
 struct sl_dip_cfg {
@@ -78,11 +61,6 @@ struct sl_vip_cfg {
 	unsigned nb_dips;
 	unsigned line;
 };
-
-#define SL_MAX_MEMBERS 16
-#define SL_ADDR_TEXT_LEN 64
-#define SL_URL_LEN 128
-#define SL_PATH_LEN 4096
 
 /* A member of the manager's Raft group, as the cluster's bootstrap. */
 struct sl_member_cfg {
@@ -157,6 +135,14 @@ struct sl_config {
 	unsigned nb_vips;
 
 	struct sl_manager_cfg manager;
+
+	/* Rate limits of the exception path (kernel interfaces), frames per
+	 * second and the most at once: towards the kernel per worker, from it
+	 * per interface (lib/exception applies them). */
+	struct sl_exception_cfg {
+		uint32_t to_kernel_rate, to_kernel_burst;
+		uint32_t from_kernel_rate, from_kernel_burst;
+	} exception;
 };
 
 /* Load and validate. Returns 0, or -1 with "FILE:LINE: message" in err. */
@@ -185,6 +171,14 @@ bool sl_config_reloadable(const struct sl_config *cur, const struct sl_config *n
 
 /* The same host.tunnel_sources, in any order. */
 bool sl_config_tunnel_sources_equal(const struct sl_config *a, const struct sl_config *b);
+
+/*
+ * The data-plane spec of c: roles, ports, VIPs with their DIPs, and the
+ * mux, host agent and worker settings; nothing of the manager group, the
+ * file's path or its source lines. *out is overwritten (not freed first);
+ * free it with sl_spec_free(). Returns 0, or -1 on ENOMEM with *out empty.
+ */
+int sl_spec_from_config(const struct sl_config *c, struct sl_spec *out);
 
 /* Index of the first of list[0..n) equal to p, or -1. */
 int sl_prefix_index(const struct sl_prefix *list, unsigned n, const struct sl_prefix *p);

@@ -23,15 +23,6 @@
 /* Longest canonical prefix text, "ffff:...:ffff/128", with its NUL. */
 #define SL_PREFIX_TEXT_LEN 64
 
-/* Clear the bits of b (network order, 16 bytes) past the first len. */
-static inline void sl_prefix_rules_mask(uint8_t b[16], unsigned len)
-{
-	for (unsigned i = 0; i < 16; i++) {
-		unsigned keep = len >= 8 * (i + 1) ? 8 : len > 8 * i ? len - 8 * i : 0;
-		b[i] &= (uint8_t)(0xff00u >> keep);
-	}
-}
-
 /* inet_ntop's text of b, of family 4 or 6. */
 static inline const char *sl_prefix_rules_addr(int family, const uint8_t b[16],
 					       char buf[INET6_ADDRSTRLEN])
@@ -131,7 +122,7 @@ static inline int sl_prefix_rules_parse(const char *text, uint8_t b[16], uint8_t
 					      plen, max, family, plen == 0 ? "; /0 would accept "
 					      "tunnels from anywhere" : "");
 	memcpy(net, b, sizeof(net));
-	sl_prefix_rules_mask(net, (unsigned)plen);
+	sl_addr_rules_mask(net, (unsigned)plen);
 	sl_prefix_rules_format(family, b, (unsigned)plen, canon);
 	if (memcmp(net, b, sizeof(net)) != 0)
 		return sl_prefix_rules_refuse(why, whylen, "%s has host bits set (did you mean %s?)",

@@ -2,8 +2,8 @@
  * The one thing the control plane hands the data plane: an immutable
  * snapshot, published by an RCU pointer swap. It has two independently
  * replaceable parts, because they change at different rates:
- *   - tables: everything derived from a configuration (VIPs, Maglev,
- *     local DIPs, own addresses); replaced on reload;
+ *   - tables: everything derived from the data-plane spec (VIPs, Maglev,
+ *     local DIPs, own addresses); replaced on reload or a manager commit;
  *   - neigh: resolved next hops; replaced when ARP/ND learns something.
  * Workers read one snapshot per burst and never wait; the control thread
  * frees a replaced part after a grace period.
@@ -13,18 +13,18 @@
 
 #include <stdint.h>
 
-#include "config/config.h"
 #include "host/host.h"
 #include "mux/mux.h"
 #include "neigh/neigh.h"
+#include "spec/spec.h"
 
 struct sl_tables {
-	struct sl_config cfg;          /* owned copy */
+	struct sl_spec spec;           /* owned: what these were built from; workers read its tunables */
 	struct sl_mux_tables *mux;     /* NULL without the mux role */
 	struct sl_host_tables *host;   /* NULL without the host role */
-	struct sl_local local;         /* own MACs and addresses, by config port index */
-	uint16_t mtu[SL_MAX_PORTS];     /* configured, capped by what the device carries */
-	int backend_port;              /* config port index, -1 without the host role */
+	struct sl_local local;         /* own MACs and addresses, by spec port index */
+	uint16_t mtu[SL_MAX_PORTS];     /* the spec's, capped by what the device carries */
+	int backend_port;              /* spec port index, -1 without the host role */
 	uint64_t generation;
 };
 
@@ -33,24 +33,24 @@ struct sl_snapshot {
 	const struct sl_neigh_table *neigh;
 };
 
-/* What the devices behind the configured ports really are, by config port index. */
+/* What the devices behind the spec's ports really are, by spec port index. */
 struct sl_port_hw {
 	uint8_t mac[6];
-	uint16_t mtu; /* MTU the device carries; 0 = trust the configuration */
+	uint16_t mtu; /* MTU the device carries; 0 = trust the spec */
 };
 
 /* Describe our ports for the neighbour code: MACs, addresses, connected
  * prefixes, gateways and static neighbours. */
-void sl_local_from_config(const struct sl_config *cfg, const struct sl_port_hw *hw,
-			  struct sl_local *out);
+void sl_local_from_spec(const struct sl_spec *spec, const struct sl_port_hw *hw,
+			struct sl_local *out);
 
 /*
- * Build tables from cfg; takes ownership of cfg's allocations (cfg is
- * emptied). Returns NULL with a message in err; cfg is then freed.
+ * Build tables from spec; takes ownership of spec's allocations (spec is
+ * emptied). Returns NULL with a message in err; spec is then freed.
  * prev (may be NULL): the tables these replace, whose parts for unchanged
  * VIPs are copied rather than recomputed; only read.
  */
-struct sl_tables *sl_tables_build(struct sl_config *cfg, const struct sl_port_hw *hw,
+struct sl_tables *sl_tables_build(struct sl_spec *spec, const struct sl_port_hw *hw,
 				  const struct sl_tables *prev, uint64_t generation, char *err,
 				  size_t errlen);
 void sl_tables_free(struct sl_tables *t);

@@ -13,7 +13,8 @@ enum verdict {
 	V_MUX,        /* to a VIP: flow table / Maglev, then encap */
 	V_TUNNEL,     /* IP-in-IP to our host address: decap, then to a DIP */
 	V_REPLY,      /* from a local DIP: back to the client as the VIP */
-	V_EXCEPTION,  /* ARP, ND, ICMP to us: the control thread answers */
+	V_EXCEPTION,  /* ARP, ND, ICMP echo to us: the control thread answers */
+	V_KERNEL,     /* the rest to our own addresses: the exception path (lib/exception) */
 };
 
 struct pkt_state {
@@ -50,14 +51,33 @@ static void want_neighbour(struct sl_worker *w, int family, const union sl_addr 
 		rte_ring_enqueue_elem(w->wants, &want, sizeof(want)); /* full: control is already busy resolving */
 }
 
-static void to_control(struct sl_worker *w, struct rte_mbuf *m, uint16_t in_port)
+/* Hand a frame to the control thread on ring, which says where it came in. */
+static void pass_up(struct sl_worker *w, struct rte_ring *ring, struct rte_mbuf *m, uint16_t in_port,
+		    enum sl_drop if_full, enum sl_counter if_queued)
 {
 	m->port = in_port;
-	if (w->to_control == NULL || rte_ring_enqueue(w->to_control, m) != 0) {
-		drop(w, m, SL_DROP_EXCEPTION_FULL);
+	if (ring == NULL || rte_ring_enqueue(ring, m) != 0) {
+		drop(w, m, if_full);
 		return;
 	}
-	count(w, SL_C_EXCEPTION);
+	count(w, if_queued);
+}
+
+static void to_control(struct sl_worker *w, struct rte_mbuf *m, uint16_t in_port)
+{
+	pass_up(w, w->to_control, m, in_port, SL_DROP_EXCEPTION_FULL, SL_C_EXCEPTION);
+}
+
+/* Exception path: towards the in-port's kernel interface, within the
+ * worker's rate limit, so a flood to our addresses costs a token check. */
+static void to_kernel(struct sl_worker *w, struct rte_mbuf *m, uint16_t in_port)
+{
+	enum sl_drop why = sl_exc_gate_pass(&w->kernel_gate, in_port, w->now_ms);
+	if (why != SL_DROP_NONE) {
+		drop(w, m, why);
+		return;
+	}
+	pass_up(w, w->to_kernel, m, in_port, SL_DROP_KERNEL_RING_FULL, SL_C_TO_KERNEL);
 }
 
 static bool is_l2_group(const struct rte_mbuf *m)
@@ -169,8 +189,21 @@ static bool icmp_to_vip_addr(const struct sl_snapshot *s, const struct sl_pkt_in
 	return is_icmp(pi) && mux != NULL && sl_vip_addr_known(mux->index, pi->family, &pi->dst);
 }
 
+/* Our own addresses after every stage passed: lib/exception decides. */
+static enum verdict own_address(const uint8_t *frame, struct pkt_state *st, bool unicast, bool l2_group)
+{
+	switch (sl_exc_classify(frame, &st->pi, unicast, l2_group, &st->drop)) {
+	case SL_EXC_CONTROL:
+		return V_EXCEPTION;
+	case SL_EXC_KERNEL:
+		return V_KERNEL;
+	default:
+		return V_DROP;
+	}
+}
+
 static enum verdict classify(const struct sl_snapshot *s, uint16_t in_port, const uint8_t *frame,
-			     struct pkt_state *st)
+			     struct pkt_state *st, bool l2_group)
 {
 	const struct sl_tables *t = s->tables;
 	const struct sl_pkt_info *pi = &st->pi;
@@ -184,12 +217,9 @@ static enum verdict classify(const struct sl_snapshot *s, uint16_t in_port, cons
 		return V_MUX;
 	if (icmp_to_vip_addr(s, pi)) /* echo and fragments are dropped as unsupported / fragment */
 		return classify_icmp_to_vip(s, frame, st);
-	if (sl_local_owns(&t->local, pi->family, &pi->dst, &owner) || is_v6_multicast(pi)) {
-		if (is_icmp(pi) && !(pi->flags & SL_PKT_FRAGMENT))
-			return V_EXCEPTION;
-		st->drop = SL_DROP_NOT_FOR_US;
-		return V_DROP;
-	}
+	bool own = sl_local_owns(&t->local, pi->family, &pi->dst, &owner);
+	if (own || is_v6_multicast(pi))
+		return own_address(frame, st, own, l2_group);
 	if (t->host != NULL && in_port == t->backend_port)
 		return V_REPLY;
 	st->drop = unmatched_reason(s, pi);
@@ -230,23 +260,14 @@ static void strip_to_ip(struct rte_mbuf *m, struct sl_pkt_info *pi, uint16_t ip_
 	pi->l3_off = 0;
 }
 
-#define ICMP_PER_MS 1     /* sustained ICMP errors per worker and bucket: 1000/s */
+#define ICMP_PER_S 1000   /* sustained ICMP errors per worker and bucket */
 #define ICMP_BURST 100
 
 /* Token bucket: ICMP must never become an amplifier, whether we originate
  * it or pass on what a router or a DIP sent. */
 static bool icmp_allowed(struct sl_worker *w, struct sl_token_bucket *b)
 {
-	uint32_t elapsed = w->now_ms - b->refill_ms;
-	if (elapsed > 0) {
-		uint64_t t = (uint64_t)b->tokens + (uint64_t)elapsed * ICMP_PER_MS;
-		b->tokens = t > ICMP_BURST ? ICMP_BURST : (uint32_t)t;
-		b->refill_ms = w->now_ms;
-	}
-	if (b->tokens == 0)
-		return false;
-	b->tokens--;
-	return true;
+	return sl_rate_take(b, ICMP_PER_S, ICMP_BURST, w->now_ms);
 }
 
 /* Translate, decrement TTL, route and queue an IP-only packet (host
@@ -544,7 +565,7 @@ static void prepare(struct sl_worker *w, const struct sl_snapshot *s, uint16_t i
 		st->drop = SL_DROP_WRONG_VLAN;
 		return;
 	}
-	st->verdict = classify(s, in_port, rte_pktmbuf_mtod(m, const uint8_t *), st);
+	st->verdict = classify(s, in_port, rte_pktmbuf_mtod(m, const uint8_t *), st, l2_group);
 	if (forwards(st->verdict) && (st->drop = forward_refusal(st, l2_group)) != SL_DROP_NONE)
 		st->verdict = V_DROP;
 	switch (st->verdict) {
@@ -647,6 +668,9 @@ void sl_worker_burst(struct sl_worker *w, const struct sl_snapshot *s, uint16_t 
 			break;
 		case V_EXCEPTION:
 			to_control(w, m, in_port);
+			break;
+		case V_KERNEL:
+			to_kernel(w, m, in_port);
 			break;
 		case V_DROP:
 			drop(w, m, st[i].drop);

@@ -13,24 +13,17 @@
 #include <stdint.h>
 
 #include "dataplane/snapshot.h"
+#include "exception/exception.h"
 #include "flow/flow.h"
 #include "stats/counters.h"
 
 struct rte_mbuf;
 struct rte_ring;
 
-#define SL_BURST_MAX 64
-
 /* A next hop the data path needed and did not find (worker -> control). */
 struct sl_neigh_want {
 	uint32_t family;
 	union sl_addr addr;
-};
-
-/* Rate limit state; zeroed, it starts full at the first use. */
-struct sl_token_bucket {
-	uint32_t tokens;
-	uint32_t refill_ms;
 };
 
 struct sl_worker {
@@ -40,6 +33,8 @@ struct sl_worker {
 	struct sl_flow_table *host_conns; /* NULL without the host role */
 	struct rte_ring *to_control;      /* mbufs for the control thread (MP/SC); m->port = config port index */
 	struct rte_ring *wants;           /* struct sl_neigh_want elements (SP/SC) */
+	struct rte_ring *to_kernel;       /* exception path: mbufs for the kernel interfaces (MP/SC); m->port as above */
+	struct sl_exc_gate kernel_gate;   /* which ports have a kernel interface; the rate limit towards them */
 	uint32_t now_ms;                  /* set by the caller before each burst */
 	uint16_t nb_tx[SL_MAX_PORTS];     /* frames to send, by config port index */
 	struct rte_mbuf *tx[SL_MAX_PORTS][SL_BURST_MAX];
@@ -50,7 +45,7 @@ struct sl_worker {
 };
 
 /* Process n (<= SL_BURST_MAX) frames received on config port in_port.
- * Afterwards every frame is in w->tx, passed to control, or freed. */
+ * Afterwards every frame is in w->tx, passed to control or the kernel path, or freed. */
 void sl_worker_burst(struct sl_worker *w, const struct sl_snapshot *s, uint16_t in_port,
 		     struct rte_mbuf **pkts, uint16_t n);
 

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config/prefix_rules.h"
 #include "host/host.h"
 
 struct local_identity {
@@ -13,26 +12,28 @@ struct local_identity {
 	uint8_t pad[6];
 };
 
-static bool is_local(const struct sl_config *cfg, const struct sl_dip_cfg *d)
+static bool is_local(const struct sl_spec_host *me, const struct sl_spec_backend *d)
 {
-	const union sl_addr *mine = &cfg->host_addr4;
-	if (!sl_addr_eq(&d->host, &cfg->host_addr4))
-		mine = &cfg->host_addr6;
+	const union sl_addr *mine = &me->addr4;
+	if (!sl_addr_eq(&d->host, &me->addr4))
+		mine = &me->addr6;
 	return !sl_addr_is_zero(mine) && sl_addr_eq(&d->host, mine);
 }
 
-static int build_vip(struct sl_host_vip *hv, const struct sl_config *cfg, const struct sl_vip_cfg *vc)
+static int build_vip(struct sl_host_vip *hv, const struct sl_spec *spec,
+		     const struct sl_spec_service *vc)
 {
-	hv->dips = calloc(vc->nb_dips ? vc->nb_dips : 1, sizeof(*hv->dips));
-	struct local_identity *ids = calloc(vc->nb_dips ? vc->nb_dips : 1, sizeof(*ids));
-	struct sl_maglev_backend *b = calloc(vc->nb_dips ? vc->nb_dips : 1, sizeof(*b));
+	uint32_t cap = vc->nb_backends ? vc->nb_backends : 1;
+	hv->dips = calloc(cap, sizeof(*hv->dips));
+	struct local_identity *ids = calloc(cap, sizeof(*ids));
+	struct sl_maglev_backend *b = calloc(cap, sizeof(*b));
 	int rc = -1;
 	if (hv->dips == NULL || ids == NULL || b == NULL)
 		goto out;
 	uint32_t n = 0;
-	for (uint32_t i = 0; i < vc->nb_dips; i++) {
-		const struct sl_dip_cfg *d = &vc->dips[i];
-		if (!is_local(cfg, d))
+	for (uint32_t i = 0; i < vc->nb_backends; i++) {
+		const struct sl_spec_backend *d = &vc->backends[i];
+		if (!is_local(&spec->host, d))
 			continue;
 		hv->dips[n] = (struct sl_host_dip){ .addr = d->addr, .port = d->port };
 		ids[n] = (struct local_identity){ .addr = d->addr, .port = d->port };
@@ -43,7 +44,7 @@ static int build_vip(struct sl_host_vip *hv, const struct sl_config *cfg, const 
 	hv->nb_dips = n;
 	rc = 0;
 	if (n > 0) {
-		hv->maglev = sl_maglev_build(b, n, SL_HOST_MAGLEV_SIZE, cfg->hash_seed);
+		hv->maglev = sl_maglev_build(b, n, SL_HOST_MAGLEV_SIZE, spec->mux.hash_seed);
 		rc = hv->maglev == NULL ? -1 : 0;
 	}
 out:
@@ -53,36 +54,36 @@ out:
 }
 
 /* Masks are computed once here, so the per-packet check only ANDs. */
-static void build_sources(struct sl_host_tables *t, const struct sl_config *cfg)
+static void build_sources(struct sl_host_tables *t, const struct sl_spec_host *hs)
 {
-	for (unsigned i = 0; i < cfg->nb_tunnel_sources; i++) {
-		const struct sl_prefix *p = &cfg->tunnel_sources[i];
+	for (unsigned i = 0; i < hs->nb_tunnel_sources; i++) {
+		const struct sl_prefix *p = &hs->tunnel_sources[i];
 		struct sl_host_sources *s = p->family == SL_AF_INET ? &t->src4 : &t->src6;
 		union sl_addr mask, net = p->addr;
 		memset(&mask, 0xff, sizeof(mask));
-		sl_prefix_rules_mask(mask.v6, p->len);
-		sl_prefix_rules_mask(net.v6, p->len);
+		sl_addr_rules_mask(mask.v6, p->len);
+		sl_addr_rules_mask(net.v6, p->len);
 		s->p[s->n++] = (struct sl_host_source){
 			.net = {net.u64[0], net.u64[1]}, .mask = {mask.u64[0], mask.u64[1]}};
 	}
 }
 
-struct sl_host_tables *sl_host_tables_build(const struct sl_config *cfg, char *err, size_t errlen)
+struct sl_host_tables *sl_host_tables_build(const struct sl_spec *spec, char *err, size_t errlen)
 {
 	struct sl_host_tables *t = calloc(1, sizeof(*t));
 	if (t == NULL)
 		goto fail;
-	t->seed = cfg->hash_seed;
-	t->addr4 = cfg->host_addr4;
-	t->addr6 = cfg->host_addr6;
-	build_sources(t, cfg);
-	t->index = sl_vip_index_build(cfg);
-	t->vip = calloc(cfg->nb_vips ? cfg->nb_vips : 1, sizeof(*t->vip));
+	t->seed = spec->mux.hash_seed;
+	t->addr4 = spec->host.addr4;
+	t->addr6 = spec->host.addr6;
+	build_sources(t, &spec->host);
+	t->index = sl_vip_index_build(spec);
+	t->vip = calloc(spec->nb_services ? spec->nb_services : 1, sizeof(*t->vip));
 	if (t->index == NULL || t->vip == NULL)
 		goto fail;
-	for (uint32_t v = 0; v < cfg->nb_vips; v++) {
+	for (uint32_t v = 0; v < spec->nb_services; v++) {
 		t->nb_vips = v + 1;
-		if (build_vip(&t->vip[v], cfg, &cfg->vips[v]) < 0)
+		if (build_vip(&t->vip[v], spec, &spec->services[v]) < 0)
 			goto fail;
 	}
 	return t;

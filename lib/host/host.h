@@ -3,7 +3,7 @@
  * DIP:port), and the DIP's replies -> VIP:port straight to the client
  * (direct server return).
  *
- * Tables are immutable, built from the configuration by the control
+ * Tables are immutable, built from the data-plane spec by the control
  * thread. Per-connection translation state lives in the worker's flow
  * table: a forward entry (client -> VIP) holding the DIP, and a reverse
  * entry (DIP -> client) holding the VIP, so both directions keep working
@@ -14,10 +14,10 @@
 
 #include <stdint.h>
 
-#include "config/config.h"
 #include "flow/flow.h"
 #include "maglev/maglev.h"
 #include "packet/packet.h"
+#include "spec/spec.h"
 #include "vip/vip.h"
 
 /* Local DIPs are few per VIP; a small prime table keeps weights honoured. */
@@ -47,14 +47,17 @@ struct sl_host_sources {
 
 struct sl_host_tables {
 	struct sl_vip_index *index;
-	struct sl_host_vip *vip; /* by VIP number (config order) */
+	struct sl_host_vip *vip; /* by VIP number (spec order) */
 	uint32_t nb_vips;
 	uint64_t seed;
 	union sl_addr addr4, addr6; /* tunnel endpoint addresses (zero when absent) */
-	struct sl_host_sources src4, src6; /* cfg->tunnel_sources by family */
+	struct sl_host_sources src4, src6; /* spec->host.tunnel_sources by family */
 };
 
-struct sl_host_tables *sl_host_tables_build(const struct sl_config *cfg, char *err, size_t errlen);
+/* The spec's host agent: its VIPs' local DIPs (backends whose host is
+ * spec->host.addr4 or addr6), endpoints and tunnel sources. NULL with a
+ * message in err on ENOMEM. */
+struct sl_host_tables *sl_host_tables_build(const struct sl_spec *spec, char *err, size_t errlen);
 void sl_host_tables_free(struct sl_host_tables *t);
 
 /* True when a tunnel to dst (of family) ends here. */

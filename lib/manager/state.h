@@ -85,6 +85,9 @@ struct sl_mgr_vip {
  * to a leader that joined at run time (the file only knows the first). */
 #define SL_MGR_MAX_MEMBERS 64
 #define SL_MGR_API_LEN 128
+/* A bootstrap carries the file's members (spec/limits.h) into the state. */
+_Static_assert(SL_MGR_MAX_MEMBERS >= SL_MAX_MEMBERS, "the state holds every member of a file");
+_Static_assert(SL_MGR_API_LEN >= SL_URL_LEN, "the state holds every API URL of a file");
 /* Ids whose API URL the state can record (the file's member ids too);
  * Raft itself takes ids up to 2^63 - 1. */
 #define SL_MGR_MEMBER_ID_MAX 65535

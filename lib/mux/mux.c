@@ -10,7 +10,8 @@
 #include "mux/mux.h"
 
 /* What makes a DIP the same DIP on every mux: address, port and host.
- * Maglev permutations hash these bytes, so config order does not matter. */
+ * Maglev permutations hash these bytes, so the order of the DIPs does not
+ * matter. */
 struct dip_identity {
 	union sl_addr addr;
 	union sl_addr host;
@@ -18,7 +19,7 @@ struct dip_identity {
 	uint8_t pad[6];
 };
 
-static bool same_dip(const struct sl_mux_dip *a, const struct sl_dip_cfg *d)
+static bool same_dip(const struct sl_mux_dip *a, const struct sl_spec_backend *d)
 {
 	return sl_addr_eq(&a->addr, &d->addr) && sl_addr_eq(&a->host, &d->host) && a->port == d->port &&
 	       a->weight == d->weight;
@@ -27,7 +28,7 @@ static bool same_dip(const struct sl_mux_dip *a, const struct sl_dip_cfg *d)
 /* prev's Maglev table for this VIP when everything it was built from is
  * the same (DIPs in the same order, weights, size, seed), else NULL. */
 static const struct sl_maglev *reusable_maglev(const struct sl_mux_tables *prev,
-					       const struct sl_vip_cfg *vc, uint32_t size, uint64_t seed)
+					       const struct sl_spec_service *vc, uint32_t size, uint64_t seed)
 {
 	if (prev == NULL || prev->seed != seed)
 		return NULL;
@@ -35,23 +36,23 @@ static const struct sl_maglev *reusable_maglev(const struct sl_mux_tables *prev,
 	if (v == SL_VIP_NONE)
 		return NULL;
 	const struct sl_mux_vip *pv = &prev->vip[v];
-	if (pv->maglev->size != size || pv->nb_dips != vc->nb_dips)
+	if (pv->maglev->size != size || pv->nb_dips != vc->nb_backends)
 		return NULL;
-	for (uint32_t i = 0; i < vc->nb_dips; i++)
-		if (!same_dip(&pv->dips[i], &vc->dips[i]))
+	for (uint32_t i = 0; i < vc->nb_backends; i++)
+		if (!same_dip(&pv->dips[i], &vc->backends[i]))
 			return NULL;
 	return pv->maglev;
 }
 
-static struct sl_maglev *populate(const struct sl_vip_cfg *vc, uint32_t size, uint64_t seed)
+static struct sl_maglev *populate(const struct sl_spec_service *vc, uint32_t size, uint64_t seed)
 {
-	uint32_t n = vc->nb_dips;
+	uint32_t n = vc->nb_backends;
 	struct dip_identity *ids = calloc(n ? n : 1, sizeof(*ids));
 	struct sl_maglev_backend *b = calloc(n ? n : 1, sizeof(*b));
 	struct sl_maglev *m = NULL;
 	if (ids != NULL && b != NULL) {
 		for (uint32_t i = 0; i < n; i++) {
-			const struct sl_dip_cfg *d = &vc->dips[i];
+			const struct sl_spec_backend *d = &vc->backends[i];
 			ids[i] = (struct dip_identity){ .addr = d->addr, .host = d->host, .port = d->port };
 			b[i] = (struct sl_maglev_backend){ .key = &ids[i], .key_len = sizeof(ids[i]),
 							   .weight = d->weight };
@@ -63,16 +64,16 @@ static struct sl_maglev *populate(const struct sl_vip_cfg *vc, uint32_t size, ui
 	return m;
 }
 
-static int build_vip(struct sl_mux_vip *mv, const struct sl_vip_cfg *vc, uint32_t size, uint64_t seed,
-		     const struct sl_mux_tables *prev)
+static int build_vip(struct sl_mux_vip *mv, const struct sl_spec_service *vc, uint32_t size,
+		     uint64_t seed, const struct sl_mux_tables *prev)
 {
-	uint32_t n = vc->nb_dips;
+	uint32_t n = vc->nb_backends;
 	mv->nb_dips = n;
 	mv->dips = calloc(n ? n : 1, sizeof(*mv->dips));
 	if (mv->dips == NULL)
 		return -1;
 	for (uint32_t i = 0; i < n; i++) {
-		const struct sl_dip_cfg *d = &vc->dips[i];
+		const struct sl_spec_backend *d = &vc->backends[i];
 		mv->dips[i] = (struct sl_mux_dip){ .addr = d->addr, .host = d->host, .port = d->port,
 						   .weight = d->weight };
 	}
@@ -81,24 +82,34 @@ static int build_vip(struct sl_mux_vip *mv, const struct sl_vip_cfg *vc, uint32_
 	return mv->maglev == NULL ? -1 : 0;
 }
 
-struct sl_mux_tables *sl_mux_tables_build(const struct sl_config *cfg, const struct sl_mux_tables *prev,
+/* Why the Maglev table of svc could not be built, naming the VIP: a spec
+ * has no file lines to point at. */
+static void vip_failed(const struct sl_spec_service *svc, char *err, size_t errlen)
+{
+	char addr[64];
+	snprintf(err, errlen, "VIP %s port %u: cannot build its Maglev table: %s",
+		 sl_addr_format(svc->family, &svc->addr, addr, sizeof(addr)), svc->port,
+		 strerror(errno));
+}
+
+struct sl_mux_tables *sl_mux_tables_build(const struct sl_spec *spec, const struct sl_mux_tables *prev,
 					  char *err, size_t errlen)
 {
+	const struct sl_spec_mux *ms = &spec->mux;
 	struct sl_mux_tables *t = calloc(1, sizeof(*t));
 	if (t == NULL)
 		goto nomem;
-	t->seed = cfg->hash_seed;
-	t->tunnel_src4 = cfg->tunnel_src4;
-	t->tunnel_src6 = cfg->tunnel_src6;
-	t->index = sl_vip_index_build(cfg);
-	t->vip = calloc(cfg->nb_vips ? cfg->nb_vips : 1, sizeof(*t->vip));
+	t->seed = ms->hash_seed;
+	t->tunnel_src4 = ms->tunnel_src4;
+	t->tunnel_src6 = ms->tunnel_src6;
+	t->index = sl_vip_index_build(spec);
+	t->vip = calloc(spec->nb_services ? spec->nb_services : 1, sizeof(*t->vip));
 	if (t->index == NULL || t->vip == NULL)
 		goto nomem;
-	for (uint32_t v = 0; v < cfg->nb_vips; v++) {
+	for (uint32_t v = 0; v < spec->nb_services; v++) {
 		t->nb_vips = v + 1;
-		if (build_vip(&t->vip[v], &cfg->vips[v], cfg->maglev_size, cfg->hash_seed, prev) < 0) {
-			snprintf(err, errlen, "%s:%u: cannot build the Maglev table of this VIP: %s",
-				 cfg->path, cfg->vips[v].line, strerror(errno));
+		if (build_vip(&t->vip[v], &spec->services[v], ms->maglev_size, ms->hash_seed, prev) < 0) {
+			vip_failed(&spec->services[v], err, errlen);
 			sl_mux_tables_free(t);
 			return NULL;
 		}

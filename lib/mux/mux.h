@@ -2,8 +2,8 @@
  * Mux: VIP packets -> a DIP chosen by Maglev (remembered in the flow
  * table) -> IP-in-IP towards the DIP's host agent.
  *
- * The tables here are immutable and built by the control thread from a
- * configuration; the data path reads them under RCU. Flow state lives in
+ * The tables here are immutable and built by the control thread from the
+ * data-plane spec; the data path reads them under RCU. Flow state lives in
  * the worker's flow table (lib/flow), not here, so it outlives table
  * rebuilds: an established flow keeps its DIP when the DIP set changes.
  */
@@ -12,10 +12,10 @@
 
 #include <stdint.h>
 
-#include "config/config.h"
 #include "flow/flow.h"
 #include "maglev/maglev.h"
 #include "packet/packet.h"
+#include "spec/spec.h"
 #include "vip/vip.h"
 
 struct rte_mbuf;
@@ -24,7 +24,7 @@ struct sl_mux_dip {
 	union sl_addr addr;
 	union sl_addr host;
 	uint16_t port; /* host order */
-	uint32_t weight;   /* as configured; kept to tell whether a rebuild may reuse the table */
+	uint32_t weight;   /* as specified; kept to tell whether a rebuild may reuse the table */
 };
 
 struct sl_mux_vip {
@@ -35,7 +35,7 @@ struct sl_mux_vip {
 
 struct sl_mux_tables {
 	struct sl_vip_index *index;
-	struct sl_mux_vip *vip; /* by VIP number (config order) */
+	struct sl_mux_vip *vip; /* by VIP number (spec order) */
 	uint32_t nb_vips;
 	uint64_t seed;
 	union sl_addr tunnel_src4, tunnel_src6; /* zero: use the egress port's address */
@@ -45,7 +45,7 @@ struct sl_mux_tables {
  * prev (may be NULL): the tables being replaced; a VIP whose DIPs, weights,
  * Maglev size and seed are unchanged gets a copy of its Maglev table
  * instead of a new population (identical by construction). */
-struct sl_mux_tables *sl_mux_tables_build(const struct sl_config *cfg, const struct sl_mux_tables *prev,
+struct sl_mux_tables *sl_mux_tables_build(const struct sl_spec *spec, const struct sl_mux_tables *prev,
 					  char *err, size_t errlen);
 void sl_mux_tables_free(struct sl_mux_tables *t);
 

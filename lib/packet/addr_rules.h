@@ -46,6 +46,18 @@ static inline const char *sl_addr_rules_not_service(int family, const uint8_t *b
 	return NULL;
 }
 
+/* Clear the bits of b (network order, 16 bytes) past the first len: a
+ * prefix's network, or with b all ones its mask. Here rather than with the
+ * prefix rules because the data path needs it too (lib/host's tunnel
+ * source masks) and must not depend on lib/config. */
+static inline void sl_addr_rules_mask(uint8_t b[16], unsigned len)
+{
+	for (unsigned i = 0; i < 16; i++) {
+		unsigned keep = len >= 8 * (i + 1) ? 8 : len > 8 * i ? len - 8 * i : 0;
+		b[i] &= (uint8_t)(0xff00u >> keep);
+	}
+}
+
 /* Why the address b (network order; IPv4 in b[0..3], the rest zero) of
  * family 4 or 6 cannot be used, as words that follow the address ("is a
  * loopback address, ..."), or NULL when it can. service: it is a VIP, a

@@ -30,8 +30,12 @@
 	X(HOST_REPLY,     host_reply,     "host: replies translated DIP to VIP and sent to the client (DSR)") \
 	X(HOST_ICMP_TO_DIP, host_icmp_to_dip, "host: ICMP errors about a connection translated (outer and quoted headers) VIP to DIP and delivered") \
 	X(HOST_ICMP_TO_CLIENT, host_icmp_to_client, "host: ICMP errors a DIP sent about a connection translated DIP to VIP and sent to the client") \
-	X(EXCEPTION,      exception,      "frames passed to the control thread (ARP, ND, ICMP to own address)") \
-	X(FROM_CONTROL,   from_control,   "frames sent on behalf of the control thread") \
+	X(EXCEPTION,      exception,      "frames passed to the control thread (ARP, ND, ICMP echo requests to own addresses)") \
+	X(FROM_CONTROL,   from_control,   "frames sent on behalf of the control thread (its answers, and what the kernel sent on its interfaces)") \
+	X(TO_KERNEL,      to_kernel,      "exception path: frames for our own addresses queued for the port's kernel interface (TCP, UDP, ICMP sluice does not answer)") \
+	X(KERNEL_WRITTEN, kernel_written, "exception path: frames written to a kernel interface (control thread)") \
+	X(KERNEL_NEIGH_COPIES, kernel_neigh_copies, "exception path: ARP replies and neighbour advertisements given to the kernel as well as to sluice's neighbour cache") \
+	X(FROM_KERNEL,    from_kernel,    "exception path: frames the kernel sent on its interface, passed to the port (control thread)") \
 	X(FLOW_EXPIRED,   flow_expired,   "flow and connection entries removed after their idle timeout")
 
 #define SL_DROPS(X) \
@@ -54,7 +58,7 @@
 	X(UNKNOWN_VIP,     unknown_vip,     "destination address is not a VIP served here") \
 	X(UNKNOWN_PORT,    unknown_port,    "VIP address known but not this protocol and port") \
 	X(UNSUPPORTED_L4,  unsupported_l4,  "protocol other than TCP or UDP addressed to a VIP") \
-	X(NOT_FOR_US,      not_for_us,      "IP packet for none of our addresses, VIPs or connections") \
+	X(NOT_FOR_US,      not_for_us,      "IP packet for none of our addresses, VIPs or connections, or to an IPv6 multicast group and not ICMPv6") \
 	X(NO_BACKEND,      no_backend,      "VIP has no usable DIP") \
 	X(NO_NEIGHBOUR,    no_neighbour,    "next hop MAC not resolved yet (resolution requested)") \
 	X(NO_CONNECTION,   no_connection,   "host: packet from a local DIP that matches no connection") \
@@ -66,6 +70,13 @@
 	X(NO_HEADROOM,     no_headroom,     "frame lacks the headroom needed for encapsulation") \
 	X(TOO_BIG,         too_big,         "encapsulated frame would exceed the port MTU") \
 	X(EXCEPTION_FULL,  exception_full,  "control-thread ring full; frame dropped") \
+	X(KERNEL_OFF,      kernel_off,      "exception path: traffic for one of our addresses (not ARP, ND or echo) on a port whose kernel interface is off (`kernel_interface = false`)") \
+	X(KERNEL_RATE_LIMITED, kernel_rate_limited, "exception path: frame for the kernel over the per-worker limit (`exception.to_kernel_rate`, default 10,000/s, burst 1,000)") \
+	X(KERNEL_RING_FULL, kernel_ring_full, "exception path: the ring to the control thread's kernel writer was full") \
+	X(KERNEL_WRITE_FAILED, kernel_write_failed, "exception path: the kernel interface did not take the frame (its queue full or the interface down)") \
+	X(FROM_KERNEL_REFUSED, from_kernel_refused, "exception path: the kernel sent a frame sluice does not pass on: not from the port's MAC, tagged, over the MTU, neither IP nor ARP, or not from one of our addresses (e.g. IPv6 unspecified or link-local)") \
+	X(FROM_KERNEL_RATE_LIMITED, from_kernel_rate_limited, "exception path: frame from the kernel over the per-interface limit (`exception.from_kernel_rate`, default 10,000/s, burst 1,000)") \
+	X(FROM_KERNEL_RING_FULL, from_kernel_ring_full, "exception path: frame from the kernel dropped because the ring to the transmitting worker was full") \
 	X(NO_ROLE,         no_role,         "traffic for a role this instance does not run")
 
 enum sl_counter {

@@ -54,10 +54,10 @@ static void insert(struct sl_vip_index *x, int family, uint8_t proto, const unio
 				.proto = proto, .vip = vip };
 }
 
-struct sl_vip_index *sl_vip_index_build(const struct sl_config *cfg)
+struct sl_vip_index *sl_vip_index_build(const struct sl_spec *spec)
 {
 	uint32_t size = 16;
-	while (size < 4u * (cfg->nb_vips + 1)) /* load factor <= 50% with both kinds of entry */
+	while (size < 4u * (spec->nb_services + 1)) /* load factor <= 50% with both kinds of entry */
 		size <<= 1;
 	struct sl_vip_index *x = malloc(sizeof(*x) + size * sizeof(x->slot[0]));
 	if (x == NULL)
@@ -65,10 +65,12 @@ struct sl_vip_index *sl_vip_index_build(const struct sl_config *cfg)
 	x->mask = size - 1;
 	for (uint32_t i = 0; i < size; i++)
 		x->slot[i] = (struct vip_slot){ .vip = SL_VIP_NONE };
-	for (uint32_t v = 0; v < cfg->nb_vips; v++) {
-		const struct sl_vip_cfg *vc = &cfg->vips[v];
-		insert(x, vc->family, vc->proto, &vc->addr, htons(vc->port), v);
-		insert(x, vc->family, 0, &vc->addr, 0, v);
+	for (uint32_t v = 0; v < spec->nb_services; v++) {
+		const struct sl_spec_service *svc = &spec->services[v];
+		if (svc->kind != SL_SERVICE_VIP)
+			continue;
+		insert(x, svc->family, svc->proto, &svc->addr, htons(svc->port), v);
+		insert(x, svc->family, 0, &svc->addr, 0, v);
 	}
 	return x;
 }

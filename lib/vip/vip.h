@@ -1,6 +1,6 @@
 /*
- * VIP index: (family, protocol, address, port) -> VIP number in the
- * configuration, for the data path. Immutable once built; open
+ * VIP index: (family, protocol, address, port) -> VIP number (the index
+ * of the service in the data-plane spec), for the data path. Immutable once built; open
  * addressing over a power-of-two array so a lookup is one or two probes.
  */
 #ifndef SLUICE_VIP_VIP_H
@@ -9,14 +9,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "config/config.h"
+#include "spec/spec.h"
 
 #define SL_VIP_NONE UINT32_MAX
 
 struct sl_vip_index;
 
-/* Build over cfg->vips (indices into that array). NULL on ENOMEM. */
-struct sl_vip_index *sl_vip_index_build(const struct sl_config *cfg);
+/* Build over the SL_SERVICE_VIP services of spec (numbers are indices
+ * into spec->services). NULL on ENOMEM. */
+struct sl_vip_index *sl_vip_index_build(const struct sl_spec *spec);
 void sl_vip_index_free(struct sl_vip_index *x);
 
 /* port in network order, as on the wire. Returns the VIP number or SL_VIP_NONE. */

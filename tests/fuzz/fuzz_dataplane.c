@@ -19,28 +19,37 @@
 
 #include "dataplane/snapshot.h"
 #include "dataplane/worker.h"
+#include "packet/packet.h"
+#include "tests/unit/spec_fixture.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char CONFIG[] =
-	"sluice: { roles = [ \"mux\", \"host\" ];"
-	" ports = ( { name = \"fabric\"; device = \"f\"; addresses = [ \"192.0.2.10/24\", \"2001:db8:2::10/64\" ];"
-	"   gateway = \"192.0.2.1\"; gateway6 = \"2001:db8:2::1\";"
-	"   neighbours = ( { address = \"192.0.2.1\"; mac = \"02:00:00:00:00:01\"; },"
-	"                  { address = \"2001:db8:2::1\"; mac = \"02:00:00:00:00:01\"; },"
-	"                  { address = \"192.0.2.22\"; mac = \"02:00:00:00:00:22\"; } ); },"
-	"  { name = \"backend\"; device = \"b\"; addresses = [ \"198.18.1.1/24\", \"2001:db8:11::1/64\" ];"
-	"   neighbours = ( { address = \"198.18.1.2\"; mac = \"02:00:00:00:01:02\"; },"
-	"                  { address = \"2001:db8:11::2\"; mac = \"02:00:00:00:01:02\"; } ); } );"
-	" mux: { maglev_size = 251; flow_capacity = 256; };"
-	" host: { address = \"192.0.2.10\"; address6 = \"2001:db8:2::10\"; uplink = \"fabric\"; backend = \"backend\";"
-	"   conn_capacity = 256; tunnel_sources = [ \"192.0.2.0/24\", \"2001:db8:2::/64\" ]; };"
-	" vips = ( { address = \"203.0.113.10\"; protocol = \"tcp\"; port = 80; dips = ("
-	"   { address = \"198.18.1.2\"; port = 8080; host = \"192.0.2.10\"; },"
-	"   { address = \"198.18.2.2\"; port = 8080; host = \"192.0.2.22\"; } ); },"
-	"  { address = \"2001:db8:100::10\"; protocol = \"udp\"; port = 53; dips = ("
-	"   { address = \"2001:db8:11::2\"; port = 5353; host = \"2001:db8:2::10\"; } ); } ); };";
+/* The instance: mux and host agent (192.0.2.10) on a fabric and a backend
+ * port; a VIP of each family, one DIP local and one behind another host. */
+static void build_spec(struct sl_spec *s)
+{
+	static const char *const fabric[] = { "192.0.2.10/24", "2001:db8:2::10/64", NULL };
+	static const char *const backend[] = { "198.18.1.1/24", "2001:db8:11::1/64", NULL };
+	fx_init(s, SL_ROLE_MUX | SL_ROLE_HOST);
+	s->mux.maglev_size = 251;
+	struct sl_spec_port *p = fx_port(s, "fabric", fabric);
+	fx_gateways(p, "192.0.2.1", "2001:db8:2::1");
+	fx_neigh(p, "192.0.2.1", "02:00:00:00:00:01");
+	fx_neigh(p, "2001:db8:2::1", "02:00:00:00:00:01");
+	fx_neigh(p, "192.0.2.22", "02:00:00:00:00:22");
+	p = fx_port(s, "backend", backend);
+	fx_neigh(p, "198.18.1.2", "02:00:00:00:01:02");
+	fx_neigh(p, "2001:db8:11::2", "02:00:00:00:01:02");
+	fx_host(s, "192.0.2.10", "2001:db8:2::10", 0, 1);
+	fx_tunnel_source(s, "192.0.2.0/24");
+	fx_tunnel_source(s, "2001:db8:2::/64");
+	struct sl_spec_service *v = fx_vip(s, "203.0.113.10", SL_PROTO_TCP, 80);
+	fx_backend(v, "198.18.1.2", 8080, "192.0.2.10", 100);
+	fx_backend(v, "198.18.2.2", 8080, "192.0.2.22", 100);
+	v = fx_vip(s, "2001:db8:100::10", SL_PROTO_UDP, 53);
+	fx_backend(v, "2001:db8:11::2", 5353, "2001:db8:2::10", 100);
+}
 
 static struct rte_mempool *pool;
 static struct sl_worker *w;
@@ -59,21 +68,23 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	char *eal[] = { "fuzz", "--no-huge", "-m", "128", "--no-pci", "--no-shconf", "--file-prefix", "fuzz_dp",
 			"-l", "0", "--log-level", "error" };
 	static const struct sl_port_hw hw[2] = { { .mac = { 2, 0, 0, 0, 0, 0x10 } }, { .mac = { 2, 0, 0, 0, 0, 0x11 } } };
-	struct sl_config cfg;
+	struct sl_spec spec;
 	char err[512];
 	if (rte_eal_init((int)(sizeof(eal) / sizeof(eal[0])), eal) < 0)
 		abort();
 	pool = rte_pktmbuf_pool_create("fuzz_pool", 1024, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
 	struct rte_rcu_qsbr *q = rte_zmalloc("q", rte_rcu_qsbr_get_memsize(1), 64);
-	if (pool == NULL || q == NULL || rte_rcu_qsbr_init(q, 1) != 0 ||
-	    sl_config_load_string(CONFIG, "fuzz.cfg", &cfg, err, sizeof(err)) != 0) {
+	if (pool == NULL || q == NULL || rte_rcu_qsbr_init(q, 1) != 0)
+		abort();
+	rte_rcu_qsbr_thread_register(q, 0);
+	rte_rcu_qsbr_thread_online(q, 0);
+	build_spec(&spec);
+	struct sl_tables *t = sl_tables_build(&spec, hw, NULL, 1, err, sizeof(err));
+	if (t == NULL) {
 		fprintf(stderr, "fuzz set-up: %s\n", err);
 		abort();
 	}
-	rte_rcu_qsbr_thread_register(q, 0);
-	rte_rcu_qsbr_thread_online(q, 0);
-	struct sl_tables *t = sl_tables_build(&cfg, hw, NULL, 1, err, sizeof(err));
-	struct sl_neigh_cache *nc = t ? sl_neigh_cache_create(&t->local) : NULL;
+	struct sl_neigh_cache *nc = sl_neigh_cache_create(&t->local);
 	snap = (struct sl_snapshot){ .tables = t, .neigh = nc ? sl_neigh_table_build(nc) : NULL };
 	sl_neigh_cache_free(nc); /* the table is a copy */
 	w = rte_zmalloc("w", sizeof(*w), 64);
@@ -83,7 +94,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	w->host_conns = flow_table("fz_conns", q);
 	w->to_control = rte_ring_create("fz_exc", 64, 0, RING_F_SC_DEQ);
 	w->wants = rte_ring_create_elem("fz_want", sizeof(struct sl_neigh_want), 64, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-	if (w->mux_flows == NULL || w->host_conns == NULL || w->to_control == NULL || w->wants == NULL)
+	/* the exception path on port 0 only, so both its ways out are reached */
+	w->to_kernel = rte_ring_create("fz_kernel", 64, 0, RING_F_SC_DEQ);
+	w->kernel_gate = (struct sl_exc_gate){ .ports = 1, .rate = 1000, .burst = 10 };
+	if (w->mux_flows == NULL || w->host_conns == NULL || w->to_control == NULL || w->wants == NULL ||
+	    w->to_kernel == NULL)
 		abort();
 	return 0;
 }
@@ -97,6 +112,8 @@ static void drain(void)
 		w->nb_tx[p] = 0;
 	}
 	while (rte_ring_dequeue(w->to_control, (void **)&m) == 0)
+		rte_pktmbuf_free(m);
+	while (rte_ring_dequeue(w->to_kernel, (void **)&m) == 0)
 		rte_pktmbuf_free(m);
 	while (rte_ring_dequeue_elem(w->wants, &want, sizeof(want)) == 0)
 		;

@@ -62,11 +62,15 @@ BACKENDS = {
     "backend2": ("be2", "198.18.2.2", "2001:db8:12::2", "198.18.2.1", "2001:db8:12::1", "br-be2"),
 }
 
-ROLES = ("client", "router", "lab", "be1", "be2")
+# Each sluice instance runs in a namespace of its own (named after it), where
+# it creates its kernel interfaces (exception path); the lab moves its data
+# TAPs into the lab namespace's bridges (docs/lab.md).
+INSTANCE_ROLES = ("mux", "host1", "host2")
+ROLES = ("client", "router", "lab", "be1", "be2") + INSTANCE_ROLES
 PROBE_ROLE = "probe"  # self-test only
 
 TAG_RE = re.compile(r"^slab(\d+)-(?:\d+-)?")
-STALE_NS_RE = re.compile(r"^slab(\d+)-(?:\d+-)?(client|router|lab|be1|be2|probe)$")
+STALE_NS_RE = re.compile(r"^slab(\d+)-(?:\d+-)?(client|router|lab|be1|be2|mux|host1|host2|probe)$")
 
 
 def lcore_args(spec):
@@ -93,8 +97,9 @@ class Tap:
 
 
 class Instance:
-    def __init__(self, name, cfg, taps, addrs, lcores):
+    def __init__(self, name, cfg, taps, addrs, lcores, kernel_ifs=()):
         self.name = name
+        self.kernel_ifs = kernel_ifs  # what sluice creates in its namespace ("sl-" + port name)
         self.lcores = lcores      # EAL -l
         self.cfg = cfg            # file name in config/lab
         self.taps = taps
@@ -111,15 +116,15 @@ CLIENT_MTU = 1400
 INSTANCES = {
     "mux": Instance("mux", "mux.cfg",
                     [Tap("sl-mux", "02:5e:00:00:00:10", "br-fab", FABRIC_MTU)],
-                    [MUX4, MUX6], "0"),
+                    [MUX4, MUX6], "0", ("sl-fabric",)),
     "host1": Instance("host1", "host1.cfg",
                       [Tap("sl-h1up", "02:5e:00:00:00:21", "br-fab", FABRIC_MTU),
                        Tap("sl-h1be", "02:5e:00:00:01:01", "br-be1", 1500)],
-                      ["192.0.2.21", "2001:db8:2::21"], "1"),
+                      ["192.0.2.21", "2001:db8:2::21"], "1", ("sl-fabric", "sl-backend")),
     "host2": Instance("host2", "host2.cfg",
                       [Tap("sl-h2up", "02:5e:00:00:00:22", "br-fab", FABRIC_MTU),
                        Tap("sl-h2be", "02:5e:00:00:02:01", "br-be2", 1500)],
-                      ["192.0.2.22", "2001:db8:2::22"], "1"),
+                      ["192.0.2.22", "2001:db8:2::22"], "1", ("sl-fabric", "sl-backend")),
 }
 MUX_MAC = INSTANCES["mux"].taps[0].pmd_mac
 
@@ -431,6 +436,11 @@ class Lab:
             "net.ipv6.conf.all.accept_dad": 0, "net.ipv6.conf.default.accept_dad": 0,
             "net.ipv4.conf.all.send_redirects": 0, "net.ipv4.conf.default.send_redirects": 0,
         })
+        # Instances: IPv6 off on new interfaces, so a data TAP's kernel side sends
+        # nothing into sluice before the lab moves it; sluice turns IPv6 on for
+        # the kernel interfaces it makes (they carry IPv6 addresses).
+        for role in INSTANCE_ROLES:
+            set_sysctls(self.ns[role], {"net.ipv6.conf.default.disable_ipv6": 1})
         for role in ("client", "be1", "be2"):
             set_sysctls(self.ns[role], {
                 "net.ipv4.conf.all.rp_filter": 0, "net.ipv4.conf.default.rp_filter": 0,
@@ -549,33 +559,49 @@ class Lab:
                            "(build it: meson setup build && ninja -C build)")
         paths = self.write_configs()
         deadline = time.monotonic() + timeout
+        log_from = {}
         for n in names:
             inst = INSTANCES[n]
             argv = [self.binary] + self.eal_args(inst) + ["--", "-c", paths[n]]
-            p, lp = self.spawn(n, argv, ns=self.ns["lab"])
+            lp = self.workdir / f"{n}.log"
+            log_from[n] = lp.stat().st_size if lp.exists() else 0  # a restart appends
+            p, lp = self.spawn(n, argv, ns=self.ns[n])
             self.sluice[n] = p
-            log(f"started {n} (pid {p.pid}): {' '.join(map(str, argv))}")
+            self.exit_codes.pop(n, None)
+            log(f"started {n} (pid {p.pid}) in {self.ns[n]}: {' '.join(map(str, argv))}")
         for n in names:
-            self.wait_ready(n, deadline)
+            self.wait_ready(n, deadline, offset=log_from[n])
         for n in names:
-            self.attach_taps(INSTANCES[n], self.sluice[n], deadline)
+            self.attach_taps(INSTANCES[n], self.sluice[n], deadline, ns=self.ns[n])
         log("all instances ready, TAPs attached")
 
-    def attach_taps(self, inst, p, deadline):
-        """Attach the TAPs of a started instance to their bridges (see Tap)."""
+    def kill_sluice(self, name, sig=signal.SIGKILL, timeout=10):
+        """Signal one instance and wait for it to exit; returns its exit status.
+        start_sluice((name,)) brings it back."""
+        p = self.sluice[name]
+        p.send_signal(sig)
+        self.exit_codes[name] = p.wait(timeout=timeout)
+        return self.exit_codes[name]
+
+    def attach_taps(self, inst, p, deadline, ns=None):
+        """Attach the TAPs of a started instance to their bridges (see Tap),
+        moving them first from the namespace `ns` they were made in."""
         lab = self.ns["lab"]
+        ns = ns or lab
         for t in inst.taps:
             while True:
                 if p.poll() is not None:
                     raise LabError(f"{inst.name} exited ({p.returncode}) before creating "
                                    f"{t.ifname}:\n{tail(self.logpath(inst.name))}")
-                mac = self.link_mac(lab, t.ifname)
+                mac = self.link_mac(ns, t.ifname)
                 if mac is not None:
                     break
                 if time.monotonic() > deadline:
                     raise LabError(f"{inst.name}: TAP {t.ifname} did not appear:\n"
                                    f"{tail(self.logpath(inst.name))}")
                 time.sleep(0.05)
+            if ns != lab:  # net_tap keeps reading and writing it through its descriptor
+                ip(ns, "link", "set", "dev", t.ifname, "netns", lab)
             ip_batch(lab, [f"link set dev {t.ifname} address {t.kernel_mac}",
                            f"link set dev {t.ifname} mtu {t.mtu}",
                            f"link set dev {t.ifname} master {t.bridge}",
@@ -600,10 +626,14 @@ class Lab:
                 return lp
         return None
 
-    def wait_ready(self, name, deadline, line=READY_LINE):
+    def wait_ready(self, name, deadline, line=READY_LINE, offset=0):
+        """Wait for `line` in the instance's log after byte `offset`."""
         p, lp = self.sluice[name], self.logpath(name)
         while True:
-            if line in lp.read_text(errors="replace"):
+            with open(lp, "rb") as f:
+                f.seek(offset)
+                text = f.read().decode(errors="replace")
+            if line in text:
                 return
             if p.poll() is not None:
                 raise LabError(f"{name} exited ({p.returncode}) before '{line}':\n{tail(lp)}")
@@ -1137,6 +1167,67 @@ def keepalive_main(host, want, tries, deadline_s=300):
     return 0
 
 
+def udp_socket(host):
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return socket.socket(family, socket.SOCK_DGRAM)
+
+
+def udpecho_main(port, lifetime_s=600):
+    """Send every UDP datagram to [::]:port (IPv4 too) back, for at most lifetime_s."""
+    sock = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    sock.bind(("::", port))
+    print("ready", flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    end = time.monotonic() + lifetime_s
+    while end - time.monotonic() > 0:
+        sock.settimeout(end - time.monotonic())
+        try:
+            data, peer = sock.recvfrom(4096)
+        except socket.timeout:
+            break
+        sock.sendto(data, peer)
+    return 0
+
+
+def udpask_main(host, port, tries):
+    """Send a datagram to host:port until it comes back (1 s a try); print JSON."""
+    sock = udp_socket(host)
+    sock.settimeout(1.0)
+    for i in range(tries):
+        payload = f"sluice-exception-{i}".encode()
+        sock.sendto(payload, (host, port))
+        try:
+            data, peer = sock.recvfrom(4096)
+        except socket.timeout:
+            continue
+        print(json.dumps({"ok": data == payload, "from": peer[0], "tries": i + 1}), flush=True)
+        return 0
+    print(json.dumps({"ok": False, "tries": tries}), flush=True)
+    return 1
+
+
+def udpflood_main(host, port, seconds, rate, size=64):
+    """Datagrams to host:port at `rate` a second (or as fast as one socket
+    goes, if slower), for `seconds`; print how many."""
+    sock = udp_socket(host)
+    payload, sent, refused = b"f" * size, 0, 0
+    start = time.monotonic()
+    end = start + seconds
+    while (now := time.monotonic()) < end:
+        due = int((now - start) * rate) - sent - refused
+        if due <= 0:
+            time.sleep(0.001)
+        for _ in range(min(due, 500)):
+            try:
+                sock.sendto(payload, (host, port))
+                sent += 1
+            except OSError:  # ENOBUFS, or ECONNREFUSED from an ICMP error
+                refused += 1
+    print(json.dumps({"sent": sent, "refused": refused, "seconds": seconds, "rate": rate}), flush=True)
+    return 0
+
+
 def sendpcap_main(iface, path, interval):
     """Send the frames of a pcap byte for byte (no re-dissection, so truncated
     and malformed frames stay exactly as built)."""
@@ -1411,6 +1502,17 @@ def main(argv=None):
     k.add_argument("host")
     k.add_argument("--want", required=True)
     k.add_argument("--tries", type=int, default=40)
+    u = sub.add_parser("_udpecho")
+    u.add_argument("port", type=int)
+    u = sub.add_parser("_udpask")
+    u.add_argument("host")
+    u.add_argument("port", type=int)
+    u.add_argument("--tries", type=int, default=5)
+    u = sub.add_parser("_udpflood")
+    u.add_argument("host")
+    u.add_argument("port", type=int)
+    u.add_argument("--seconds", type=float, default=3.0)
+    u.add_argument("--rate", type=int, default=20000)
     s = sub.add_parser("_sendpcap")
     s.add_argument("iface")
     s.add_argument("path")
@@ -1430,6 +1532,12 @@ def main(argv=None):
         return backend_main(a.name, a.port)
     if a.cmd == "_keepalive":
         return keepalive_main(a.host, a.want, max(1, min(a.tries, 200)))
+    if a.cmd == "_udpecho":
+        return udpecho_main(a.port)
+    if a.cmd == "_udpask":
+        return udpask_main(a.host, a.port, max(1, min(a.tries, 30)))
+    if a.cmd == "_udpflood":
+        return udpflood_main(a.host, a.port, max(0.1, min(a.seconds, 10.0)), max(1, min(a.rate, 1000000)))
     if a.cmd == "_sendpcap":
         return sendpcap_main(a.iface, a.path, a.interval)
     ap.print_help()

@@ -217,6 +217,7 @@ START_TEST(test_example_file)
 	ck_assert_uint_eq(f->neigh[0].family, SL_AF_INET);
 	ck_assert_addr(f->neigh[0].addr, "192.0.2.99");
 	ck_assert_mem_eq(f->neigh[0].mac, ((uint8_t[]){0x02, 0, 0, 0, 0, 0x99}), 6);
+	ck_assert_str_eq(f->kernel_if, "sl-fabric");
 
 	ck_assert_str_eq(b->name, "backend");
 	ck_assert_str_eq(b->device, "net_tap1");
@@ -229,6 +230,9 @@ START_TEST(test_example_file)
 	ck_assert_uint_eq(b->addrs[1].len, 64);
 	ck_assert(sl_addr_is_zero(&b->gateway4) && sl_addr_is_zero(&b->gateway6));
 	ck_assert_uint_eq(b->nb_neigh, 0);
+	ck_assert_str_eq(b->kernel_if, "sl-backend"); /* the default */
+	ck_assert_uint_eq(c.exception.to_kernel_rate, 10000);
+	ck_assert_uint_eq(c.exception.from_kernel_burst, 1000);
 
 	ck_assert_uint_eq(c.maglev_size, 65537);
 	ck_assert_uint_eq(c.hash_seed, 0x5eed5eedu);
@@ -297,6 +301,8 @@ START_TEST(test_base_values)
 	ck_assert_uint_eq(c.ports[0].queues, 2);
 	ck_assert_uint_eq(c.ports[0].mtu, 9000);
 	ck_assert_mem_eq(c.ports[0].neigh[0].mac, ((uint8_t[]){2, 0, 0, 0, 0, 0x9a}), 6);
+	ck_assert_str_eq(c.ports[0].kernel_if, "sl-up"); /* by default "sl-" + the port's name */
+	ck_assert_str_eq(c.ports[1].kernel_if, "sl-down");
 	ck_assert_uint_eq(c.maglev_size, 251);
 	ck_assert_uint_eq(c.hash_seed, 42);
 	ck_assert_uint_eq(c.flow_capacity, 1024);
@@ -356,6 +362,11 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(c.nb_vips, 0);
 	ck_assert_ptr_null(c.vips);
 	ck_assert(all_zero(&c.manager, sizeof(c.manager))); /* no group: no manager */
+	ck_assert_str_eq(c.ports[0].kernel_if, "sl-p");
+	ck_assert_uint_eq(c.exception.to_kernel_rate, 10000);
+	ck_assert_uint_eq(c.exception.to_kernel_burst, 1000);
+	ck_assert_uint_eq(c.exception.from_kernel_rate, 10000);
+	ck_assert_uint_eq(c.exception.from_kernel_burst, 1000);
 	sl_config_free(&c);
 }
 END_TEST
@@ -553,6 +564,41 @@ static const struct good_case good_cases[] = {
 	{"socket = \"/run/sluice/api.sock\"; socket_mode = 0660;", "", .manager = true},
 };
 
+START_TEST(test_kernel_interface_forms)
+{
+	static const struct {
+		const char *setting, *name;
+	} forms[] = {
+		{"kernel_interface = \"bgp0\";", "bgp0"},
+		{"kernel_interface = \"Sl.Up_1-x\";", "Sl.Up_1-x"},
+		{"kernel_interface = \"fifteen-chars-x\";", "fifteen-chars-x"},
+		{"kernel_interface = true;", "sl-up"},
+		{"kernel_interface = false;", ""},
+	};
+	for (unsigned i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		char repl[128];
+		snprintf(repl, sizeof(repl), "mtu = 9000; %s", forms[i].setting);
+		char *text = case_text(false, "mtu = 9000;", repl, NULL, NULL);
+		struct sl_config c;
+		load_ok(text, &c);
+		ck_assert_str_eq(c.ports[0].kernel_if, forms[i].name);
+		ck_assert_str_eq(c.ports[1].kernel_if, "sl-down");
+		sl_config_free(&c);
+		free(text);
+	}
+	char *text = case_text(false, "  );\n};\n", "  );\n  exception: { to_kernel_rate = 500; to_kernel_burst = 50;"
+			       " from_kernel_rate = 7; from_kernel_burst = 1000000; };\n};\n", NULL, NULL);
+	struct sl_config c;
+	load_ok(text, &c);
+	ck_assert_uint_eq(c.exception.to_kernel_rate, 500);
+	ck_assert_uint_eq(c.exception.to_kernel_burst, 50);
+	ck_assert_uint_eq(c.exception.from_kernel_rate, 7);
+	ck_assert_uint_eq(c.exception.from_kernel_burst, 1000000);
+	sl_config_free(&c);
+	free(text);
+}
+END_TEST
+
 START_TEST(test_good_variants)
 {
 	const struct good_case *gc = &good_cases[_i];
@@ -697,6 +743,28 @@ static const struct bad_case bad_cases[] = {
 	 .path = "sluice.ports.[1].addresses.[0]", .what = "already an address of port 'up'"},
 	{"\"2001:db8:2::10/64\"", "\"192.0.2.10/24\"", .line = 6, .path = PORT0 ".addresses.[1]",
 	 .what = "already an address of port 'up'"},
+	{"mtu = 9000", "mtu = 9000; kernel_interface = \"sixteen-chars-xx\"", .line = 5,
+	 .path = PORT0 ".kernel_interface", .what = "'sixteen-chars-xx' is not an interface name (1..15"},
+	{"mtu = 9000", "mtu = 9000; kernel_interface = \"a/b\"", .line = 5, .path = PORT0 ".kernel_interface",
+	 .what = "'a/b' is not an interface name"},
+	{"mtu = 9000", "mtu = 9000; kernel_interface = \"..\"", .line = 5, .path = PORT0 ".kernel_interface",
+	 .what = "'..' is not an interface name"},
+	{"mtu = 9000", "mtu = 9000; kernel_interface = \"\"", .line = 5, .path = PORT0 ".kernel_interface",
+	 .what = "'' is not an interface name"},
+	{"mtu = 9000", "mtu = 9000; kernel_interface = 1", .line = 5, .path = PORT0 ".kernel_interface",
+	 .what = "must be an interface name, true or false, not an integer"},
+	{"name = \"up\"", "name = \"uplink-to-spine\"", "uplink = \"up\"", "uplink = \"uplink-to-spine\"",
+	 .line = 5, .path = PORT0 ".kernel_interface",
+	 .what = "the default name 'sl-uplink-to-spine' is longer than 15 characters: set a shorter one, or false"},
+	{"device = \"net_tap1\";", "device = \"net_tap1\"; kernel_interface = \"sl-up\";", .line = 9,
+	 .path = "sluice.ports.[1].kernel_interface", .what = "'sl-up' is already the kernel interface of port 'up'"},
+	{"  );\n};\n", "  );\n  exception: { to_kernel_rate = 0; };\n};\n", .line = 25,
+	 .path = "sluice.exception.to_kernel_rate", .what = "0 is out of range (1..1000000)"},
+	{"  );\n};\n", "  );\n  exception: { from_kernel_burst = 1000001; };\n};\n", .line = 25,
+	 .path = "sluice.exception.from_kernel_burst", .what = "1000001 is out of range (1..1000000)"},
+	{"  );\n};\n", "  );\n  exception: { to_kernel_pps = 5; };\n};\n", .line = 25,
+	 .path = "sluice.exception.to_kernel_pps",
+	 .what = "unknown setting (allowed here: to_kernel_rate, to_kernel_burst, from_kernel_rate, from_kernel_burst)"},
 	{"gateway = \"192.0.2.1\"", "gateway = \"192.0.3.1\"", .line = 7, .path = PORT0 ".gateway",
 	 .what = "192.0.3.1 is not inside any IPv4 prefix of port 'up'"},
 	{"gateway = \"192.0.2.1\"", "gateway = \"2001:db8:2::1\"", .line = 7,
@@ -1367,6 +1435,13 @@ static const struct reload_case reload_cases[] = {
 	 .change = "ports changed (port 'up' gateway)"},
 	{"gateway6 = \"2001:db8:2::1\";", "", .change = "ports changed (port 'up' gateway6)"},
 	{"02:00:00:00:00:9A", "02:00:00:00:00:9B", .change = "ports changed (port 'up' neighbours)"},
+	{"mtu = 9000", "mtu = 9000; kernel_interface = false",
+	 .change = "ports changed (port 'up' kernel_interface)"},
+	{"mtu = 9000", "mtu = 9000; kernel_interface = \"sl-up\"", .change = NULL}, /* the default, spelt out */
+	{"  );\n};\n", "  );\n  exception: { to_kernel_rate = 500; };\n};\n",
+	 .change = "exception.to_kernel_rate changed"},
+	{"  );\n};\n", "  );\n  exception: { from_kernel_burst = 5; };\n};\n",
+	 .change = "exception.from_kernel_burst changed"},
 	{"maglev_size = 251", "maglev_size = 257", .change = "mux.maglev_size changed"},
 	{"hash_seed = 42", "hash_seed = 43", .change = "mux.hash_seed changed"},
 	{"flow_capacity = 1024", "flow_capacity = 2048", .change = "mux.flow_capacity changed"},
@@ -1468,6 +1543,7 @@ static Suite *config_suite(void)
 	tcase_add_loop_test(tc, test_good_variants, 0,
 			    (int)(sizeof(good_cases) / sizeof(good_cases[0])));
 	tcase_add_test(tc, test_hash_seed_forms);
+	tcase_add_test(tc, test_kernel_interface_forms);
 	tcase_add_test(tc, test_manager_values);
 	tcase_add_test(tc, test_manager_defaults);
 	tcase_add_test(tc, test_socket_mode_forms);

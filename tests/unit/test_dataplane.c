@@ -21,6 +21,7 @@
 #include "dataplane/snapshot.h"
 #include "dataplane/worker.h"
 #include "packet/packet.h"
+#include "spec_fixture.h"
 
 static struct rte_mempool *pool;
 static struct rte_rcu_qsbr *qsbr;
@@ -32,57 +33,86 @@ static const uint8_t MAC_H2[6] = { 0x02, 0, 0, 0, 0, 0x22 };
 static const uint8_t MAC_GW[6] = { 0x02, 0, 0, 0, 0, 0x01 };
 static const uint8_t MAC_DIP[6] = { 0x02, 0, 0, 0, 1, 0x02 };
 
-#define VIPS(dips4) \
-	"vips = ( { address = \"203.0.113.10\"; protocol = \"tcp\"; port = 80; dips = ( " dips4 " ); }," \
-	"  { address = \"2001:db8:100::10\"; protocol = \"tcp\"; port = 80;" \
-	"    dips = ( { address = \"2001:db8:11::2\"; port = 8080; host = \"2001:db8:2::21\"; } ); }," \
-	"  { address = \"203.0.113.20\"; protocol = \"udp\"; port = 53; dips = (); }," \
-	"  { address = \"203.0.113.30\"; protocol = \"tcp\"; port = 80;" \
-	"    dips = ( { address = \"198.18.3.2\"; port = 80; host = \"192.0.2.23\"; } ); } );"
-
-#define DIP1 "{ address = \"198.18.1.2\"; port = 8080; host = \"192.0.2.21\"; }"
-#define DIP2 "{ address = \"198.18.2.2\"; port = 8080; host = \"192.0.2.22\"; }"
-
-/* port_extra: more settings of the fabric port (e.g. its VLAN) */
-#define MUX_CFG_PORT(dips4, port_extra) \
-	"sluice: { roles = [ \"mux\" ];" \
-	" ports = ( { name = \"fabric\"; device = \"net_null0\"; " port_extra \
-	"   addresses = [ \"192.0.2.10/24\", \"2001:db8:2::10/64\" ]; gateway = \"192.0.2.1\"; gateway6 = \"2001:db8:2::1\";" \
-	"   neighbours = ( { address = \"192.0.2.21\"; mac = \"02:00:00:00:00:21\"; }," \
-	"                  { address = \"192.0.2.22\"; mac = \"02:00:00:00:00:22\"; }," \
-	"                  { address = \"2001:db8:2::21\"; mac = \"02:00:00:00:00:21\"; }," \
-	"                  { address = \"192.0.2.1\"; mac = \"02:00:00:00:00:01\"; }," \
-	"                  { address = \"2001:db8:2::1\"; mac = \"02:00:00:00:00:01\"; } ); } );" \
-	" mux: { maglev_size = 65537; };" VIPS(dips4) "};"
-#define MUX_CFG(dips4) MUX_CFG_PORT(dips4, "")
-
-#define HOST_CFG \
-	"sluice: { roles = [ \"host\" ];" \
-	" ports = ( { name = \"fabric\"; device = \"net_null0\";" \
-	"   addresses = [ \"192.0.2.21/24\", \"2001:db8:2::21/64\" ]; gateway = \"192.0.2.1\"; gateway6 = \"2001:db8:2::1\";" \
-	"   neighbours = ( { address = \"192.0.2.1\"; mac = \"02:00:00:00:00:01\"; }," \
-	"                  { address = \"2001:db8:2::1\"; mac = \"02:00:00:00:00:01\"; } ); }," \
-	"  { name = \"backend\"; device = \"net_null1\"; addresses = [ \"198.18.1.1/24\", \"2001:db8:11::1/64\" ];" \
-	"   neighbours = ( { address = \"198.18.1.2\"; mac = \"02:00:00:00:01:02\"; }," \
-	"                  { address = \"2001:db8:11::2\"; mac = \"02:00:00:00:01:02\"; } ); } );" \
-	" host: { address = \"192.0.2.21\"; address6 = \"2001:db8:2::21\"; uplink = \"fabric\"; backend = \"backend\";" \
-	"   tunnel_sources = [ \"192.0.2.10\", \"2001:db8:2::10\" ]; };" \
-	VIPS(DIP1 ", " DIP2) "};"
-
-/* One instance as mux and host agent; DIP1's host is this instance. */
-#define BOTH_CFG \
-	"sluice: { roles = [ \"mux\", \"host\" ];" \
-	" ports = ( { name = \"fabric\"; device = \"net_null0\";" \
-	"   addresses = [ \"192.0.2.21/24\", \"2001:db8:2::21/64\" ]; gateway = \"192.0.2.1\"; gateway6 = \"2001:db8:2::1\";" \
-	"   neighbours = ( { address = \"192.0.2.1\"; mac = \"02:00:00:00:00:01\"; } ); }," \
-	"  { name = \"backend\"; device = \"net_null1\"; addresses = [ \"198.18.1.1/24\", \"2001:db8:11::1/64\" ];" \
-	"   neighbours = ( { address = \"198.18.1.2\"; mac = \"02:00:00:00:01:02\"; } ); } );" \
-	" mux: { maglev_size = 65537; };" \
-	" host: { address = \"192.0.2.21\"; address6 = \"2001:db8:2::21\"; uplink = \"fabric\"; backend = \"backend\";" \
-	"   tunnel_sources = [ \"192.0.2.10\", \"2001:db8:2::10\" ]; };" \
-	VIPS(DIP1) "};"
-
 enum { FABRIC = 0, BACKEND = 1 };
+
+/* A DIP of the first VIP (port 8080). */
+struct dip {
+	const char *addr, *host;
+	uint32_t weight;
+};
+
+static const struct dip DIP1 = { "198.18.1.2", "192.0.2.21", 100 };
+static const struct dip DIP2 = { "198.18.2.2", "192.0.2.22", 100 };
+
+/* Which instance the tables are for: a mux (its fabric port's VLAN
+ * optional), a host agent (192.0.2.21), or both in one (DIP1's host is
+ * this instance); the first VIP's DIPs vary, the other VIPs do not. */
+struct preset {
+	unsigned roles;
+	const struct dip *dips[3]; /* NULL-terminated */
+	uint16_t vlan;
+};
+
+#define MUX_SPEC_VLAN(vlan_id, ...) \
+	(&(const struct preset){ SL_ROLE_MUX, { __VA_ARGS__, NULL }, vlan_id })
+#define MUX_SPEC(...) MUX_SPEC_VLAN(0, __VA_ARGS__)
+#define HOST_SPEC (&(const struct preset){ SL_ROLE_HOST, { &DIP1, &DIP2, NULL }, 0 })
+#define BOTH_SPEC (&(const struct preset){ SL_ROLE_MUX | SL_ROLE_HOST, { &DIP1, NULL }, 0 })
+
+static void add_vips(struct sl_spec *s, const struct dip *const *dips)
+{
+	struct sl_spec_service *v = fx_vip(s, "203.0.113.10", SL_PROTO_TCP, 80);
+	for (; *dips != NULL; dips++)
+		fx_backend(v, (*dips)->addr, 8080, (*dips)->host, (*dips)->weight);
+	v = fx_vip(s, "2001:db8:100::10", SL_PROTO_TCP, 80);
+	fx_backend(v, "2001:db8:11::2", 8080, "2001:db8:2::21", 100);
+	fx_vip(s, "203.0.113.20", SL_PROTO_UDP, 53);
+	v = fx_vip(s, "203.0.113.30", SL_PROTO_TCP, 80);
+	fx_backend(v, "198.18.3.2", 80, "192.0.2.23", 100);
+}
+
+static void add_mux_port(struct sl_spec *s, uint16_t vlan)
+{
+	static const char *const addrs[] = { "192.0.2.10/24", "2001:db8:2::10/64", NULL };
+	struct sl_spec_port *p = fx_port(s, "fabric", addrs);
+	p->vlan = vlan;
+	fx_gateways(p, "192.0.2.1", "2001:db8:2::1");
+	fx_neigh(p, "192.0.2.21", "02:00:00:00:00:21");
+	fx_neigh(p, "192.0.2.22", "02:00:00:00:00:22");
+	fx_neigh(p, "2001:db8:2::21", "02:00:00:00:00:21");
+	fx_neigh(p, "192.0.2.1", "02:00:00:00:00:01");
+	fx_neigh(p, "2001:db8:2::1", "02:00:00:00:00:01");
+}
+
+/* The host agent's fabric and backend ports; v6_neighbours: the static
+ * IPv6 gateway and DIP too (the combined instance resolves them). */
+static void add_host_ports(struct sl_spec *s, bool v6_neighbours)
+{
+	static const char *const fabric[] = { "192.0.2.21/24", "2001:db8:2::21/64", NULL };
+	static const char *const backend[] = { "198.18.1.1/24", "2001:db8:11::1/64", NULL };
+	struct sl_spec_port *p = fx_port(s, "fabric", fabric);
+	fx_gateways(p, "192.0.2.1", "2001:db8:2::1");
+	fx_neigh(p, "192.0.2.1", "02:00:00:00:00:01");
+	if (v6_neighbours)
+		fx_neigh(p, "2001:db8:2::1", "02:00:00:00:00:01");
+	p = fx_port(s, "backend", backend);
+	fx_neigh(p, "198.18.1.2", "02:00:00:00:01:02");
+	if (v6_neighbours)
+		fx_neigh(p, "2001:db8:11::2", "02:00:00:00:01:02");
+	fx_host(s, "192.0.2.21", "2001:db8:2::21", FABRIC, BACKEND);
+	fx_tunnel_source(s, "192.0.2.10");
+	fx_tunnel_source(s, "2001:db8:2::10");
+}
+
+static void spec_of(const struct preset *p, struct sl_spec *s)
+{
+	fx_init(s, p->roles);
+	if (p->roles == SL_ROLE_MUX)
+		add_mux_port(s, p->vlan);
+	else
+		add_host_ports(s, p->roles == SL_ROLE_HOST);
+	add_vips(s, p->dips);
+}
 
 struct fixture {
 	struct sl_tables *tables;
@@ -92,23 +122,23 @@ struct fixture {
 	struct sl_worker *w;
 };
 
-/* Tables for a configuration text, built over prev (NULL: from scratch). */
-static struct sl_tables *tables_over(const char *text, const struct sl_tables *prev)
+/* Tables for a preset, built over prev (NULL: from scratch). */
+static struct sl_tables *tables_over(const struct preset *p, const struct sl_tables *prev)
 {
 	static const struct sl_port_hw hw[2] = { { .mac = { 0x02, 0, 0, 0, 0, 0x10 } },
 						 { .mac = { 0x02, 0, 0, 0, 0, 0x11 } } };
-	struct sl_config cfg;
+	struct sl_spec spec;
 	char err[512];
-	ck_assert_msg(sl_config_load_string(text, "test.cfg", &cfg, err, sizeof(err)) == 0, "%s", err);
-	struct sl_tables *t = sl_tables_build(&cfg, hw, prev, prev ? prev->generation + 1 : 1, err,
+	spec_of(p, &spec);
+	struct sl_tables *t = sl_tables_build(&spec, hw, prev, prev ? prev->generation + 1 : 1, err,
 					      sizeof(err));
 	ck_assert_msg(t != NULL, "%s", err);
 	return t;
 }
 
-static struct sl_tables *tables_from(const char *text)
+static struct sl_tables *tables_from(const struct preset *p)
 {
-	return tables_over(text, NULL);
+	return tables_over(p, NULL);
 }
 
 START_TEST(device_mtu_caps_configured_mtu)
@@ -117,10 +147,10 @@ START_TEST(device_mtu_caps_configured_mtu)
 	 * must enforce that one, and a larger device MTU changes nothing. */
 	const struct sl_port_hw hw[2] = { { .mac = { 2, 0, 0, 0, 0, 0x10 }, .mtu = 1400 },
 					  { .mac = { 2, 0, 0, 0, 0, 0x11 }, .mtu = 9000 } };
-	struct sl_config cfg;
+	struct sl_spec spec;
 	char err[512];
-	ck_assert_msg(sl_config_load_string(HOST_CFG, "t.cfg", &cfg, err, sizeof(err)) == 0, "%s", err);
-	struct sl_tables *t = sl_tables_build(&cfg, hw, NULL, 1, err, sizeof(err));
+	spec_of(HOST_SPEC, &spec);
+	struct sl_tables *t = sl_tables_build(&spec, hw, NULL, 1, err, sizeof(err));
 	ck_assert_ptr_nonnull(t);
 	ck_assert_uint_eq(t->mtu[0], 1400);
 	ck_assert_uint_eq(t->mtu[1], 1500);
@@ -136,12 +166,12 @@ static struct sl_flow_table *flow_table(const char *name)
 	return t;
 }
 
-static void fixture_init(struct fixture *f, const char *cfg_text)
+static void fixture_init(struct fixture *f, const struct preset *spec)
 {
 	static unsigned seq;
 	char name[32];
 	memset(f, 0, sizeof(*f));
-	f->tables = tables_from(cfg_text);
+	f->tables = tables_from(spec);
 	f->cache = sl_neigh_cache_create(&f->tables->local);
 	f->neigh = sl_neigh_table_build(f->cache);
 	f->snap = (struct sl_snapshot){ .tables = f->tables, .neigh = f->neigh };
@@ -319,7 +349,7 @@ START_TEST(mux_encapsulates_v4_to_the_dip_host)
 	struct fixture f;
 	uint8_t inner[2048];
 	uint16_t inner_len;
-	fixture_init(&f, MUX_CFG(DIP1 ", " DIP2));
+	fixture_init(&f, MUX_SPEC(&DIP1, &DIP2));
 	run(&f, FABRIC, frame_of(MAC_FABRIC, &CLIENT4, 100, inner, &inner_len));
 	struct sl_pkt_info pi;
 	uint32_t len;
@@ -342,7 +372,7 @@ START_TEST(mux_encapsulates_v6_in_v6)
 	struct fixture f;
 	uint8_t inner[2048];
 	uint16_t inner_len;
-	fixture_init(&f, MUX_CFG(DIP1));
+	fixture_init(&f, MUX_SPEC(&DIP1));
 	run(&f, FABRIC, frame_of(MAC_FABRIC, &CLIENT6, 10, inner, &inner_len));
 	struct sl_pkt_info pi;
 	uint32_t len;
@@ -373,7 +403,7 @@ START_TEST(mux_spreads_flows_and_keeps_them_across_dip_removal)
 {
 	struct fixture f;
 	int seen[256] = { 0 }, before[200];
-	fixture_init(&f, MUX_CFG(DIP1 ", " DIP2));
+	fixture_init(&f, MUX_SPEC(&DIP1, &DIP2));
 	for (int i = 0; i < 200; i++) {
 		before[i] = host_of(&f, (uint16_t)(10000 + i));
 		seen[before[i]]++;
@@ -388,7 +418,7 @@ START_TEST(mux_spreads_flows_and_keeps_them_across_dip_removal)
 
 	/* Remove DIP2: established flows keep their host, new ones all go to host 21. */
 	struct sl_tables *old = f.tables;
-	f.tables = tables_from(MUX_CFG(DIP1));
+	f.tables = tables_from(MUX_SPEC(&DIP1));
 	f.snap.tables = f.tables;
 	sl_tables_free(old);
 	for (int i = 0; i < 200; i++)
@@ -399,10 +429,10 @@ START_TEST(mux_spreads_flows_and_keeps_them_across_dip_removal)
 }
 END_TEST
 
-static void expect_drop(const char *cfg, uint16_t port, struct rte_mbuf *m, enum sl_drop why)
+static void expect_drop(const struct preset *spec, uint16_t port, struct rte_mbuf *m, enum sl_drop why)
 {
 	struct fixture f;
-	fixture_init(&f, cfg);
+	fixture_init(&f, spec);
 	run(&f, port, m);
 	for (unsigned p = 0; p < SL_MAX_PORTS; p++)
 		ck_assert_uint_eq(f.w->nb_tx[p], 0);
@@ -413,19 +443,19 @@ static void expect_drop(const char *cfg, uint16_t port, struct rte_mbuf *m, enum
 
 START_TEST(mux_drops_by_reason)
 {
-	const char *cfg = MUX_CFG(DIP1);
+	const struct preset *spec = MUX_SPEC(&DIP1);
 	struct flow fl = CLIENT4;
 	fl.dst = "203.0.113.99";
-	expect_drop(cfg, FABRIC, frame_of(MAC_FABRIC, &fl, 0, NULL, NULL), SL_DROP_UNKNOWN_VIP);
+	expect_drop(spec, FABRIC, frame_of(MAC_FABRIC, &fl, 0, NULL, NULL), SL_DROP_UNKNOWN_VIP);
 	fl = CLIENT4;
 	fl.dport = 81;
-	expect_drop(cfg, FABRIC, frame_of(MAC_FABRIC, &fl, 0, NULL, NULL), SL_DROP_UNKNOWN_PORT);
+	expect_drop(spec, FABRIC, frame_of(MAC_FABRIC, &fl, 0, NULL, NULL), SL_DROP_UNKNOWN_PORT);
 	fl = CLIENT4;
 	fl.dst = "203.0.113.20";
 	fl.dport = 53;
 	fl.proto = SL_PROTO_UDP;
-	expect_drop(cfg, FABRIC, frame_of(MAC_FABRIC, &fl, 0, NULL, NULL), SL_DROP_NO_BACKEND);
-	expect_drop(cfg, FABRIC, frame_of(MAC_H1, &CLIENT4, 0, NULL, NULL), SL_DROP_OTHER_MAC);
+	expect_drop(spec, FABRIC, frame_of(MAC_FABRIC, &fl, 0, NULL, NULL), SL_DROP_NO_BACKEND);
+	expect_drop(spec, FABRIC, frame_of(MAC_H1, &CLIENT4, 0, NULL, NULL), SL_DROP_OTHER_MAC);
 
 	struct rte_mbuf *m = frame_of(MAC_FABRIC, &CLIENT4, 0, NULL, NULL);
 	rte_pktmbuf_mtod(m, uint8_t *)[SL_ETH_HLEN + 9] = SL_PROTO_ICMP; /* checksum fixed below */
@@ -433,20 +463,20 @@ START_TEST(mux_drops_by_reason)
 	ip[10] = ip[11] = 0;
 	uint16_t c = sl_csum_fold(sl_csum_partial(ip, 20, 0));
 	memcpy(ip + 10, &c, 2);
-	expect_drop(cfg, FABRIC, m, SL_DROP_UNSUPPORTED_L4);
+	expect_drop(spec, FABRIC, m, SL_DROP_UNSUPPORTED_L4);
 
 	m = frame_of(MAC_FABRIC, &CLIENT4, 0, NULL, NULL);
 	rte_pktmbuf_mtod(m, uint8_t *)[SL_ETH_HLEN + 10] ^= 0xff;
-	expect_drop(cfg, FABRIC, m, SL_DROP_BAD_IP_CHECKSUM);
+	expect_drop(spec, FABRIC, m, SL_DROP_BAD_IP_CHECKSUM);
 
 	m = frame_of(MAC_FABRIC, &CLIENT4, 0, NULL, NULL);
 	rte_pktmbuf_trim(m, 30);
-	expect_drop(cfg, FABRIC, m, SL_DROP_TRUNCATED);
+	expect_drop(spec, FABRIC, m, SL_DROP_TRUNCATED);
 
 	m = frame_of(MAC_FABRIC, &CLIENT4, 0, NULL, NULL);
 	rte_pktmbuf_mtod(m, uint8_t *)[12] = 0x88; /* ethertype 0x88cc (LLDP) */
 	rte_pktmbuf_mtod(m, uint8_t *)[13] = 0xcc;
-	expect_drop(cfg, FABRIC, m, SL_DROP_NON_IP);
+	expect_drop(spec, FABRIC, m, SL_DROP_NON_IP);
 }
 END_TEST
 
@@ -460,7 +490,7 @@ static void check_too_big(const struct flow *fl, uint16_t payload, uint16_t want
 	struct sl_pkt_info pi, ipi;
 	uint32_t len;
 	char buf[64];
-	fixture_init(&f, MUX_CFG(DIP1));
+	fixture_init(&f, MUX_SPEC(&DIP1));
 	run(&f, FABRIC, frame_of(MAC_FABRIC, fl, payload, orig, &orig_len));
 	ck_assert_uint_eq(f.w->stats.drop[SL_DROP_TOO_BIG], 1);
 	ck_assert_uint_eq(f.w->stats.c[SL_C_MUX_TOO_BIG_SENT], 1);
@@ -513,7 +543,7 @@ START_TEST(mux_asks_for_unresolved_next_hop)
 	struct fixture f;
 	struct flow fl = CLIENT4;
 	fl.dst = "203.0.113.30";
-	fixture_init(&f, MUX_CFG(DIP1));
+	fixture_init(&f, MUX_SPEC(&DIP1));
 	run(&f, FABRIC, frame_of(MAC_FABRIC, &fl, 0, NULL, NULL));
 	ck_assert_uint_eq(f.w->stats.drop[SL_DROP_NO_NEIGHBOUR], 1);
 	struct sl_neigh_want want;
@@ -532,11 +562,84 @@ START_TEST(arp_goes_to_the_control_thread)
 	sl_pkt_write_eth(arp, bcast, MAC_GW, SL_ETHERTYPE_ARP);
 	static const uint8_t body[8] = { 0, 1, 8, 0, 6, 4, 0, 1 };
 	memcpy(arp + 14, body, 8);
-	fixture_init(&f, MUX_CFG(DIP1));
+	fixture_init(&f, MUX_SPEC(&DIP1));
 	run(&f, FABRIC, mbuf_of(arp, sizeof(arp)));
 	ck_assert_uint_eq(rte_ring_count(f.w->to_control), 1);
 	ck_assert_uint_eq(f.w->stats.c[SL_C_EXCEPTION], 1);
 	fixture_free(&f);
+}
+END_TEST
+
+/* ---- exception path (lib/exception): our own addresses ---- */
+
+/* A mux whose fabric port has a kernel interface, its ring of `size`. */
+static void kernel_fixture(struct fixture *f, unsigned size)
+{
+	static unsigned seq;
+	char name[32];
+	fixture_init(f, MUX_SPEC(&DIP1));
+	snprintf(name, sizeof(name), "kernel%u", seq++);
+	f->w->to_kernel = rte_ring_create(name, size, 0, RING_F_SC_DEQ);
+	ck_assert_ptr_nonnull(f->w->to_kernel);
+	f->w->kernel_gate = (struct sl_exc_gate){ .ports = 1u << FABRIC, .rate = 10000, .burst = 1000 };
+}
+
+static void kernel_fixture_free(struct fixture *f)
+{
+	struct rte_mbuf *m;
+	while (rte_ring_dequeue(f->w->to_kernel, (void **)&m) == 0)
+		rte_pktmbuf_free(m);
+	rte_ring_free(f->w->to_kernel);
+	fixture_free(f);
+}
+
+static const struct flow TO_MUX4 = { SL_AF_INET, "198.51.100.2", "192.0.2.10", 40000, 179, SL_PROTO_TCP };
+static const struct flow TO_MUX6 = { SL_AF_INET6, "2001:db8:1::2", "2001:db8:2::10", 40000, 53, SL_PROTO_UDP };
+
+START_TEST(own_address_traffic_goes_to_the_kernel_ring)
+{
+	struct fixture f;
+	kernel_fixture(&f, 64);
+	run(&f, FABRIC, frame_of(MAC_FABRIC, &TO_MUX4, 10, NULL, NULL));
+	run(&f, FABRIC, frame_of(MAC_FABRIC, &TO_MUX6, 10, NULL, NULL));
+	ck_assert_msg(f.w->stats.c[SL_C_TO_KERNEL] == 2, "counters: %s", counters_moved(f.w));
+	ck_assert_uint_eq(rte_ring_count(f.w->to_kernel), 2);
+	ck_assert_uint_eq(rte_ring_count(f.w->to_control), 0);
+	struct rte_mbuf *m;
+	ck_assert_int_eq(rte_ring_dequeue(f.w->to_kernel, (void **)&m), 0);
+	ck_assert_uint_eq(m->port, FABRIC);
+	rte_pktmbuf_free(m);
+	kernel_fixture_free(&f);
+}
+END_TEST
+
+START_TEST(own_address_traffic_without_kernel_interface_is_dropped)
+{
+	expect_drop(MUX_SPEC(&DIP1), FABRIC, frame_of(MAC_FABRIC, &TO_MUX4, 0, NULL, NULL), SL_DROP_KERNEL_OFF);
+}
+END_TEST
+
+START_TEST(own_address_flood_is_rate_limited_and_vip_traffic_flows)
+{
+	struct fixture f;
+	struct rte_mbuf *burst[32];
+	kernel_fixture(&f, 2048);
+	for (unsigned b = 0; b < 47; b++) { /* 1504 frames within one millisecond */
+		for (unsigned i = 0; i < 32; i++)
+			burst[i] = frame_of(MAC_FABRIC, &TO_MUX4, 0, NULL, NULL);
+		sl_worker_burst(f.w, &f.snap, FABRIC, burst, 32);
+	}
+	ck_assert_uint_eq(f.w->stats.c[SL_C_TO_KERNEL], 1000); /* the burst */
+	ck_assert_uint_eq(f.w->stats.drop[SL_DROP_KERNEL_RATE_LIMITED], 1504 - 1000);
+	f.w->now_ms++;
+	for (unsigned i = 0; i < 32; i++)
+		burst[i] = frame_of(MAC_FABRIC, &TO_MUX4, 0, NULL, NULL);
+	burst[31] = frame_of(MAC_FABRIC, &CLIENT4, 0, NULL, NULL);
+	sl_worker_burst(f.w, &f.snap, FABRIC, burst, 32);
+	ck_assert_uint_eq(f.w->stats.c[SL_C_TO_KERNEL], 1000 + 10); /* and 10,000/s for 1 ms */
+	ck_assert_msg(f.w->stats.c[SL_C_MUX_ENCAP] == 1, "VIP frame not forwarded; counters: %s",
+		      counters_moved(f.w));
+	kernel_fixture_free(&f);
 }
 END_TEST
 
@@ -560,11 +663,11 @@ static struct rte_mbuf *client_from(const uint8_t dmac[6], const struct flow *ba
 	return frame_of(dmac, &fl, 0, NULL, NULL);
 }
 
-/* The frame is forwarded (encapsulated once) by a mux with configuration cfg. */
-static void expect_encap(const char *cfg, struct rte_mbuf *m)
+/* The frame is forwarded (encapsulated once) by a mux built from spec. */
+static void expect_encap(const struct preset *spec, struct rte_mbuf *m)
 {
 	struct fixture f;
-	fixture_init(&f, cfg);
+	fixture_init(&f, spec);
 	run(&f, FABRIC, m);
 	ck_assert_msg(f.w->stats.c[SL_C_MUX_ENCAP] == 1, "not forwarded; counters: %s", counters_moved(f.w));
 	fixture_free(&f);
@@ -575,10 +678,10 @@ START_TEST(mux_refuses_l2_group_frames)
 	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 	static const uint8_t mcast4[6] = { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 };
 	static const uint8_t mcast6[6] = { 0x33, 0x33, 0x00, 0x00, 0x00, 0x01 };
-	const char *cfg = MUX_CFG(DIP1);
-	expect_drop(cfg, FABRIC, frame_of(bcast, &CLIENT4, 0, NULL, NULL), SL_DROP_L2_MULTICAST);
-	expect_drop(cfg, FABRIC, frame_of(mcast4, &CLIENT4, 0, NULL, NULL), SL_DROP_L2_MULTICAST);
-	expect_drop(cfg, FABRIC, frame_of(mcast6, &CLIENT6, 0, NULL, NULL), SL_DROP_L2_MULTICAST);
+	const struct preset *spec = MUX_SPEC(&DIP1);
+	expect_drop(spec, FABRIC, frame_of(bcast, &CLIENT4, 0, NULL, NULL), SL_DROP_L2_MULTICAST);
+	expect_drop(spec, FABRIC, frame_of(mcast4, &CLIENT4, 0, NULL, NULL), SL_DROP_L2_MULTICAST);
+	expect_drop(spec, FABRIC, frame_of(mcast6, &CLIENT6, 0, NULL, NULL), SL_DROP_L2_MULTICAST);
 }
 END_TEST
 
@@ -586,22 +689,22 @@ START_TEST(mux_refuses_martian_sources)
 {
 	static const char *const v4[] = { "0.0.0.0", "0.9.9.9", "127.0.0.1", "255.255.255.255", "224.0.0.1" };
 	static const char *const v6[] = { "::", "::1", "::ffff:198.51.100.2", "ff02::1" };
-	const char *cfg = MUX_CFG(DIP1);
+	const struct preset *spec = MUX_SPEC(&DIP1);
 	for (size_t i = 0; i < sizeof(v4) / sizeof(v4[0]); i++)
-		expect_drop(cfg, FABRIC, client_from(MAC_FABRIC, &CLIENT4, v4[i]), SL_DROP_MARTIAN_SRC);
+		expect_drop(spec, FABRIC, client_from(MAC_FABRIC, &CLIENT4, v4[i]), SL_DROP_MARTIAN_SRC);
 	for (size_t i = 0; i < sizeof(v6) / sizeof(v6[0]); i++)
-		expect_drop(cfg, FABRIC, client_from(MAC_FABRIC, &CLIENT6, v6[i]), SL_DROP_MARTIAN_SRC);
+		expect_drop(spec, FABRIC, client_from(MAC_FABRIC, &CLIENT6, v6[i]), SL_DROP_MARTIAN_SRC);
 	/* From the VIP itself: the backend's answer would loop back to us. */
-	expect_drop(cfg, FABRIC, client_from(MAC_FABRIC, &CLIENT4, CLIENT4.dst), SL_DROP_SRC_IS_DST);
-	expect_drop(cfg, FABRIC, client_from(MAC_FABRIC, &CLIENT6, CLIENT6.dst), SL_DROP_SRC_IS_DST);
-	expect_encap(cfg, client_from(MAC_FABRIC, &CLIENT4, "240.0.0.1")); /* class E: allowed */
+	expect_drop(spec, FABRIC, client_from(MAC_FABRIC, &CLIENT4, CLIENT4.dst), SL_DROP_SRC_IS_DST);
+	expect_drop(spec, FABRIC, client_from(MAC_FABRIC, &CLIENT6, CLIENT6.dst), SL_DROP_SRC_IS_DST);
+	expect_encap(spec, client_from(MAC_FABRIC, &CLIENT4, "240.0.0.1")); /* class E: allowed */
 }
 END_TEST
 
 START_TEST(mux_takes_only_its_vlan)
 {
-	const char *none = MUX_CFG(DIP1);
-	const char *seven = MUX_CFG_PORT(DIP1, "vlan = 7;");
+	const struct preset *none = MUX_SPEC(&DIP1);
+	const struct preset *seven = MUX_SPEC_VLAN(7, &DIP1);
 	expect_drop(none, FABRIC, tagged(frame_of(MAC_FABRIC, &CLIENT4, 0, NULL, NULL), 7), SL_DROP_WRONG_VLAN);
 	expect_drop(seven, FABRIC, tagged(frame_of(MAC_FABRIC, &CLIENT6, 0, NULL, NULL), 8), SL_DROP_WRONG_VLAN);
 	expect_encap(seven, tagged(frame_of(MAC_FABRIC, &CLIENT4, 0, NULL, NULL), 7));
@@ -651,7 +754,7 @@ static void host_round_trip(const struct flow *client, const char *dip, const ch
 	struct sl_pkt_info pi;
 	uint32_t len;
 	char buf[64];
-	fixture_init(&f, HOST_CFG);
+	fixture_init(&f, HOST_SPEC);
 
 	run(&f, FABRIC, tunnel_of(client, 33, false));
 	const uint8_t *frame = only_tx(&f, BACKEND, &pi, &len);
@@ -696,12 +799,12 @@ END_TEST
 
 START_TEST(host_drops_bad_l4_checksum_and_strays)
 {
-	expect_drop(HOST_CFG, FABRIC, tunnel_of(&CLIENT4, 10, true), SL_DROP_BAD_L4_CHECKSUM);
+	expect_drop(HOST_SPEC, FABRIC, tunnel_of(&CLIENT4, 10, true), SL_DROP_BAD_L4_CHECKSUM);
 	struct flow stray = { SL_AF_INET, "198.18.1.2", "198.51.100.2", 8080, 40000, SL_PROTO_TCP };
-	expect_drop(HOST_CFG, BACKEND, frame_of(MAC_BACKEND, &stray, 0, NULL, NULL), SL_DROP_NO_CONNECTION);
+	expect_drop(HOST_SPEC, BACKEND, frame_of(MAC_BACKEND, &stray, 0, NULL, NULL), SL_DROP_NO_CONNECTION);
 	struct flow other = CLIENT4;
 	other.dst = "203.0.113.99";
-	expect_drop(HOST_CFG, FABRIC, tunnel_of(&other, 0, false), SL_DROP_UNKNOWN_VIP);
+	expect_drop(HOST_SPEC, FABRIC, tunnel_of(&other, 0, false), SL_DROP_UNKNOWN_VIP);
 }
 END_TEST
 
@@ -712,24 +815,24 @@ START_TEST(host_refuses_what_no_router_forwards)
 	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 	struct flow fl = CLIENT4;
 	fl.src = "127.0.0.1";
-	expect_drop(HOST_CFG, FABRIC, tunnel_of(&fl, 0, false), SL_DROP_MARTIAN_SRC);
+	expect_drop(HOST_SPEC, FABRIC, tunnel_of(&fl, 0, false), SL_DROP_MARTIAN_SRC);
 	fl = CLIENT6;
 	fl.src = CLIENT6.dst;
-	expect_drop(HOST_CFG, FABRIC, tunnel_of(&fl, 0, false), SL_DROP_SRC_IS_DST);
+	expect_drop(HOST_SPEC, FABRIC, tunnel_of(&fl, 0, false), SL_DROP_SRC_IS_DST);
 	struct rte_mbuf *m = tunnel_of(&CLIENT4, 0, false);
 	memcpy(rte_pktmbuf_mtod(m, uint8_t *), bcast, 6);
-	expect_drop(HOST_CFG, FABRIC, m, SL_DROP_L2_MULTICAST);
-	expect_drop(HOST_CFG, FABRIC, tagged(tunnel_of(&CLIENT4, 0, false), 3), SL_DROP_WRONG_VLAN);
+	expect_drop(HOST_SPEC, FABRIC, m, SL_DROP_L2_MULTICAST);
+	expect_drop(HOST_SPEC, FABRIC, tagged(tunnel_of(&CLIENT4, 0, false), 3), SL_DROP_WRONG_VLAN);
 	struct flow reply = { SL_AF_INET, "198.18.1.2", "255.255.255.255", 8080, 40000, SL_PROTO_TCP };
-	expect_drop(HOST_CFG, BACKEND, frame_of(MAC_BACKEND, &reply, 0, NULL, NULL), SL_DROP_MARTIAN_DST);
+	expect_drop(HOST_SPEC, BACKEND, frame_of(MAC_BACKEND, &reply, 0, NULL, NULL), SL_DROP_MARTIAN_DST);
 }
 END_TEST
 
 /* IPv6 in IPv4 and IPv4 in IPv6: well formed inside, never ours (issue 9). */
 START_TEST(host_drops_cross_family_tunnels)
 {
-	expect_drop(HOST_CFG, FABRIC, tunnel_in(SL_AF_INET, &CLIENT6, 10, false), SL_DROP_BAD_TUNNEL);
-	expect_drop(HOST_CFG, FABRIC, tunnel_in(SL_AF_INET6, &CLIENT4, 10, false), SL_DROP_BAD_TUNNEL);
+	expect_drop(HOST_SPEC, FABRIC, tunnel_in(SL_AF_INET, &CLIENT6, 10, false), SL_DROP_BAD_TUNNEL);
+	expect_drop(HOST_SPEC, FABRIC, tunnel_in(SL_AF_INET6, &CLIENT4, 10, false), SL_DROP_BAD_TUNNEL);
 }
 END_TEST
 
@@ -742,10 +845,10 @@ START_TEST(host_takes_tunnels_only_from_mux_sources)
 	ip[10] = ip[11] = 0;
 	uint16_t c = sl_csum_fold(sl_csum_partial(ip, 20, 0));
 	memcpy(ip + 10, &c, 2);
-	expect_drop(HOST_CFG, FABRIC, m, SL_DROP_BAD_TUNNEL_SOURCE);
+	expect_drop(HOST_SPEC, FABRIC, m, SL_DROP_BAD_TUNNEL_SOURCE);
 	m = tunnel_of(&CLIENT6, 10, false);
 	rte_pktmbuf_mtod(m, uint8_t *)[SL_ETH_HLEN + 23] = 0x11; /* 2001:db8:2::11 */
-	expect_drop(HOST_CFG, FABRIC, m, SL_DROP_BAD_TUNNEL_SOURCE);
+	expect_drop(HOST_SPEC, FABRIC, m, SL_DROP_BAD_TUNNEL_SOURCE);
 }
 END_TEST
 
@@ -755,7 +858,7 @@ START_TEST(mux_and_host_in_one_instance_skip_the_wire)
 	struct sl_pkt_info pi;
 	uint32_t len;
 	char buf[64];
-	fixture_init(&f, BOTH_CFG);
+	fixture_init(&f, BOTH_SPEC);
 	run(&f, FABRIC, frame_of(MAC_FABRIC, &CLIENT4, 20, NULL, NULL));
 	const uint8_t *frame = only_tx(&f, BACKEND, &pi, &len);
 	ck_assert_mem_eq(frame, MAC_DIP, 6);
@@ -872,14 +975,14 @@ static union sl_addr flow_host(struct fixture *f, const struct flow *fl)
 static void mux_relays_error(const struct flow *fl)
 {
 	struct fixture f;
-	fixture_init(&f, MUX_CFG(DIP1 ", " DIP2));
+	fixture_init(&f, MUX_SPEC(&DIP1, &DIP2));
 	union sl_addr before_flow = relay_error(&f, fl);
 	union sl_addr host = flow_host(&f, fl);
 	ck_assert(sl_addr_eq(&before_flow, &host));
 	/* Move every new flow elsewhere: the flow's errors follow the flow. */
 	struct sl_tables *old = f.tables;
-	const char *other = fl->family == SL_AF_INET && ((const uint8_t *)&host.v4)[3] == 21 ? MUX_CFG(DIP2)
-											    : MUX_CFG(DIP1);
+	bool on_21 = fl->family == SL_AF_INET && ((const uint8_t *)&host.v4)[3] == 21;
+	const struct preset *other = on_21 ? MUX_SPEC(&DIP2) : MUX_SPEC(&DIP1);
 	f.tables = tables_from(other);
 	f.snap.tables = f.tables;
 	sl_tables_free(old);
@@ -903,25 +1006,25 @@ END_TEST
 
 START_TEST(mux_drops_icmp_errors_by_reason)
 {
-	const char *cfg = MUX_CFG(DIP1);
+	const struct preset *spec = MUX_SPEC(&DIP1);
 	uint8_t ip[2048];
 	struct flow fl = CLIENT4;
-	expect_drop(cfg, FABRIC, error_frame_to_vip(&fl, 20 + 7, NULL, NULL), SL_DROP_ICMP_BAD_QUOTE);
+	expect_drop(spec, FABRIC, error_frame_to_vip(&fl, 20 + 7, NULL, NULL), SL_DROP_ICMP_BAD_QUOTE);
 	fl.dport = 81; /* the quote's source port is no VIP port */
-	expect_drop(cfg, FABRIC, error_frame_to_vip(&fl, 48, NULL, NULL), SL_DROP_ICMP_NO_FLOW);
+	expect_drop(spec, FABRIC, error_frame_to_vip(&fl, 48, NULL, NULL), SL_DROP_ICMP_NO_FLOW);
 	fl = CLIENT4;
 	fl.dst = "203.0.113.20"; fl.dport = 53; fl.proto = SL_PROTO_UDP; /* VIP without DIPs */
-	expect_drop(cfg, FABRIC, error_frame_to_vip(&fl, 48, NULL, NULL), SL_DROP_ICMP_NO_FLOW);
+	expect_drop(spec, FABRIC, error_frame_to_vip(&fl, 48, NULL, NULL), SL_DROP_ICMP_NO_FLOW);
 	/* about another address's packet, sent to the VIP */
 	struct flow other = { SL_AF_INET, "203.0.113.30", "198.51.100.2", 80, 40000, SL_PROTO_TCP };
 	uint16_t n = build_icmp_error(ip, SL_AF_INET, "192.0.2.1", "203.0.113.10", &other, 48);
-	expect_drop(cfg, FABRIC, eth_of(MAC_FABRIC, SL_AF_INET, ip, n), SL_DROP_ICMP_BAD_QUOTE);
+	expect_drop(spec, FABRIC, eth_of(MAC_FABRIC, SL_AF_INET, ip, n), SL_DROP_ICMP_BAD_QUOTE);
 	fl = CLIENT6; /* 3 bytes of TCP quoted */
-	expect_drop(cfg, FABRIC, error_frame_to_vip(&fl, 40 + 3, NULL, NULL), SL_DROP_ICMP_BAD_QUOTE);
+	expect_drop(spec, FABRIC, error_frame_to_vip(&fl, 40 + 3, NULL, NULL), SL_DROP_ICMP_BAD_QUOTE);
 	/* a corrupted error is not worth the fabric's bandwidth */
 	struct rte_mbuf *m = error_frame_to_vip(&CLIENT4, 48, NULL, NULL);
 	rte_pktmbuf_mtod(m, uint8_t *)[rte_pktmbuf_data_len(m) - 1] ^= 0x20;
-	expect_drop(cfg, FABRIC, m, SL_DROP_BAD_L4_CHECKSUM);
+	expect_drop(spec, FABRIC, m, SL_DROP_BAD_L4_CHECKSUM);
 }
 END_TEST
 
@@ -929,7 +1032,7 @@ END_TEST
 START_TEST(mux_rate_limits_relayed_errors)
 {
 	struct fixture f;
-	fixture_init(&f, MUX_CFG(DIP1));
+	fixture_init(&f, MUX_SPEC(&DIP1));
 	for (int i = 0; i < 150; i++) {
 		run(&f, FABRIC, error_frame_to_vip(&CLIENT4, 48, NULL, NULL));
 		clear_tx(&f);
@@ -968,7 +1071,7 @@ static void host_translates_errors(const struct flow *client, const char *dip, c
 	struct sl_icmp_quote q;
 	uint8_t ip[2048];
 	char a[64];
-	fixture_init(&f, HOST_CFG);
+	fixture_init(&f, HOST_SPEC);
 	uint16_t n = error_to_vip(ip, client, 48);
 	run(&f, FABRIC, tunnel_bytes(client->family, ip, n)); /* before the connection: nothing to match */
 	ck_assert_uint_eq(f.w->stats.drop[SL_DROP_ICMP_NO_FLOW], 1);
@@ -1024,11 +1127,11 @@ START_TEST(host_drops_stray_icmp_from_dips)
 	/* about a connection that does not exist */
 	struct flow seen = { SL_AF_INET, "198.51.100.2", "198.18.1.2", 40000, 8080, SL_PROTO_TCP };
 	uint16_t n = build_icmp_error(ip, SL_AF_INET, "198.18.1.2", "198.51.100.2", &seen, 48);
-	expect_drop(HOST_CFG, BACKEND, eth_of(MAC_BACKEND, SL_AF_INET, ip, n), SL_DROP_ICMP_NO_FLOW);
+	expect_drop(HOST_SPEC, BACKEND, eth_of(MAC_BACKEND, SL_AF_INET, ip, n), SL_DROP_ICMP_NO_FLOW);
 	/* quoting a packet that was not sent to the DIP */
 	seen.dst = "198.18.1.9";
 	n = build_icmp_error(ip, SL_AF_INET, "198.18.1.2", "198.51.100.2", &seen, 48);
-	expect_drop(HOST_CFG, BACKEND, eth_of(MAC_BACKEND, SL_AF_INET, ip, n), SL_DROP_ICMP_BAD_QUOTE);
+	expect_drop(HOST_SPEC, BACKEND, eth_of(MAC_BACKEND, SL_AF_INET, ip, n), SL_DROP_ICMP_BAD_QUOTE);
 }
 END_TEST
 
@@ -1039,7 +1142,7 @@ START_TEST(mux_and_host_in_one_instance_translate_errors)
 	struct sl_pkt_info pi;
 	struct sl_icmp_quote q;
 	char a[64];
-	fixture_init(&f, BOTH_CFG);
+	fixture_init(&f, BOTH_SPEC);
 	run(&f, FABRIC, frame_of(MAC_FABRIC, &CLIENT4, 20, NULL, NULL));
 	clear_tx(&f);
 	run(&f, FABRIC, error_frame_to_vip(&CLIENT4, 200, NULL, NULL));
@@ -1063,16 +1166,15 @@ static bool same_maglev(const struct sl_maglev *a, const struct sl_maglev *b)
  * from scratch gives, whether a VIP's DIPs changed or not. */
 START_TEST(rebuild_over_previous_tables_equals_fresh_build)
 {
-#define DIP1_W50 "{ address = \"198.18.1.2\"; port = 8080; host = \"192.0.2.21\"; weight = 50; }"
+	static const struct dip DIP1_W50 = { "198.18.1.2", "192.0.2.21", 50 };
 	/* unchanged, one removed, one added, unchanged, a weight changed, ... */
-	static const char *const next_dips[] = { DIP1 ", " DIP2, DIP1, DIP1 ", " DIP2, DIP1 ", " DIP2,
-						 DIP1_W50 ", " DIP2, DIP2, "" };
-	struct sl_tables *prev = tables_from(MUX_CFG(DIP1 ", " DIP2));
-	for (unsigned k = 0; k < sizeof(next_dips) / sizeof(next_dips[0]); k++) {
-		char text[4096];
-		snprintf(text, sizeof(text), MUX_CFG("%s"), next_dips[k]);
-		struct sl_tables *fresh = tables_from(text);
-		struct sl_tables *again = tables_over(text, prev);
+	const struct preset *const next[] = { MUX_SPEC(&DIP1, &DIP2), MUX_SPEC(&DIP1),
+					      MUX_SPEC(&DIP1, &DIP2), MUX_SPEC(&DIP1, &DIP2),
+					      MUX_SPEC(&DIP1_W50, &DIP2), MUX_SPEC(&DIP2), MUX_SPEC(NULL) };
+	struct sl_tables *prev = tables_from(MUX_SPEC(&DIP1, &DIP2));
+	for (unsigned k = 0; k < sizeof(next) / sizeof(next[0]); k++) {
+		struct sl_tables *fresh = tables_from(next[k]);
+		struct sl_tables *again = tables_over(next[k], prev);
 		ck_assert_uint_eq(fresh->mux->nb_vips, again->mux->nb_vips);
 		for (uint32_t v = 0; v < fresh->mux->nb_vips; v++) {
 			ck_assert_uint_eq(fresh->mux->vip[v].nb_dips, again->mux->vip[v].nb_dips);
@@ -1084,7 +1186,27 @@ START_TEST(rebuild_over_previous_tables_equals_fresh_build)
 		prev = again;
 	}
 	sl_tables_free(prev);
-#undef DIP1_W50
+}
+END_TEST
+
+/* sl_tables_build takes the spec over: emptied when built, freed when
+ * refused (here for a service kind no stage builds tables for). */
+START_TEST(tables_take_the_spec_over)
+{
+	static const struct sl_port_hw hw[1];
+	struct sl_spec spec;
+	char err[256];
+	spec_of(MUX_SPEC(&DIP1), &spec);
+	struct sl_tables *t = sl_tables_build(&spec, hw, NULL, 1, err, sizeof(err));
+	ck_assert_ptr_nonnull(t);
+	ck_assert_ptr_null(spec.services);
+	ck_assert_uint_eq(t->spec.nb_services, 4);
+	sl_tables_free(t);
+	spec_of(MUX_SPEC(&DIP1), &spec);
+	spec.services[2].kind = 99;
+	ck_assert_ptr_null(sl_tables_build(&spec, hw, NULL, 1, err, sizeof(err)));
+	ck_assert_str_eq(err, "service 2: unknown kind 99");
+	ck_assert_ptr_null(spec.services);
 }
 END_TEST
 
@@ -1173,6 +1295,9 @@ static Suite *suite(void)
 	tcase_add_test(mux, mux_asks_for_unresolved_next_hop);
 	tcase_add_test(mux, mux_answers_too_big_with_icmp);
 	tcase_add_test(mux, arp_goes_to_the_control_thread);
+	tcase_add_test(mux, own_address_traffic_goes_to_the_kernel_ring);
+	tcase_add_test(mux, own_address_traffic_without_kernel_interface_is_dropped);
+	tcase_add_test(mux, own_address_flood_is_rate_limited_and_vip_traffic_flows);
 	tcase_add_test(mux, mux_refuses_l2_group_frames);
 	tcase_add_test(mux, mux_refuses_martian_sources);
 	tcase_add_test(mux, mux_takes_only_its_vlan);
@@ -1197,6 +1322,7 @@ static Suite *suite(void)
 	suite_add_tcase(s, host);
 	TCase *publish = tcase_create("publish");
 	tcase_add_test(publish, rebuild_over_previous_tables_equals_fresh_build);
+	tcase_add_test(publish, tables_take_the_spec_over);
 	tcase_add_test(publish, retired_objects_wait_for_every_online_worker);
 	tcase_add_test(publish, full_retire_queue_waits_then_frees_everything);
 	suite_add_tcase(s, publish);

@@ -1,33 +1,34 @@
 /*
  * Unit tests for lib/host's tables: which outer sources a host agent takes
  * tunnels from (sl_host_tunnel_source_ok), built from host.tunnel_sources.
- * Tables come from configuration text, as the control thread builds them;
- * no EAL is needed.
+ * Tables come from a data-plane spec written here (spec_fixture.h); no
+ * EAL is needed.
  */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "config/config.h"
 #include "host/host.h"
+#include "spec_fixture.h"
 
-/* A host agent whose tunnel_sources are `sources` (libconfig list text). */
-static struct sl_host_tables *tables_with(const char *sources)
+/* Prefixes ("198.18.0.0/15", or an address for its host prefix). */
+#define SOURCES(...) ((const char *const[]){ __VA_ARGS__, NULL })
+
+/* A host agent whose tunnel sources are `sources` (NULL-terminated). */
+static struct sl_host_tables *tables_with(const char *const sources[])
 {
-	char text[8192], err[512];
-	struct sl_config cfg;
-	snprintf(text, sizeof(text),
-		 "sluice: { roles = [ \"host\" ];"
-		 " ports = ( { name = \"fabric\"; device = \"net_null0\";"
-		 "   addresses = [ \"192.0.2.21/24\", \"2001:db8:2::21/64\" ]; } );"
-		 " host: { address = \"192.0.2.21\"; address6 = \"2001:db8:2::21\"; uplink = \"fabric\";"
-		 "   backend = \"fabric\"; tunnel_sources = %s; }; };",
-		 sources);
-	ck_assert_msg(sl_config_load_string(text, "t.cfg", &cfg, err, sizeof(err)) == 0, "%s", err);
-	struct sl_host_tables *t = sl_host_tables_build(&cfg, err, sizeof(err));
+	static const char *const addrs[] = { "192.0.2.21/24", "2001:db8:2::21/64", NULL };
+	char err[512];
+	struct sl_spec spec;
+	fx_init(&spec, SL_ROLE_HOST);
+	fx_port(&spec, "fabric", addrs);
+	fx_host(&spec, "192.0.2.21", "2001:db8:2::21", 0, 0);
+	for (; *sources != NULL; sources++)
+		fx_tunnel_source(&spec, *sources);
+	struct sl_host_tables *t = sl_host_tables_build(&spec, err, sizeof(err));
 	ck_assert_msg(t != NULL, "%s", err);
-	sl_config_free(&cfg);
+	sl_spec_free(&spec);
 	return t;
 }
 
@@ -45,7 +46,7 @@ static bool ok(const struct sl_host_tables *t, const char *src)
 /* Host prefixes: that address, nothing next to it, in either family. */
 START_TEST(test_host_prefixes)
 {
-	struct sl_host_tables *t = tables_with("[ \"192.0.2.10\", \"2001:db8:2::10\" ]");
+	struct sl_host_tables *t = tables_with(SOURCES("192.0.2.10", "2001:db8:2::10"));
 	ck_accepts(t, "192.0.2.10");
 	ck_accepts(t, "2001:db8:2::10");
 	ck_refuses(t, "192.0.2.11");
@@ -62,8 +63,8 @@ END_TEST
 /* Networks, including lengths that end inside a byte. */
 START_TEST(test_networks)
 {
-	struct sl_host_tables *t = tables_with("[ \"198.18.0.0/15\", \"192.0.2.8/29\", \"2001:db8:2::/64\","
-					       " \"2001:db8:ff80::/41\" ]");
+	struct sl_host_tables *t = tables_with(SOURCES("198.18.0.0/15", "192.0.2.8/29", "2001:db8:2::/64",
+						       "2001:db8:ff80::/41"));
 	ck_accepts(t, "198.18.0.0");
 	ck_accepts(t, "198.19.255.255");
 	ck_refuses(t, "198.17.255.255");
@@ -86,7 +87,7 @@ END_TEST
 /* The shortest lengths: half of each family's space. */
 START_TEST(test_shortest)
 {
-	struct sl_host_tables *t = tables_with("[ \"128.0.0.0/1\", \"8000::/1\" ]");
+	struct sl_host_tables *t = tables_with(SOURCES("128.0.0.0/1", "8000::/1"));
 	ck_accepts(t, "203.0.113.1");
 	ck_accepts(t, "255.255.255.254");
 	ck_refuses(t, "127.255.255.255");
@@ -102,7 +103,7 @@ END_TEST
  * nor the other way round; IPv4 compares its 4 bytes only. */
 START_TEST(test_families_apart)
 {
-	struct sl_host_tables *t = tables_with("[ \"192.0.2.10\" ]");
+	struct sl_host_tables *t = tables_with(SOURCES("192.0.2.10"));
 	union sl_addr a;
 	ck_assert_int_eq(sl_addr_parse("c000:20a::", &a), SL_AF_INET6); /* 192.0.2.10's bytes */
 	ck_assert(!sl_host_tunnel_source_ok(t, SL_AF_INET6, &a));
@@ -110,7 +111,7 @@ START_TEST(test_families_apart)
 	a.u64[1] = ~0ull; /* past the IPv4 address: not looked at */
 	ck_assert(sl_host_tunnel_source_ok(t, SL_AF_INET, &a));
 	sl_host_tables_free(t);
-	t = tables_with("[ \"c000:20a::/32\" ]");
+	t = tables_with(SOURCES("c000:20a::/32"));
 	ck_refuses(t, "192.0.2.10");
 	ck_accepts(t, "c000:20a::1");
 	sl_host_tables_free(t);
@@ -120,7 +121,7 @@ END_TEST
 /* No list (a manager state without tunnel sources): nothing is taken. */
 START_TEST(test_empty_refuses_all)
 {
-	struct sl_host_tables *t = tables_with("[ \"192.0.2.10\" ]");
+	struct sl_host_tables *t = tables_with(SOURCES("192.0.2.10"));
 	ck_accepts(t, "192.0.2.10");
 	sl_host_tables_free(t);
 	struct sl_host_tables empty;
@@ -137,12 +138,12 @@ END_TEST
 /* All 64 entries are scanned: the last one admits as the first does. */
 START_TEST(test_full_list)
 {
-	char list[4096] = "(";
+	char text[SL_MAX_TUNNEL_SOURCES][16];
+	const char *list[SL_MAX_TUNNEL_SOURCES + 1] = { NULL };
 	for (unsigned i = 0; i < SL_MAX_TUNNEL_SOURCES; i++) {
-		size_t used = strlen(list);
-		snprintf(list + used, sizeof(list) - used, "%s\"198.51.100.%u\"", i ? ", " : "", i + 1);
+		snprintf(text[i], sizeof(text[i]), "198.51.100.%u", i + 1);
+		list[i] = text[i];
 	}
-	strcat(list, ")");
 	struct sl_host_tables *t = tables_with(list);
 	ck_assert_uint_eq(t->src4.n, SL_MAX_TUNNEL_SOURCES);
 	ck_assert_uint_eq(t->src6.n, 0);
@@ -160,29 +161,29 @@ START_TEST(test_agrees_with_prefix_contains)
 {
 	srandom(7);
 	for (int round = 0; round < 200; round++) {
-		struct sl_config cfg;
-		memset(&cfg, 0, sizeof(cfg));
+		struct sl_spec spec;
+		fx_init(&spec, SL_ROLE_HOST);
+		struct sl_prefix *sources = spec.host.tunnel_sources;
 		for (unsigned i = 0; i < 4; i++) {
-			struct sl_prefix *p = &cfg.tunnel_sources[i];
+			struct sl_prefix *p = &sources[i];
 			p->family = (uint8_t)(random() & 1 ? SL_AF_INET : SL_AF_INET6);
 			p->len = (uint8_t)(1 + random() % (p->family == SL_AF_INET ? 32 : 128));
 			for (unsigned b = 0; b < (p->family == SL_AF_INET ? 4u : 16u); b++)
 				p->addr.v6[b] = (uint8_t)random();
 		}
-		cfg.nb_tunnel_sources = 4;
+		spec.host.nb_tunnel_sources = 4;
 		char err[256];
-		struct sl_host_tables *t = sl_host_tables_build(&cfg, err, sizeof(err));
+		struct sl_host_tables *t = sl_host_tables_build(&spec, err, sizeof(err));
 		ck_assert_msg(t != NULL, "%s", err);
 		for (int k = 0; k < 200; k++) {
-			const struct sl_prefix *near = &cfg.tunnel_sources[random() % 4];
+			const struct sl_prefix *near = &sources[random() % 4];
 			union sl_addr src = near->addr;
 			int family = near->family, bits = family == SL_AF_INET ? 32 : 128;
 			src.v6[(unsigned)(random() % bits) / 8] ^= (uint8_t)(1u << (random() % 8));
 			bool want = false;
 			for (unsigned i = 0; i < 4; i++)
-				want |= cfg.tunnel_sources[i].family == family &&
-					sl_prefix_contains(family, &cfg.tunnel_sources[i].addr,
-							   cfg.tunnel_sources[i].len, &src);
+				want |= sources[i].family == family &&
+					sl_prefix_contains(family, &sources[i].addr, sources[i].len, &src);
 			ck_assert_msg(sl_host_tunnel_source_ok(t, family, &src) == want,
 				      "round %d probe %d: want %d", round, k, want);
 		}

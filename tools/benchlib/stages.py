@@ -127,6 +127,8 @@ def port_block(name, device, addresses, neighbours, gateway=None, queues=1, mtu=
              "      device = %s;" % _s(device),
              "      queues = %d;" % queues,
              "      mtu = %d;" % mtu,
+             # no kernel interface: benches run in the machine's own namespace
+             "      kernel_interface = false;",
              "      addresses = [ %s ];" % ", ".join(_s(a) for a in addresses)]
     if gateway:
         lines.append("      gateway = %s;" % _s(gateway))
