@@ -63,8 +63,27 @@ static void pass_up(struct sl_worker *w, struct rte_ring *ring, struct rte_mbuf 
 	count(w, if_queued);
 }
 
-static void to_control(struct sl_worker *w, struct rte_mbuf *m, uint16_t in_port)
+/* ICMP echo request or ICMPv6 echo request (what the control thread answers besides ARP and ND). */
+static bool is_echo_request(const struct rte_mbuf *m, const struct sl_pkt_info *pi)
 {
+	if (pi->l4_off >= rte_pktmbuf_data_len(m))
+		return false;
+	uint8_t type = rte_pktmbuf_mtod(m, const uint8_t *)[pi->l4_off];
+	return (pi->proto == SL_PROTO_ICMP && type == 8) || (pi->proto == SL_PROTO_ICMPV6 && type == 128);
+}
+
+#define ECHO_PER_S 1000 /* echo requests answered per worker */
+#define ECHO_BURST 100
+
+/* To the control thread; a ping flood is cut here so that ARP and ND,
+ * which share its ring, never wait behind it. */
+static void to_control(struct sl_worker *w, struct rte_mbuf *m, uint16_t in_port, const struct sl_pkt_info *pi)
+{
+	if (pi->family != SL_AF_NONE && is_echo_request(m, pi) &&
+	    !sl_rate_take(&w->echo, ECHO_PER_S, ECHO_BURST, w->now_ms)) {
+		drop(w, m, SL_DROP_ECHO_RATE_LIMITED);
+		return;
+	}
 	pass_up(w, w->to_control, m, in_port, SL_DROP_EXCEPTION_FULL, SL_C_EXCEPTION);
 }
 
@@ -667,7 +686,7 @@ void sl_worker_burst(struct sl_worker *w, const struct sl_snapshot *s, uint16_t 
 			host_reply(w, s, m, &st[i], hit[i]);
 			break;
 		case V_EXCEPTION:
-			to_control(w, m, in_port);
+			to_control(w, m, in_port, &st[i].pi);
 			break;
 		case V_KERNEL:
 			to_kernel(w, m, in_port);

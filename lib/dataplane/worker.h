@@ -40,6 +40,7 @@ struct sl_worker {
 	struct rte_mbuf *tx[SL_MAX_PORTS][SL_BURST_MAX];
 	struct sl_token_bucket icmp_sent;    /* ICMP errors we originate */
 	struct sl_token_bucket icmp_relayed; /* ICMP errors we pass on (mux) or translate (host) */
+	struct sl_token_bucket echo;         /* echo requests to our addresses, answered by control */
 	uint16_t nb_free;
 	struct rte_mbuf *to_free[SL_BURST_MAX];
 };

@@ -69,6 +69,7 @@
 	X(ICMP_RATE_LIMITED, icmp_rate_limited, "ICMP error not relayed or translated: over the limit of 1000/s (burst 100) per worker") \
 	X(NO_HEADROOM,     no_headroom,     "frame lacks the headroom needed for encapsulation") \
 	X(TOO_BIG,         too_big,         "encapsulated frame would exceed the port MTU") \
+	X(ECHO_RATE_LIMITED, echo_rate_limited, "ICMP/ICMPv6 echo request to our own addresses over 1000/s (burst 100) per worker: a ping flood must not delay ARP and ND, which share the control thread's ring") \
 	X(EXCEPTION_FULL,  exception_full,  "control-thread ring full; frame dropped") \
 	X(KERNEL_OFF,      kernel_off,      "exception path: traffic for one of our addresses (not ARP, ND or echo) on a port whose kernel interface is off (`kernel_interface = false`)") \
 	X(KERNEL_RATE_LIMITED, kernel_rate_limited, "exception path: frame for the kernel over the per-worker limit (`exception.to_kernel_rate`, default 10,000/s, burst 1,000)") \

@@ -570,6 +570,35 @@ START_TEST(arp_goes_to_the_control_thread)
 }
 END_TEST
 
+static struct rte_mbuf *eth_of(const uint8_t dmac[6], int family, const uint8_t *ip, uint16_t n);
+
+/* A ping flood to our address is cut in the worker (ARP and ND share the
+ * control ring): a burst of 100, then 1000/s. Echo replies are not limited. */
+START_TEST(echo_requests_to_us_are_rate_limited)
+{
+	struct fixture f;
+	uint8_t ip[64] = { 0x45, 0, 0, 28, 0, 0, 0, 0, 64, SL_PROTO_ICMP, 0, 0,
+			   198, 51, 100, 2, 192, 0, 2, 10, 8, 0, 0, 0, 0, 1, 0, 1 };
+	uint16_t c = sl_csum_fold(sl_csum_partial(ip, 20, 0));
+	memcpy(ip + 10, &c, 2);
+	c = sl_csum_fold(sl_csum_partial(ip + 20, 8, 0));
+	memcpy(ip + 22, &c, 2);
+	fixture_init(&f, MUX_SPEC(&DIP1));
+	for (int i = 0; i < 150; i++) {
+		struct rte_mbuf *m;
+		run(&f, FABRIC, eth_of(MAC_FABRIC, SL_AF_INET, ip, 28));
+		while (rte_ring_dequeue(f.w->to_control, (void **)&m) == 0)
+			rte_pktmbuf_free(m);
+	}
+	ck_assert_msg(f.w->stats.c[SL_C_EXCEPTION] == 100, "%s", counters_moved(f.w));
+	ck_assert_uint_eq(f.w->stats.drop[SL_DROP_ECHO_RATE_LIMITED], 50);
+	f.w->now_ms += 10;
+	run(&f, FABRIC, eth_of(MAC_FABRIC, SL_AF_INET, ip, 28));
+	ck_assert_uint_eq(f.w->stats.c[SL_C_EXCEPTION], 101);
+	fixture_free(&f);
+}
+END_TEST
+
 /* ---- exception path (lib/exception): our own addresses ---- */
 
 /* A mux whose fabric port has a kernel interface, its ring of `size`. */
@@ -1295,6 +1324,7 @@ static Suite *suite(void)
 	tcase_add_test(mux, mux_asks_for_unresolved_next_hop);
 	tcase_add_test(mux, mux_answers_too_big_with_icmp);
 	tcase_add_test(mux, arp_goes_to_the_control_thread);
+	tcase_add_test(mux, echo_requests_to_us_are_rate_limited);
 	tcase_add_test(mux, own_address_traffic_goes_to_the_kernel_ring);
 	tcase_add_test(mux, own_address_traffic_without_kernel_interface_is_dropped);
 	tcase_add_test(mux, own_address_flood_is_rate_limited_and_vip_traffic_flows);
