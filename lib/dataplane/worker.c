@@ -289,6 +289,18 @@ static bool icmp_allowed(struct sl_worker *w, struct sl_token_bucket *b)
 	return sl_rate_take(b, ICMP_PER_S, ICMP_BURST, w->now_ms);
 }
 
+/* Why an ICMP error we would pass on may not go: over the limit of bucket b
+ * (NULL: none here) or a wrong checksum; NONE when it may. */
+static enum sl_drop icmp_error_refusal(struct sl_worker *w, const uint8_t *ip, const struct sl_pkt_info *pi,
+				       struct sl_token_bucket *b)
+{
+	if (b != NULL && !icmp_allowed(w, b))
+		return SL_DROP_ICMP_RATE_LIMITED;
+	if (!sl_pkt_icmp_checksum_ok(ip, pi))
+		return SL_DROP_BAD_L4_CHECKSUM;
+	return SL_DROP_NONE;
+}
+
 /* Translate, decrement TTL, route and queue an IP-only packet (host
  * agent, both directions); quote is non-NULL for an ICMP error. */
 static void forward_translated(struct sl_worker *w, const struct sl_snapshot *s, struct rte_mbuf *m,
@@ -355,13 +367,10 @@ static const struct sl_flow_value *host_new_conn(struct sl_worker *w, const stru
 static void host_icmp_error(struct sl_worker *w, const struct sl_snapshot *s, struct rte_mbuf *m,
 			    struct pkt_state *st, const struct sl_flow_value *v, bool to_dip)
 {
-	enum sl_drop why = SL_DROP_NONE;
-	if (v == NULL)
-		why = SL_DROP_ICMP_NO_FLOW;
-	else if (!sl_pkt_icmp_checksum_ok(rte_pktmbuf_mtod(m, const uint8_t *), &st->pi))
-		why = SL_DROP_BAD_L4_CHECKSUM;
-	else if (!to_dip && !icmp_allowed(w, &w->icmp_relayed)) /* the mux limits the other way */
-		why = SL_DROP_ICMP_RATE_LIMITED;
+	/* Towards a DIP the mux has already limited the rate. */
+	enum sl_drop why = v == NULL ? SL_DROP_ICMP_NO_FLOW
+		: icmp_error_refusal(w, rte_pktmbuf_mtod(m, const uint8_t *), &st->pi,
+				     to_dip ? NULL : &w->icmp_relayed);
 	if (why != SL_DROP_NONE) {
 		drop(w, m, why);
 		return;
@@ -509,24 +518,17 @@ static void mux_too_big(struct sl_worker *w, const struct sl_snapshot *s, struct
 	send_ip(w, m, back, pi->family);
 }
 
-/* Within the rate limit and whole (junk takes no fabric bandwidth), or dropped. */
-static bool mux_icmp_ok(struct sl_worker *w, struct rte_mbuf *m, const struct pkt_state *st)
-{
-	enum sl_drop why = SL_DROP_NONE;
-	if (!icmp_allowed(w, &w->icmp_relayed))
-		why = SL_DROP_ICMP_RATE_LIMITED;
-	else if (!sl_pkt_icmp_checksum_ok(rte_pktmbuf_mtod_offset(m, const uint8_t *, st->pi.l3_off), &st->pi))
-		why = SL_DROP_BAD_L4_CHECKSUM;
-	if (why != SL_DROP_NONE)
-		drop(w, m, why);
-	return why == SL_DROP_NONE;
-}
-
 static void mux_forward(struct sl_worker *w, const struct sl_snapshot *s, struct rte_mbuf *m,
 			struct pkt_state *st, const struct sl_flow_value *hit)
 {
-	if (st->icmp && !mux_icmp_ok(w, m, st))
+	/* Junk errors take no fabric bandwidth: checked before the tunnel. */
+	enum sl_drop refused = st->icmp ? icmp_error_refusal(w, rte_pktmbuf_mtod_offset(m, const uint8_t *,
+									st->pi.l3_off), &st->pi, &w->icmp_relayed)
+				      : SL_DROP_NONE;
+	if (refused != SL_DROP_NONE) {
+		drop(w, m, refused);
 		return;
+	}
 	const union sl_addr *host = mux_host(w, s, st, hit);
 	if (host == NULL) {
 		drop(w, m, st->icmp ? SL_DROP_ICMP_NO_FLOW : SL_DROP_NO_BACKEND);

@@ -284,6 +284,22 @@ def missing_counters(snap, names):
             if k not in snap[f"{inst}.__keys"]]
 
 
+def send_and_capture(lab, sender, frames, capture_ns, receiver, counter, name):
+    """Send frames from sender (namespace role, interface) while capturing on
+    capture_ns's eth0; wait until host1's counter rose by as many and the
+    receiving instance saw them all. Returns (captured, counters after, deltas)."""
+    before = snapshot(lab)
+    cap = lab.capture("eth0", f"icmp-{name}-at-{capture_ns}", ns=capture_ns)
+    try:
+        lab.sendp(sender[0], sender[1], frames, f"icmp-{name}")
+        wait_until(lambda: stat(lab, "host1", counter) >= before[f"host1.{counter}"] + len(frames))
+        wait_received(lab, receiver, before, len(frames))
+    finally:
+        pkts = cap.stop()
+    after = snapshot(lab)
+    return pkts, after, deltas(before, after)
+
+
 # ------------------------------------------------------------ DIP -> client
 
 @pytest.mark.parametrize("family", list(FAM))
@@ -292,17 +308,8 @@ def test_dip_icmp_error_reaches_client_as_vip(lab, conns, family):
     lport = conns.port(lab, family)
     frames = [from_dip(lab, family, client_packet(family, lport), kind)
               for kind in ("too_big", "param")]
-    before = snapshot(lab)
-    cap = lab.capture("eth0", f"icmp-at-client-{family}", ns="client")
-    try:
-        lab.sendp("be1", "eth0", frames, f"icmp-from-dip-{family}")
-        wait_until(lambda: stat(lab, "host1", "host_icmp_to_client")
-                   >= before["host1.host_icmp_to_client"] + len(frames))
-        wait_received(lab, "host1", before, len(frames))
-    finally:
-        pkts = cap.stop()
-    after = snapshot(lab)
-    d = deltas(before, after)
+    pkts, after, d = send_and_capture(lab, ("be1", "eth0"), frames, "client", "host1",
+                                      "host_icmp_to_client", f"from-dip-{family}")
     errs = icmp_errors_in(pkts, family)
     ctx = (f"\n  client connection {f['client']}:{lport} -> {f['vip']}:80 (backend1 sees it as "
            f"-> {f['dip']}:{sl.BACKEND_PORT})\n  counter deltas: {d}\n  ICMP errors the client "
@@ -346,17 +353,8 @@ def test_icmp_error_to_vip_is_relayed_to_the_dip(lab, conns, family):
     frames = [to_vip(lab, family, vip_packet(family, lport)),
               to_vip(lab, family, vip_packet(family, lport, complete=True)),
               to_vip(lab, family, vip_packet(family, lport), "param")]
-    before = snapshot(lab)
-    cap = lab.capture("eth0", f"icmp-at-backend1-{family}", ns="be1")
-    try:
-        lab.sendp("router", "fab0", frames, f"icmp-to-vip-{family}")
-        wait_until(lambda: stat(lab, "host1", "host_icmp_to_dip")
-                   >= before["host1.host_icmp_to_dip"] + len(frames))
-        wait_received(lab, "mux", before, len(frames))
-    finally:
-        pkts = cap.stop()
-    after = snapshot(lab)
-    d = deltas(before, after)
+    pkts, after, d = send_and_capture(lab, ("router", "fab0"), frames, "be1", "mux",
+                                      "host_icmp_to_dip", f"to-vip-{family}")
     errs = [e for e in icmp_errors_in(pkts, family) if e.get("q_dport") == lport]
     ctx = (f"\n  flow {f['client']}:{lport} -> {f['vip']}:80 served by backend1 ({f['dip']})"
            f"\n  counter deltas: {d}\n  ICMP errors backend1 captured: {errs}\n{lab.diag()}")
