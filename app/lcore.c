@@ -58,12 +58,10 @@ static void expire_flows(struct sl_lcore *lc, const struct sl_spec *spec)
 {
 	struct sl_worker *w = &lc->w;
 	unsigned gone = 0;
-	if (w->mux_flows != NULL)
-		gone += sl_flow_expire(w->mux_flows, w->id, w->now_ms, spec->mux.flow_idle_ms,
-				       EXPIRE_BUDGET);
-	if (w->host_conns != NULL)
-		gone += sl_flow_expire(w->host_conns, w->id, w->now_ms, spec->host.conn_idle_ms,
-				       EXPIRE_BUDGET);
+	for (unsigned s = 0; s < SL_STAGE_COUNT; s++)
+		if (w->flows[s] != NULL)
+			gone += sl_flow_expire(w->flows[s], w->id, w->now_ms, sl_stages[s]->flows.idle_ms(spec),
+					       EXPIRE_BUDGET);
 	w->stats.c[SL_C_FLOW_EXPIRED] += gone;
 }
 

@@ -151,15 +151,32 @@ static struct sl_flow_table *flow_table(const char *name, uint32_t capacity)
 	return sl_flow_create(&p);
 }
 
+/* The flow table of every stage that has one and that the roles ask for,
+ * sized from the first spec (a reload cannot resize them). */
+static int create_flow_tables(const struct sl_config *cfg)
+{
+	struct sl_spec spec;
+	char name[64];
+	int rc = sl_spec_from_config(cfg, &spec);
+	for (unsigned s = 0; s < SL_STAGE_COUNT && rc == 0; s++) {
+		const struct sl_stage *st = sl_stages[s];
+		if (st->flows.name == NULL || !sl_stage_wanted(st, spec.roles))
+			continue;
+		snprintf(name, sizeof(name), "sl_%s", st->flows.name);
+		if ((sl_app.flows[s] = flow_table(name, st->flows.capacity(&spec))) == NULL)
+			rc = -1;
+	}
+	sl_spec_free(&spec);
+	return rc;
+}
+
 static int create_shared_state(const struct sl_config *cfg)
 {
 	size_t sz = rte_rcu_qsbr_get_memsize(sl_app.nb_workers);
 	sl_app.qsbr = rte_zmalloc("sl_qsbr", sz, RTE_CACHE_LINE_SIZE);
 	if (sl_app.qsbr == NULL || rte_rcu_qsbr_init(sl_app.qsbr, sl_app.nb_workers) != 0)
 		return -1;
-	if ((cfg->roles & SL_ROLE_MUX) && (sl_app.mux_flows = flow_table("sl_mux_flows", cfg->flow_capacity)) == NULL)
-		return -1;
-	if ((cfg->roles & SL_ROLE_HOST) && (sl_app.host_conns = flow_table("sl_host_conns", cfg->conn_capacity)) == NULL)
+	if (create_flow_tables(cfg) < 0)
 		return -1;
 	sl_app.to_control = rte_ring_create("sl_to_control", 4096, (int)rte_socket_id(), RING_F_SC_DEQ);
 	return sl_app.to_control ? 0 : -1;
@@ -174,8 +191,7 @@ static int create_lcore(unsigned idx, unsigned lcore_id)
 		return -1;
 	lc->lcore_id = lcore_id;
 	lc->w.id = idx;
-	lc->w.mux_flows = sl_app.mux_flows;
-	lc->w.host_conns = sl_app.host_conns;
+	memcpy(lc->w.flows, sl_app.flows, sizeof(lc->w.flows));
 	lc->w.to_control = sl_app.to_control;
 	lc->w.to_kernel = sl_app.to_kernel;
 	lc->w.kernel_gate = (struct sl_exc_gate){ .ports = sl_app.kernel_ports,

@@ -46,8 +46,7 @@ struct sl_app {
 	struct sl_port_hw hw[SL_MAX_PORTS];    /* MAC and real MTU, by config port index */
 	struct rte_mempool *pool;
 	struct rte_rcu_qsbr *qsbr;
-	struct sl_flow_table *mux_flows;
-	struct sl_flow_table *host_conns;
+	struct sl_flow_table *flows[SL_STAGE_COUNT]; /* each stage's flow table (stage.h flows), or NULL */
 	struct rte_ring *to_control;
 	/* exception path (exception.c) */
 	struct sl_kifs kifs;                   /* kernel interfaces, by config port index */

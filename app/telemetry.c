@@ -72,8 +72,9 @@ static int cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d
 		rte_tel_data_add_dict_u64(d, name, total.drop[r]);
 	}
 	add_port_drops(d);
-	rte_tel_data_add_dict_u64(d, "mux_flows", flow_total(sl_app.mux_flows));
-	rte_tel_data_add_dict_u64(d, "host_conns", flow_total(sl_app.host_conns));
+	for (unsigned s = 0; s < SL_STAGE_COUNT; s++)
+		if (sl_stages[s]->flows.name != NULL)
+			rte_tel_data_add_dict_u64(d, sl_stages[s]->flows.name, flow_total(sl_app.flows[s]));
 	rte_tel_data_add_dict_u64(d, "workers", sl_app.nb_workers);
 	return 0;
 }

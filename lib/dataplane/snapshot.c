@@ -2,6 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dataplane/classify.h"
+#include "dataplane/services.h"
 #include "dataplane/snapshot.h"
 
 /* sl_local_from_spec copies every port, address and static neighbour. */
@@ -41,16 +43,35 @@ void sl_local_from_spec(const struct sl_spec *spec, const struct sl_port_hw *hw,
 	}
 }
 
-/* Only kinds some stage builds tables for: an unknown kind would be
- * silently ignored by every stage. */
+/* Only kinds some stage claims or builds tables for: an unknown kind
+ * would be silently ignored by every stage. */
 static bool kinds_known(const struct sl_spec *spec, char *err, size_t errlen)
 {
-	for (uint32_t v = 0; v < spec->nb_services; v++)
-		if (spec->services[v].kind != SL_SERVICE_VIP) {
-			snprintf(err, errlen, "service %u: unknown kind %u", v, spec->services[v].kind);
+	uint32_t known = 0;
+	for (unsigned s = 0; s < SL_STAGE_COUNT; s++)
+		known |= sl_stages[s]->claim.service_kinds | sl_stages[s]->service_parts;
+	for (uint32_t v = 0; v < spec->nb_services; v++) {
+		uint8_t kind = spec->services[v].kind;
+		if (kind > SL_SERVICE_KIND_MAX || !(known & (1u << kind))) {
+			snprintf(err, errlen, "service %u: unknown kind %u", v, kind);
 			return false;
 		}
+	}
 	return true;
+}
+
+/* Each stage the spec's roles ask for, with its own tables. */
+static int build_stages(struct sl_tables *t, char *err, size_t errlen)
+{
+	for (unsigned s = 0; s < SL_STAGE_COUNT; s++) {
+		const struct sl_stage *st = sl_stages[s];
+		t->built[s] = sl_stage_wanted(st, t->spec.roles);
+		if (!t->built[s] || st->build == NULL)
+			continue;
+		if ((t->stage[s] = st->build(&t->spec, err, errlen)) == NULL)
+			return -1;
+	}
+	return 0;
 }
 
 struct sl_tables *sl_tables_build(struct sl_spec *spec, const struct sl_port_hw *hw,
@@ -67,35 +88,27 @@ struct sl_tables *sl_tables_build(struct sl_spec *spec, const struct sl_port_hw 
 	t->spec = *spec;
 	memset(spec, 0, sizeof(*spec)); /* ownership moved into t */
 	t->generation = generation;
-	t->backend_port = -1;
 	sl_local_from_spec(&t->spec, hw, &t->local);
 	for (unsigned p = 0; p < t->spec.nb_ports; p++) {
 		uint16_t dev = hw[p].mtu, want = t->spec.ports[p].mtu;
 		t->mtu[p] = dev != 0 && dev < want ? dev : want;
 	}
-	if (t->spec.roles & SL_ROLE_MUX) {
-		t->mux = sl_mux_tables_build(&t->spec, prev ? prev->mux : NULL, err, errlen);
-		if (t->mux == NULL)
-			goto fail;
-	}
-	if (t->spec.roles & SL_ROLE_HOST) {
-		t->host = sl_host_tables_build(&t->spec, err, errlen);
-		if (t->host == NULL)
-			goto fail;
-		t->backend_port = t->spec.host.backend_port;
+	if (build_stages(t, err, errlen) < 0 || sl_services_build(t, prev, err, errlen) < 0 ||
+	    sl_classifier_build(t, err, errlen) < 0) {
+		sl_tables_free(t);
+		return NULL;
 	}
 	return t;
-fail:
-	sl_tables_free(t);
-	return NULL;
 }
 
 void sl_tables_free(struct sl_tables *t)
 {
 	if (t == NULL)
 		return;
-	sl_mux_tables_free(t->mux);
-	sl_host_tables_free(t->host);
+	sl_services_release(t);
+	for (unsigned s = 0; s < SL_STAGE_COUNT; s++)
+		if (t->stage[s] != NULL)
+			sl_stages[s]->free(t->stage[s]);
 	sl_spec_free(&t->spec);
 	free(t);
 }

@@ -2,36 +2,20 @@
  * The one thing the control plane hands the data plane: an immutable
  * snapshot, published by an RCU pointer swap. It has two independently
  * replaceable parts, because they change at different rates:
- *   - tables: everything derived from the data-plane spec (VIPs, Maglev,
- *     local DIPs, own addresses); replaced on reload or a manager commit;
+ *   - tables: everything derived from the data-plane spec (each stage's
+ *     tables, the per-service tables, the one service index, own
+ *     addresses); replaced on reload or a manager commit;
  *   - neigh: resolved next hops; replaced when ARP/ND learns something.
  * Workers read one snapshot per burst and never wait; the control thread
- * frees a replaced part after a grace period.
+ * frees a replaced part after a grace period. The types are in
+ * stage/tables.h, since stages read them.
  */
 #ifndef SLUICE_DATAPLANE_SNAPSHOT_H
 #define SLUICE_DATAPLANE_SNAPSHOT_H
 
 #include <stdint.h>
 
-#include "host/host.h"
-#include "mux/mux.h"
-#include "neigh/neigh.h"
-#include "spec/spec.h"
-
-struct sl_tables {
-	struct sl_spec spec;           /* owned: what these were built from; workers read its tunables */
-	struct sl_mux_tables *mux;     /* NULL without the mux role */
-	struct sl_host_tables *host;   /* NULL without the host role */
-	struct sl_local local;         /* own MACs and addresses, by spec port index */
-	uint16_t mtu[SL_MAX_PORTS];     /* the spec's, capped by what the device carries */
-	int backend_port;              /* spec port index, -1 without the host role */
-	uint64_t generation;
-};
-
-struct sl_snapshot {
-	const struct sl_tables *tables;
-	const struct sl_neigh_table *neigh;
-};
+#include "stage/tables.h"
 
 /* What the devices behind the spec's ports really are, by spec port index. */
 struct sl_port_hw {
@@ -47,8 +31,9 @@ void sl_local_from_spec(const struct sl_spec *spec, const struct sl_port_hw *hw,
 /*
  * Build tables from spec; takes ownership of spec's allocations (spec is
  * emptied). Returns NULL with a message in err; spec is then freed.
- * prev (may be NULL): the tables these replace, whose parts for unchanged
- * VIPs are copied rather than recomputed; only read.
+ * prev (may be NULL): the tables these replace; the per-service tables of
+ * services that did not change are shared with them, not rebuilt. prev is
+ * not modified but for reference counts (control thread only).
  */
 struct sl_tables *sl_tables_build(struct sl_spec *spec, const struct sl_port_hw *hw,
 				  const struct sl_tables *prev, uint64_t generation, char *err,

@@ -53,6 +53,33 @@ out:
 	return rc;
 }
 
+struct sl_host_vip *sl_host_vip_build(const struct sl_spec *spec, const struct sl_spec_service *svc,
+				      char *err, size_t errlen)
+{
+	struct sl_host_vip *hv = calloc(1, sizeof(*hv));
+	if (hv == NULL || build_vip(hv, spec, svc) < 0) {
+		snprintf(err, errlen, "cannot build host agent tables: %s", strerror(errno ? errno : ENOMEM));
+		sl_host_vip_free(hv);
+		return NULL;
+	}
+	return hv;
+}
+
+void sl_host_vip_free(struct sl_host_vip *hv)
+{
+	if (hv == NULL)
+		return;
+	free(hv->maglev);
+	free(hv->dips);
+	free(hv);
+}
+
+bool sl_host_vip_inputs_same(const struct sl_spec *a, const struct sl_spec *b)
+{
+	return a->mux.hash_seed == b->mux.hash_seed && sl_addr_eq(&a->host.addr4, &b->host.addr4) &&
+	       sl_addr_eq(&a->host.addr6, &b->host.addr6);
+}
+
 /* Masks are computed once here, so the per-packet check only ANDs. */
 static void build_sources(struct sl_host_tables *t, const struct sl_spec_host *hs)
 {
@@ -71,48 +98,29 @@ static void build_sources(struct sl_host_tables *t, const struct sl_spec_host *h
 struct sl_host_tables *sl_host_tables_build(const struct sl_spec *spec, char *err, size_t errlen)
 {
 	struct sl_host_tables *t = calloc(1, sizeof(*t));
-	if (t == NULL)
-		goto fail;
+	if (t == NULL) {
+		snprintf(err, errlen, "cannot build host agent tables: %s", strerror(ENOMEM));
+		return NULL;
+	}
 	t->seed = spec->mux.hash_seed;
 	t->addr4 = spec->host.addr4;
 	t->addr6 = spec->host.addr6;
+	t->backend_port = spec->host.backend_port;
 	build_sources(t, &spec->host);
-	t->index = sl_vip_index_build(spec);
-	t->vip = calloc(spec->nb_services ? spec->nb_services : 1, sizeof(*t->vip));
-	if (t->index == NULL || t->vip == NULL)
-		goto fail;
-	for (uint32_t v = 0; v < spec->nb_services; v++) {
-		t->nb_vips = v + 1;
-		if (build_vip(&t->vip[v], spec, &spec->services[v]) < 0)
-			goto fail;
-	}
 	return t;
-fail:
-	snprintf(err, errlen, "cannot build host agent tables: %s", strerror(errno ? errno : ENOMEM));
-	sl_host_tables_free(t);
-	return NULL;
 }
 
 void sl_host_tables_free(struct sl_host_tables *t)
 {
-	if (t == NULL)
-		return;
-	for (uint32_t v = 0; v < t->nb_vips; v++) {
-		free(t->vip[v].maglev);
-		free(t->vip[v].dips);
-	}
-	free(t->vip);
-	sl_vip_index_free(t->index);
 	free(t);
 }
 
-const struct sl_host_dip *sl_host_pick(const struct sl_host_tables *t, uint32_t vip,
+const struct sl_host_dip *sl_host_pick(const struct sl_host_vip *hv, uint64_t seed,
 				       const struct sl_flow_key *k)
 {
-	const struct sl_host_vip *hv = &t->vip[vip];
 	if (hv->maglev == NULL)
 		return NULL;
-	uint32_t slot = sl_maglev_lookup(hv->maglev, (uint32_t)sl_hash64(k, sizeof(*k), t->seed));
+	uint32_t slot = sl_maglev_lookup(hv->maglev, (uint32_t)sl_hash64(k, sizeof(*k), seed));
 	return slot == SL_MAGLEV_NO_BACKEND ? NULL : &hv->dips[slot];
 }
 

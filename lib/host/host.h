@@ -18,7 +18,6 @@
 #include "maglev/maglev.h"
 #include "packet/packet.h"
 #include "spec/spec.h"
-#include "vip/vip.h"
 
 /* Local DIPs are few per VIP; a small prime table keeps weights honoured. */
 #define SL_HOST_MAGLEV_SIZE 1021u
@@ -28,6 +27,7 @@ struct sl_host_dip {
 	uint16_t port; /* host order */
 };
 
+/* A VIP's part of the shared per-service tables (lib/stage/tables.h). */
 struct sl_host_vip {
 	struct sl_maglev *maglev; /* NULL when no DIP of this VIP is local */
 	struct sl_host_dip *dips;
@@ -45,20 +45,27 @@ struct sl_host_sources {
 	struct sl_host_source p[SL_MAX_TUNNEL_SOURCES];
 };
 
+/* What the host agent needs beyond its VIPs. */
 struct sl_host_tables {
-	struct sl_vip_index *index;
-	struct sl_host_vip *vip; /* by VIP number (spec order) */
-	uint32_t nb_vips;
 	uint64_t seed;
 	union sl_addr addr4, addr6; /* tunnel endpoint addresses (zero when absent) */
+	int backend_port;           /* spec port index DIPs reply on */
 	struct sl_host_sources src4, src6; /* spec->host.tunnel_sources by family */
 };
 
-/* The spec's host agent: its VIPs' local DIPs (backends whose host is
- * spec->host.addr4 or addr6), endpoints and tunnel sources. NULL with a
+/* The spec's host agent: endpoints and tunnel sources. NULL with a
  * message in err on ENOMEM. */
 struct sl_host_tables *sl_host_tables_build(const struct sl_spec *spec, char *err, size_t errlen);
 void sl_host_tables_free(struct sl_host_tables *t);
+
+/* Service svc's local DIPs (backends whose host is spec->host.addr4 or
+ * addr6) and their Maglev table. NULL with a message in err on failure. */
+struct sl_host_vip *sl_host_vip_build(const struct sl_spec *spec, const struct sl_spec_service *svc,
+				      char *err, size_t errlen);
+void sl_host_vip_free(struct sl_host_vip *hv);
+
+/* May a VIP's tables built under spec a serve under b (same endpoints and seed)? */
+bool sl_host_vip_inputs_same(const struct sl_spec *a, const struct sl_spec *b);
 
 /* True when a tunnel to dst (of family) ends here. */
 static inline bool sl_host_is_endpoint(const struct sl_host_tables *t, int family,
@@ -91,7 +98,7 @@ static inline bool sl_host_tunnel_source_ok(const struct sl_host_tables *t, int 
 }
 
 /* Local DIP for a new connection (forward key k), or NULL when none. */
-const struct sl_host_dip *sl_host_pick(const struct sl_host_tables *t, uint32_t vip,
+const struct sl_host_dip *sl_host_pick(const struct sl_host_vip *hv, uint64_t seed,
 				       const struct sl_flow_key *k);
 
 /* Key under which the DIP's replies to the connection `fwd` arrive. */

@@ -16,7 +16,6 @@
 #include "maglev/maglev.h"
 #include "packet/packet.h"
 #include "spec/spec.h"
-#include "vip/vip.h"
 
 struct rte_mbuf;
 
@@ -24,44 +23,37 @@ struct sl_mux_dip {
 	union sl_addr addr;
 	union sl_addr host;
 	uint16_t port; /* host order */
-	uint32_t weight;   /* as specified; kept to tell whether a rebuild may reuse the table */
+	uint32_t weight;   /* as specified */
 };
 
+/* A VIP's part of the shared per-service tables (lib/stage/tables.h). */
 struct sl_mux_vip {
 	struct sl_maglev *maglev; /* slot -> index in dips */
 	struct sl_mux_dip *dips;
 	uint32_t nb_dips;
 };
 
+/* What the mux needs beyond its VIPs. */
 struct sl_mux_tables {
-	struct sl_vip_index *index;
-	struct sl_mux_vip *vip; /* by VIP number (spec order) */
-	uint32_t nb_vips;
 	uint64_t seed;
 	union sl_addr tunnel_src4, tunnel_src6; /* zero: use the egress port's address */
 };
 
-/* Returns NULL with a message in err on failure (ENOMEM, bad Maglev size).
- * prev (may be NULL): the tables being replaced; a VIP whose DIPs, weights,
- * Maglev size and seed are unchanged gets a copy of its Maglev table
- * instead of a new population (identical by construction). */
-struct sl_mux_tables *sl_mux_tables_build(const struct sl_spec *spec, const struct sl_mux_tables *prev,
-					  char *err, size_t errlen);
+/* NULL with a message in err on ENOMEM. */
+struct sl_mux_tables *sl_mux_tables_build(const struct sl_spec *spec, char *err, size_t errlen);
 void sl_mux_tables_free(struct sl_mux_tables *t);
 
-/* Forward 5-tuple key of a parsed packet (client -> VIP direction). */
-void sl_flow_key_of(const struct sl_pkt_info *pi, struct sl_flow_key *k);
+/* The DIPs and Maglev table of service svc of spec. NULL with a message
+ * in err on failure (ENOMEM, bad Maglev size). */
+struct sl_mux_vip *sl_mux_vip_build(const struct sl_spec *spec, const struct sl_spec_service *svc,
+				    char *err, size_t errlen);
+void sl_mux_vip_free(struct sl_mux_vip *mv);
 
-/* Key of the flow an ICMP error is about, in the direction opposite to
- * the quoted packet: the quote of an error sent to a VIP is the VIP's
- * packet to the client, so this is the client -> VIP key; the quote of an
- * error from a DIP is the client's packet to the DIP, so this is the key
- * of the DIP's replies. */
-void sl_flow_key_of_quote(const struct sl_icmp_quote *q, int family, struct sl_flow_key *k);
+/* May a VIP's tables built under spec a serve under b (same Maglev size and seed)? */
+bool sl_mux_vip_inputs_same(const struct sl_spec *a, const struct sl_spec *b);
 
 /* Maglev choice for a new flow; NULL when the VIP has no DIP with weight. */
-const struct sl_mux_dip *sl_mux_pick(const struct sl_mux_tables *t, uint32_t vip,
-				     const struct sl_flow_key *k);
+const struct sl_mux_dip *sl_mux_pick(const struct sl_mux_vip *mv, uint64_t seed, const struct sl_flow_key *k);
 
 /*
  * Encapsulate the frame in m (Ethernet + IP, parsed into pi) for the host

@@ -67,8 +67,6 @@ struct sl_vip_index *sl_vip_index_build(const struct sl_spec *spec)
 		x->slot[i] = (struct vip_slot){ .vip = SL_VIP_NONE };
 	for (uint32_t v = 0; v < spec->nb_services; v++) {
 		const struct sl_spec_service *svc = &spec->services[v];
-		if (svc->kind != SL_SERVICE_VIP)
-			continue;
 		insert(x, svc->family, svc->proto, &svc->addr, htons(svc->port), v);
 		insert(x, svc->family, 0, &svc->addr, 0, v);
 	}

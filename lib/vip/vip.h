@@ -15,8 +15,9 @@
 
 struct sl_vip_index;
 
-/* Build over the SL_SERVICE_VIP services of spec (numbers are indices
- * into spec->services). NULL on ENOMEM. */
+/* Build over the services of spec, of every kind (numbers are indices
+ * into spec->services): one index per snapshot serves every stage. NULL
+ * on ENOMEM. */
 struct sl_vip_index *sl_vip_index_build(const struct sl_spec *spec);
 void sl_vip_index_free(struct sl_vip_index *x);
 

@@ -90,14 +90,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	w = rte_zmalloc("w", sizeof(*w), 64);
 	if (snap.neigh == NULL || w == NULL)
 		abort();
-	w->mux_flows = flow_table("fz_flows", q);
-	w->host_conns = flow_table("fz_conns", q);
+	for (unsigned s = 0; s < SL_STAGE_COUNT; s++)
+		if (t->built[s] && sl_stages[s]->flows.name != NULL && (w->flows[s] = flow_table(sl_stages[s]->flows.name, q)) == NULL)
+			abort();
 	w->to_control = rte_ring_create("fz_exc", 64, 0, RING_F_SC_DEQ);
 	w->wants = rte_ring_create_elem("fz_want", sizeof(struct sl_neigh_want), 64, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
 	/* the exception path on port 0 only, so both its ways out are reached */
 	w->to_kernel = rte_ring_create("fz_kernel", 64, 0, RING_F_SC_DEQ);
 	w->kernel_gate = (struct sl_exc_gate){ .ports = 1, .rate = 1000, .burst = 10 };
-	if (w->mux_flows == NULL || w->host_conns == NULL || w->to_control == NULL || w->wants == NULL ||
+	if (w->to_control == NULL || w->wants == NULL ||
 	    w->to_kernel == NULL)
 		abort();
 	return 0;
@@ -132,8 +133,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(p, data + 1, size - 1);
 	w->now_ms += data[0] >> 1;
 	sl_worker_burst(w, &snap, data[0] & 1, &m, 1);
-	sl_flow_expire(w->mux_flows, 0, w->now_ms, 1000, 16);
-	sl_flow_expire(w->host_conns, 0, w->now_ms, 1000, 16);
+	for (unsigned s = 0; s < SL_STAGE_COUNT; s++)
+		if (w->flows[s] != NULL)
+			sl_flow_expire(w->flows[s], 0, w->now_ms, 1000, 16);
 	drain();
 	return 0;
 }

@@ -20,6 +20,7 @@
 #include "dataplane/retire.h"
 #include "dataplane/snapshot.h"
 #include "dataplane/worker.h"
+#include "mux/mux.h"
 #include "packet/packet.h"
 #include "spec_fixture.h"
 
@@ -177,12 +178,12 @@ static void fixture_init(struct fixture *f, const struct preset *spec)
 	f->snap = (struct sl_snapshot){ .tables = f->tables, .neigh = f->neigh };
 	f->w = rte_zmalloc("w", sizeof(*f->w), 64);
 	ck_assert_ptr_nonnull(f->w);
-	snprintf(name, sizeof(name), "flows%u", seq);
-	if (f->tables->mux)
-		f->w->mux_flows = flow_table(name);
-	snprintf(name, sizeof(name), "conns%u", seq);
-	if (f->tables->host)
-		f->w->host_conns = flow_table(name);
+	for (unsigned s = 0; s < SL_STAGE_COUNT; s++) {
+		if (!f->tables->built[s] || sl_stages[s]->flows.name == NULL)
+			continue;
+		snprintf(name, sizeof(name), "%.20s%u", sl_stages[s]->flows.name, seq);
+		f->w->flows[s] = flow_table(name);
+	}
 	snprintf(name, sizeof(name), "exc%u", seq);
 	f->w->to_control = rte_ring_create(name, 64, 0, RING_F_SC_DEQ);
 	snprintf(name, sizeof(name), "want%u", seq++);
@@ -199,8 +200,8 @@ static void fixture_free(struct fixture *f)
 		rte_pktmbuf_free(m);
 	rte_ring_free(f->w->to_control);
 	rte_ring_free(f->w->wants);
-	sl_flow_free(f->w->mux_flows);
-	sl_flow_free(f->w->host_conns);
+	for (unsigned s = 0; s < SL_STAGE_COUNT; s++)
+		sl_flow_free(f->w->flows[s]);
 	rte_free(f->w);
 	sl_neigh_table_free(f->neigh);
 	sl_neigh_cache_free(f->cache);
@@ -1204,10 +1205,12 @@ START_TEST(rebuild_over_previous_tables_equals_fresh_build)
 	for (unsigned k = 0; k < sizeof(next) / sizeof(next[0]); k++) {
 		struct sl_tables *fresh = tables_from(next[k]);
 		struct sl_tables *again = tables_over(next[k], prev);
-		ck_assert_uint_eq(fresh->mux->nb_vips, again->mux->nb_vips);
-		for (uint32_t v = 0; v < fresh->mux->nb_vips; v++) {
-			ck_assert_uint_eq(fresh->mux->vip[v].nb_dips, again->mux->vip[v].nb_dips);
-			ck_assert_msg(same_maglev(fresh->mux->vip[v].maglev, again->mux->vip[v].maglev),
+		ck_assert_uint_eq(fresh->spec.nb_services, again->spec.nb_services);
+		for (uint32_t v = 0; v < fresh->spec.nb_services; v++) {
+			const struct sl_mux_vip *f = sl_service_part(fresh, v, SL_STAGE_MUX);
+			const struct sl_mux_vip *a = sl_service_part(again, v, SL_STAGE_MUX);
+			ck_assert_uint_eq(f->nb_dips, a->nb_dips);
+			ck_assert_msg(same_maglev(f->maglev, a->maglev),
 				      "dips %u, VIP %u: table differs from a fresh build", k, v);
 		}
 		sl_tables_free(fresh);
@@ -1215,6 +1218,27 @@ START_TEST(rebuild_over_previous_tables_equals_fresh_build)
 		prev = again;
 	}
 	sl_tables_free(prev);
+}
+END_TEST
+
+/* A change rebuilds only the service it touches: the other services'
+ * tables are the previous snapshot's, shared, and outlive it. */
+START_TEST(rebuild_shares_tables_of_unchanged_services)
+{
+	struct sl_tables *prev = tables_from(MUX_SPEC(&DIP1, &DIP2));
+	struct sl_tables *next = tables_over(MUX_SPEC(&DIP1), prev);
+	ck_assert_uint_ge(next->spec.nb_services, 2);
+	ck_assert_ptr_ne(next->service[0], prev->service[0]); /* its DIPs changed */
+	for (uint32_t v = 1; v < next->spec.nb_services; v++)
+		ck_assert_ptr_eq(next->service[v], prev->service[v]);
+	const struct sl_mux_vip *kept = sl_service_part(next, 1, SL_STAGE_MUX);
+	sl_tables_free(prev);
+	ck_assert_uint_eq(kept->nb_dips, 1); /* still there: next holds a reference */
+	struct sl_tables *both = tables_over(BOTH_SPEC, next); /* other roles: nothing shared */
+	for (uint32_t v = 0; v < both->spec.nb_services; v++)
+		ck_assert_ptr_ne(both->service[v], next->service[v]);
+	sl_tables_free(next);
+	sl_tables_free(both);
 }
 END_TEST
 
@@ -1352,6 +1376,7 @@ static Suite *suite(void)
 	suite_add_tcase(s, host);
 	TCase *publish = tcase_create("publish");
 	tcase_add_test(publish, rebuild_over_previous_tables_equals_fresh_build);
+	tcase_add_test(publish, rebuild_shares_tables_of_unchanged_services);
 	tcase_add_test(publish, tables_take_the_spec_over);
 	tcase_add_test(publish, retired_objects_wait_for_every_online_worker);
 	tcase_add_test(publish, full_retire_queue_waits_then_frees_everything);
