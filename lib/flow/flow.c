@@ -303,11 +303,11 @@ static const struct sl_flow_value *lookup_one(struct flow_shard *s, const struct
 	return hit(s, data, now);
 }
 
-const struct sl_flow_value *sl_flow_lookup_any(struct sl_flow_table *t, unsigned first,
-					       const struct sl_flow_key *k, uint32_t hash,
-					       uint32_t now)
+/* Shards first+from, first+from+1, ... (mod the count), to the last. */
+static const struct sl_flow_value *lookup_from(struct sl_flow_table *t, unsigned first, unsigned from,
+					       const struct sl_flow_key *k, uint32_t hash, uint32_t now)
 {
-	for (unsigned i = 0; i < t->nb_shards; i++) {
+	for (unsigned i = from; i < t->nb_shards; i++) {
 		const struct sl_flow_value *v =
 			lookup_one(&t->shard[(first + i) % t->nb_shards], k, hash, now);
 
@@ -315,6 +315,20 @@ const struct sl_flow_value *sl_flow_lookup_any(struct sl_flow_table *t, unsigned
 			return v;
 	}
 	return NULL;
+}
+
+const struct sl_flow_value *sl_flow_lookup_any(struct sl_flow_table *t, unsigned first,
+					       const struct sl_flow_key *k, uint32_t hash,
+					       uint32_t now)
+{
+	return lookup_from(t, first, 0, k, hash, now);
+}
+
+const struct sl_flow_value *sl_flow_lookup_others(struct sl_flow_table *t, unsigned own,
+						  const struct sl_flow_key *k, uint32_t hash,
+						  uint32_t now)
+{
+	return lookup_from(t, own, 1, k, hash, now);
 }
 
 /* ---- owner-side writes ------------------------------------------------- */

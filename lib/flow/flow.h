@@ -72,6 +72,13 @@ const struct sl_flow_value *sl_flow_lookup_any(struct sl_flow_table *t, unsigned
 					       const struct sl_flow_key *k, uint32_t hash,
 					       uint32_t now);
 
+/* Look up one key in every shard but own: after a miss there (the burst
+ * lookups), a flow's other direction or its first packets may have come
+ * in on another worker. NULL on a miss; with one shard, at once. */
+const struct sl_flow_value *sl_flow_lookup_others(struct sl_flow_table *t, unsigned own,
+						  const struct sl_flow_key *k, uint32_t hash,
+						  uint32_t now);
+
 /*
  * Insert into shard `shard` (call only from that shard's owner). Returns
  * the stored value, the existing one if the key is present, or NULL when

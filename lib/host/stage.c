@@ -95,13 +95,14 @@ static void icmp_error(struct sl_worker *w, const struct sl_snapshot *s, struct 
 	forward_translated(w, s, m, &st->pi, &st->quote, v, to_dip);
 }
 
-/* The connection's entry: hit (own shard), else any other worker's shard. */
+/* The connection's entry: hit (the burst lookup in our own shard), else
+ * another worker's shard. */
 static const struct sl_flow_value *conn_of(struct sl_worker *w, const struct sl_pkt_state *st,
 					   const struct sl_flow_value *hit)
 {
 	if (hit != NULL)
 		return hit;
-	return sl_flow_lookup_any(w->flows[SL_STAGE_HOST], w->id, &st->key, st->hash, w->now_ms);
+	return sl_flow_lookup_others(w->flows[SL_STAGE_HOST], w->id, &st->key, st->hash, w->now_ms);
 }
 
 /* A client packet for a VIP whose DIP is on this host (m holds the IP packet only). */
@@ -150,10 +151,28 @@ static void reply(struct sl_burst *b, uint16_t i, const struct sl_flow_value *hi
 		forward_translated(w, b->s, m, &st->pi, NULL, v, false);
 }
 
+/* The last outer source allowed in this burst: muxes are few, so most of
+ * a burst's tunnels share it, and the prefix scan runs once per source
+ * instead of once per packet. */
+struct source_memo {
+	union sl_addr addr;
+	uint8_t family; /* SL_AF_NONE: none yet */
+};
+
+static bool source_ok(const struct sl_host_tables *h, struct source_memo *memo, const struct sl_pkt_info *outer)
+{
+	if (memo->family == outer->family && sl_addr_eq(&memo->addr, &outer->src))
+		return true;
+	if (!sl_host_tunnel_source_ok(h, outer->family, &outer->src))
+		return false;
+	*memo = (struct source_memo){ .addr = outer->src, .family = outer->family };
+	return true;
+}
+
 /* Check and strip the outer header of a tunnelled frame so that m and st
  * describe the inner packet. Returns the drop reason or NONE. */
-static enum sl_drop decap(struct sl_worker *w, const struct sl_host_tables *h, struct rte_mbuf *m,
-			  struct sl_pkt_state *st)
+static enum sl_drop decap(struct sl_worker *w, const struct sl_host_tables *h, struct source_memo *memo,
+			  struct rte_mbuf *m, struct sl_pkt_state *st)
 {
 	const struct sl_pkt_info *outer = &st->pi;
 	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
@@ -163,7 +182,7 @@ static enum sl_drop decap(struct sl_worker *w, const struct sl_host_tables *h, s
 
 	/* Only muxes may tunnel to a DIP: anything else on the fabric would
 	 * reach backends past them. */
-	if (!sl_host_tunnel_source_ok(h, outer->family, &outer->src))
+	if (!source_ok(h, memo, outer))
 		return SL_DROP_BAD_TUNNEL_SOURCE;
 	if (outer->flags & SL_PKT_FRAGMENT)
 		return SL_DROP_FRAGMENT;
@@ -183,9 +202,10 @@ static enum sl_drop decap(struct sl_worker *w, const struct sl_host_tables *h, s
 }
 
 /* A tunnelled frame: decapsulated, its inner packet checked, keyed. */
-static bool prepare_tunnel(struct sl_burst *b, struct rte_mbuf *m, struct sl_pkt_state *st)
+static bool prepare_tunnel(struct sl_burst *b, struct source_memo *memo, struct rte_mbuf *m,
+			   struct sl_pkt_state *st)
 {
-	st->drop = decap(b->w, host_tables(b), m, st);
+	st->drop = decap(b->w, host_tables(b), memo, m, st);
 	if (st->drop == SL_DROP_NONE) /* the inner packet is what gets forwarded */
 		st->drop = sl_pkt_martian(&st->pi);
 	if (st->drop != SL_DROP_NONE)
@@ -212,12 +232,12 @@ static bool prepare_reply(struct rte_mbuf *m, struct sl_pkt_state *st)
 	return ok;
 }
 
-static bool prepare(struct sl_burst *b, uint16_t i)
+static bool prepare(struct sl_burst *b, struct source_memo *memo, uint16_t i)
 {
 	struct sl_pkt_state *st = &b->st[i];
 	switch (st->claim) {
 	case SL_CLAIM_TUNNEL:
-		return prepare_tunnel(b, b->pkts[i], st);
+		return prepare_tunnel(b, memo, b->pkts[i], st);
 	case SL_CLAIM_FROM_PORT:
 		return prepare_reply(b->pkts[i], st);
 	default: /* SL_CLAIM_LOCAL: a mux here decapsulated and keyed it */
@@ -229,9 +249,10 @@ static void host_burst(struct sl_burst *b, const uint16_t *idx, uint16_t n)
 {
 	uint16_t live[SL_BURST_MAX];
 	const struct sl_flow_value *hit[SL_BURST_MAX];
+	struct source_memo memo = { .family = SL_AF_NONE };
 	uint16_t nl = 0;
 	for (uint16_t j = 0; j < n; j++) {
-		if (prepare(b, idx[j]))
+		if (prepare(b, &memo, idx[j]))
 			live[nl++] = idx[j];
 		else
 			sl_stage_drop(b->w, b->pkts[idx[j]], b->st[idx[j]].drop);

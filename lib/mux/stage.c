@@ -27,7 +27,7 @@ static const union sl_addr *mux_host(struct sl_worker *w, const struct sl_tables
 {
 	struct sl_flow_table *flows = w->flows[SL_STAGE_MUX];
 	if (st->icmp && hit == NULL) /* the flow's packets may come in on another worker */
-		hit = sl_flow_lookup_any(flows, w->id, &st->key, st->hash, w->now_ms);
+		hit = sl_flow_lookup_others(flows, w->id, &st->key, st->hash, w->now_ms);
 	if (hit != NULL) {
 		if (!st->icmp)
 			sl_stage_count(w, SL_C_MUX_FLOW_HIT);

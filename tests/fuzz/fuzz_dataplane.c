@@ -90,9 +90,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	w = rte_zmalloc("w", sizeof(*w), 64);
 	if (snap.neigh == NULL || w == NULL)
 		abort();
-	for (unsigned s = 0; s < SL_STAGE_COUNT; s++)
-		if (t->built[s] && sl_stages[s]->flows.name != NULL && (w->flows[s] = flow_table(sl_stages[s]->flows.name, q)) == NULL)
+	for (unsigned s = 0; s < SL_STAGE_COUNT; s++) {
+		const char *name = sl_stages[s]->flows.name;
+		if (t->built[s] && name != NULL && (w->flows[s] = flow_table(name, q)) == NULL)
 			abort();
+	}
 	w->to_control = rte_ring_create("fz_exc", 64, 0, RING_F_SC_DEQ);
 	w->wants = rte_ring_create_elem("fz_want", sizeof(struct sl_neigh_want), 64, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
 	/* the exception path on port 0 only, so both its ways out are reached */

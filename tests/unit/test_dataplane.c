@@ -882,6 +882,27 @@ START_TEST(host_takes_tunnels_only_from_mux_sources)
 }
 END_TEST
 
+/* A burst's tunnels share the source check's memo: an allowed source
+ * before or after a refused one changes nothing for either. */
+START_TEST(host_checks_the_source_of_every_tunnel_of_a_burst)
+{
+	struct fixture f;
+	fixture_init(&f, HOST_SPEC);
+	struct rte_mbuf *burst[3] = { tunnel_of(&CLIENT4, 10, false), tunnel_of(&CLIENT4, 11, false),
+				      tunnel_of(&CLIENT4, 12, false) };
+	uint8_t *ip = rte_pktmbuf_mtod(burst[1], uint8_t *) + SL_ETH_HLEN;
+	ip[15] = 11; /* 192.0.2.11: on the fabric, not a mux */
+	ip[10] = ip[11] = 0;
+	uint16_t c = sl_csum_fold(sl_csum_partial(ip, 20, 0));
+	memcpy(ip + 10, &c, 2);
+	sl_worker_burst(f.w, &f.snap, FABRIC, burst, 3);
+	ck_assert_uint_eq(f.w->stats.drop[SL_DROP_BAD_TUNNEL_SOURCE], 1);
+	ck_assert_uint_eq(f.w->stats.c[SL_C_HOST_DECAP], 2);
+	ck_assert_uint_eq(f.w->nb_tx[BACKEND], 2);
+	fixture_free(&f);
+}
+END_TEST
+
 START_TEST(mux_and_host_in_one_instance_skip_the_wire)
 {
 	struct fixture f;
@@ -1366,6 +1387,7 @@ static Suite *suite(void)
 	tcase_add_test(host, host_drops_bad_l4_checksum_and_strays);
 	tcase_add_test(host, host_drops_cross_family_tunnels);
 	tcase_add_test(host, host_takes_tunnels_only_from_mux_sources);
+	tcase_add_test(host, host_checks_the_source_of_every_tunnel_of_a_burst);
 	tcase_add_test(host, host_refuses_what_no_router_forwards);
 	tcase_add_test(host, device_mtu_caps_configured_mtu);
 	tcase_add_test(host, mux_and_host_in_one_instance_skip_the_wire);

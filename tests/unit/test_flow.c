@@ -190,6 +190,23 @@ START_TEST(lookup_any_searches_every_shard)
 }
 END_TEST
 
+START_TEST(lookup_others_skips_only_its_own_shard)
+{
+	struct sl_flow_table *t = create("others", 256, 4);
+	struct sl_flow_key k = make_key(42);
+
+	ck_assert_ptr_nonnull(insert(t, 2, 42, 1));
+	for (unsigned own = 0; own < 4; own++) {
+		const struct sl_flow_value *v = sl_flow_lookup_others(t, own, &k, sl_flow_hash(&k), 2);
+		if (own == 2)
+			ck_assert_ptr_null(v);
+		else
+			ck_assert(v != NULL && v->id == 42);
+	}
+	destroy(t);
+}
+END_TEST
+
 START_TEST(zero_padding_is_part_of_the_key)
 {
 	/*
@@ -480,6 +497,7 @@ static Suite *flow_suite(void)
 	tcase_add_test(basic, insert_lookup_miss);
 	tcase_add_test(basic, burst_mixed_hits_and_misses);
 	tcase_add_test(basic, lookup_any_searches_every_shard);
+	tcase_add_test(basic, lookup_others_skips_only_its_own_shard);
 	tcase_add_test(basic, zero_padding_is_part_of_the_key);
 	tcase_add_test(basic, create_rejects_bad_params);
 	tcase_add_test(capacity, exactly_capacity_fits_power_of_two);
