@@ -112,7 +112,7 @@ struct sl_config {
 	unsigned nb_ports;
 
 	/* mux */
-	uint32_t maglev_size;       /* prime, default 65537 */
+	uint32_t maglev_size;       /* prime, default 65537; 0: "auto", by DIP count */
 	uint64_t hash_seed;         /* shared by all muxes; default fixed constant */
 	uint32_t flow_capacity;     /* per worker, default 262144 */
 	uint32_t flow_idle_ms;      /* default 300 s */

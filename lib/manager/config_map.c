@@ -15,8 +15,9 @@ static int map_vip(const struct sl_mgr_vip *v, const struct sl_config *base,
 	uint32_t n = sl_mgr_vip_nb_dips(v);
 	char name[SL_MGR_NAME_LEN];
 	/* sl_maglev_build() needs more slots than backends; the rules of the
-	 * state cannot know this instance's table size. */
-	if ((base->roles & SL_ROLE_MUX) && n >= base->maglev_size)
+	 * state cannot know this instance's table size. "auto" (0) always
+	 * has more (sl_maglev_size_for()). */
+	if ((base->roles & SL_ROLE_MUX) && base->maglev_size != 0 && n >= base->maglev_size)
 		return sl_mgr_fail(err, SL_MGR_ELIMIT,
 				   "VIP %s has %u DIPs; this instance's mux.maglev_size (%u) must "
 				   "be larger",

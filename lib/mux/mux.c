@@ -108,7 +108,9 @@ struct sl_mux_tables *sl_mux_tables_build(const struct sl_spec *spec, const stru
 		goto nomem;
 	for (uint32_t v = 0; v < spec->nb_services; v++) {
 		t->nb_vips = v + 1;
-		if (build_vip(&t->vip[v], &spec->services[v], ms->maglev_size, ms->hash_seed, prev) < 0) {
+		if (build_vip(&t->vip[v], &spec->services[v],
+			      sl_maglev_size_for(spec->services[v].nb_backends, ms->maglev_size),
+			      ms->hash_seed, prev) < 0) {
 			vip_failed(&spec->services[v], err, errlen);
 			sl_mux_tables_free(t);
 			return NULL;

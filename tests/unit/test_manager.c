@@ -985,8 +985,11 @@ START_TEST(test_limits)
 	ck_assert_uint_eq(s->nb_vips, SL_MAX_VIPS);
 	ck_assert_int_eq(apply_text(s, "{'op':'vip_create','vip':" NEW_V4 "}", &err), -1);
 	ck_assert_int_eq(err.code, SL_MGR_ELIMIT);
-	ck_assert_str_eq(err.msg, "vip_create: cannot add VIP 198.51.100.1:80/tcp: already 4096 VIPs, "
-				  "the most allowed");
+	char want[128];
+	snprintf(want, sizeof(want),
+		 "vip_create: cannot add VIP 198.51.100.1:80/tcp: already %d VIPs, the most allowed",
+		 SL_MAX_VIPS);
+	ck_assert_str_eq(err.msg, want);
 	/* room again after a delete */
 	apply_ok(s, "{'op':'vip_delete','vip':{'address':'198.51.100.7','protocol':'tcp','port':9}}");
 	apply_ok(s, "{'op':'vip_create','vip':" NEW_V4 "}");
