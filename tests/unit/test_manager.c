@@ -1404,6 +1404,64 @@ START_TEST(test_to_config)
 }
 END_TEST
 
+/* The spec the data plane gets from the state is the file loader's spec of
+ * the state's configuration: one mapping, whichever way it is reached. */
+static void assert_same_services(const struct sl_spec *a, const struct sl_spec *b)
+{
+	ck_assert_uint_eq(a->nb_services, b->nb_services);
+	for (uint32_t i = 0; i < a->nb_services; i++) {
+		const struct sl_spec_service *x = &a->services[i], *y = &b->services[i];
+		ck_assert(x->kind == y->kind && x->family == y->family && x->proto == y->proto &&
+			  x->port == y->port && sl_addr_eq(&x->addr, &y->addr));
+		ck_assert_uint_eq(x->nb_backends, y->nb_backends);
+		for (uint32_t j = 0; j < x->nb_backends; j++) {
+			const struct sl_spec_backend *p = &x->backends[j], *q = &y->backends[j];
+			ck_assert(sl_addr_eq(&p->addr, &q->addr) && sl_addr_eq(&p->host, &q->host));
+			ck_assert_uint_eq(p->port, q->port);
+			ck_assert_uint_eq(p->weight, q->weight);
+		}
+	}
+}
+
+START_TEST(test_to_spec)
+{
+	struct sl_config cfg, via_cfg;
+	struct sl_spec direct, via;
+	struct sl_mgr_err err;
+	load_cfg(CFG, &cfg);
+	struct sl_mgr_state *s = sl_mgr_state_from_config(&cfg, &err);
+	ck_assert_msg(s != NULL, "%s", err.msg);
+	apply_ok(s, "{'op':'dip_drain','vip':{'address':'203.0.113.10','protocol':'tcp','port':80},"
+		    "'dip':{'address':'10.0.0.2','port':8080}}");
+	ck_assert_int_eq(sl_mgr_state_to_spec(s, &cfg, &direct, &err), 0);
+	ck_assert_int_eq(sl_mgr_state_to_config(s, &cfg, &via_cfg, &err), 0);
+	ck_assert_int_eq(sl_spec_from_config(&via_cfg, &via), 0);
+	assert_same_services(&direct, &via);
+	ck_assert_uint_eq(direct.nb_services, 3);
+	ck_assert_uint_eq(direct.services[0].backends[1].weight, 0); /* drained: no new flows */
+	ck_assert_uint_eq(direct.mux.maglev_size, 251);
+	ck_assert_uint_eq(direct.host.nb_tunnel_sources, via.host.nb_tunnel_sources);
+	ck_assert_int_eq(memcmp(direct.host.tunnel_sources, via.host.tunnel_sources,
+				direct.host.nb_tunnel_sources * sizeof(direct.host.tunnel_sources[0])),
+			 0);
+	sl_spec_free(&direct);
+	sl_spec_free(&via);
+	sl_config_free(&via_cfg);
+
+	/* "auto" has room for any DIP count; a fixed size of 2 has none */
+	cfg.maglev_size = 0;
+	ck_assert_int_eq(sl_mgr_state_to_spec(s, &cfg, &direct, &err), 0);
+	ck_assert_uint_eq(direct.mux.maglev_size, 0);
+	sl_spec_free(&direct);
+	cfg.maglev_size = 2;
+	ck_assert_int_eq(sl_mgr_state_to_spec(s, &cfg, &direct, &err), -1);
+	ck_assert_int_eq(err.code, SL_MGR_ELIMIT);
+	ck_assert_ptr_null(direct.services);
+	sl_config_free(&cfg);
+	sl_mgr_state_free(s);
+}
+END_TEST
+
 /* The same file without the host role (and so without host.tunnel_sources). */
 static const char CFG_MUX[] =
 	"sluice: {\n"
@@ -2352,6 +2410,7 @@ static Suite *manager_suite(void)
 	tc = tcase_create("config");
 	tcase_add_test(tc, test_from_config);
 	tcase_add_test(tc, test_to_config);
+	tcase_add_test(tc, test_to_spec);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("raft");
