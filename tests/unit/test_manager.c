@@ -805,6 +805,44 @@ static const struct bad_case bad_cases[] = {
 	 "one"},
 };
 
+/*
+ * The host-agent rule looks only at the DIPs a transaction adds; a VIP
+ * moved to a new key (here tcp) brings its DIPs under new keys, and a
+ * transaction adding too many to list checks every DIP: the same verdicts.
+ */
+START_TEST(test_agent_rule_moved_and_many)
+{
+	struct sl_mgr_state *s = base_state();
+	struct sl_mgr_err err;
+	apply_ok(s, "{'op':'vip_create','vip':{'address':'203.0.113.50','protocol':'udp','port':80,"
+		    "'dips':[{'address':'10.0.0.1','port':8080,'host':'192.0.2.21'}]}}");
+	ck_assert_int_eq(apply_text(s, "{'op':'vip_update','vip':{'address':'203.0.113.50',"
+				    "'protocol':'udp','port':80},'set':{'protocol':'tcp'}}", &err), -1);
+	ck_assert_int_eq(err.code, SL_MGR_EEXIST);
+	ck_assert_str_eq(err.msg, "DIP 10.0.0.1:8080 on host 192.0.2.21 would back both VIP "
+				  "203.0.113.10:80/tcp and VIP 203.0.113.50:80/tcp; its host agent "
+				  "could not map replies back to one VIP");
+	/* 100 new DIPs in one command, the last one shared: listed no more */
+	json_t *dips = json_array();
+	for (unsigned i = 0; i < 100; i++) {
+		char addr[32];
+		snprintf(addr, sizeof(addr), "10.9.0.%u", i + 1);
+		json_array_append_new(dips, json_pack("{s:s, s:i, s:s}", "address",
+						      i == 99 ? "10.0.0.1" : addr, "port", 8080,
+						      "host", "192.0.2.21"));
+	}
+	json_t *cmd = json_pack("{s:s, s:{s:s, s:s, s:i, s:o}}", "op", "vip_create", "vip",
+				"address", "203.0.113.51", "protocol", "tcp", "port", 80, "dips",
+				dips);
+	ck_assert_int_eq(sl_mgr_apply(s, cmd, &err), -1);
+	ck_assert_str_eq(err.msg, "DIP 10.0.0.1:8080 on host 192.0.2.21 would back both VIP "
+				  "203.0.113.10:80/tcp and VIP 203.0.113.51:80/tcp; its host agent "
+				  "could not map replies back to one VIP");
+	json_decref(cmd);
+	sl_mgr_state_free(s);
+}
+END_TEST
+
 /* Refused with exactly this code and message, by validate and apply alike,
  * and the state is byte-for-byte what it was. */
 START_TEST(test_bad_command)
@@ -2411,6 +2449,7 @@ static Suite *manager_suite(void)
 	tcase_add_test(tc, test_from_config);
 	tcase_add_test(tc, test_to_config);
 	tcase_add_test(tc, test_to_spec);
+	tcase_add_test(tc, test_agent_rule_moved_and_many);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("raft");
