@@ -527,7 +527,10 @@ def run_config(args, sluice, buildtype, root, env):
         log("preload: %d VIPs on every data path %.1f s after the leader was found"
             % (args.vips, preload_s))
         time.sleep(args.warmup)
-        log("latency: %d sequential changes (create/delete a VIP alternately)" % changes)
+        # A large bootstrap can stall a member past an election timeout: ask again.
+        leader = c.leader(60)
+        log("latency: %d sequential changes (create/delete a VIP alternately) on instance %d"
+            % (changes, leader))
         samples, per = latency_phase(c, leader, tels, changes, builds)
         c.check_alive()
         if writers > 0:
