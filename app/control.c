@@ -196,8 +196,8 @@ static void note_build_time(struct sl_app *app, uint64_t us)
 		app->build_us_max = us;
 }
 
-/* The data-plane spec of cfg (the file's, or the manager's merge of the
- * replicated state into it): all the tables are built from. */
+/* The data-plane spec of the file (without the manager; with it, the
+ * manager makes the spec from the replicated state, sl_mgr_state_to_spec). */
 static int spec_of(const struct sl_config *cfg, struct sl_spec *spec, char *msg, size_t msglen)
 {
 	if (sl_spec_from_config(cfg, spec) == 0)
@@ -206,8 +206,7 @@ static int spec_of(const struct sl_config *cfg, struct sl_spec *spec, char *msg,
 	return -1;
 }
 
-/* Build tables from spec (taken over) and publish them; message either way. */
-static int apply_spec(struct sl_app *app, struct sl_spec *spec, char *msg, size_t msglen)
+int sl_control_apply_spec(struct sl_app *app, struct sl_spec *spec, char *msg, size_t msglen)
 {
 	uint64_t start = uv_hrtime();
 	struct sl_tables *t = sl_tables_build(spec, app->hw, app->snapshot->tables, app->generation + 1,
@@ -225,20 +224,13 @@ static int apply_spec(struct sl_app *app, struct sl_spec *spec, char *msg, size_
 	return 0;
 }
 
-int sl_control_apply_config(struct sl_app *app, struct sl_config *cfg, char *msg, size_t msglen)
-{
-	struct sl_spec spec;
-	int rc = spec_of(cfg, &spec, msg, msglen);
-	sl_config_free(cfg);
-	return rc == 0 ? apply_spec(app, &spec, msg, msglen) : -1;
-}
-
 /* Without the manager: apply the file next and keep it as the one a
  * later reload is compared with; on failure the running one stays. */
 static int apply_file(struct sl_app *app, struct sl_config *next, char *msg, size_t msglen)
 {
 	struct sl_spec spec;
-	if (spec_of(next, &spec, msg, msglen) != 0 || apply_spec(app, &spec, msg, msglen) != 0) {
+	if (spec_of(next, &spec, msg, msglen) != 0 ||
+	    sl_control_apply_spec(app, &spec, msg, msglen) != 0) {
 		sl_config_free(next);
 		return -1;
 	}
@@ -351,17 +343,12 @@ int sl_control_request_reload(struct sl_app *app, char *msg, size_t msglen)
 static int initial_spec(struct sl_app *app, struct sl_config *cfg, struct sl_spec *spec, char *err,
 			size_t errlen)
 {
-	struct sl_config initial;
 	if (!cfg->manager.enabled) {
 		file_cfg = *cfg;
 		memset(cfg, 0, sizeof(*cfg)); /* kept in file_cfg */
 		return spec_of(&file_cfg, spec, err, errlen);
 	}
-	if (sl_manager_init(app, cfg, &initial, err, errlen) != 0)
-		return -1;
-	int rc = spec_of(&initial, spec, err, errlen);
-	sl_config_free(&initial);
-	return rc;
+	return sl_manager_init(app, cfg, spec, err, errlen);
 }
 
 int sl_control_init(struct sl_app *app, struct sl_config *cfg, char *err, size_t errlen)

@@ -115,17 +115,17 @@ static json_t *retry_reply(const char *msg, unsigned retry_ms)
 
 static void rebuild_tables(void)
 {
-	struct sl_config cfg;
+	struct sl_spec spec;
 	struct sl_mgr_err err;
 	char msg[512];
-	if (sl_mgr_state_to_config(mgr.fsm.state, &mgr.base, &cfg, &err) != 0) {
+	if (sl_mgr_state_to_spec(mgr.fsm.state, &mgr.base, &spec, &err) != 0) {
 		/* Committed but not applicable here (e.g. more DIPs than this mux's
 		 * Maglev size): keep serving the previous tables, say why. */
 		sl_log("manager: generation %llu not applied to the data path: %s",
 		       (unsigned long long)mgr.fsm.state->generation, err.msg);
 		return;
 	}
-	if (sl_control_apply_config(mgr.app, &cfg, msg, sizeof(msg)) != 0)
+	if (sl_control_apply_spec(mgr.app, &spec, msg, sizeof(msg)) != 0)
 		sl_log("manager: cannot apply generation %llu: %s",
 		       (unsigned long long)mgr.fsm.state->generation, msg);
 	else
@@ -861,7 +861,7 @@ static const char *own_address(const struct sl_manager_cfg *mc)
 	return "";
 }
 
-int sl_manager_init(struct sl_app *app, struct sl_config *cfg, struct sl_config *initial, char *err,
+int sl_manager_init(struct sl_app *app, struct sl_config *cfg, struct sl_spec *initial, char *err,
 		    size_t errlen)
 {
 	struct sl_mgr_err merr;
@@ -872,7 +872,7 @@ int sl_manager_init(struct sl_app *app, struct sl_config *cfg, struct sl_config 
 	}
 	/* Until the log says otherwise this instance serves no VIP and takes
 	 * tunnels from its file's sources. */
-	if (sl_mgr_state_to_config(mgr.fsm.state, cfg, initial, &merr) != 0) {
+	if (sl_mgr_state_to_spec(mgr.fsm.state, cfg, initial, &merr) != 0) {
 		snprintf(err, errlen, "manager: %s", merr.msg);
 		return -1;
 	}
@@ -942,13 +942,13 @@ const struct sl_config *sl_manager_file_config(void)
  * take everything else from the file. */
 int sl_manager_reload(struct sl_config *next, char *msg, size_t msglen)
 {
-	struct sl_config cfg;
+	struct sl_spec spec;
 	struct sl_mgr_err err;
 	if (!sl_mgr_reloadable(mgr.fsm.state, &mgr.base, next, msg, msglen)) {
 		sl_config_free(next);
 		return -1;
 	}
-	if (sl_mgr_state_to_config(mgr.fsm.state, next, &cfg, &err) != 0) {
+	if (sl_mgr_state_to_spec(mgr.fsm.state, next, &spec, &err) != 0) {
 		snprintf(msg, msglen, "%s", err.msg);
 		sl_config_free(next);
 		return -1;
@@ -956,7 +956,7 @@ int sl_manager_reload(struct sl_config *next, char *msg, size_t msglen)
 	sl_config_free(&mgr.base);
 	mgr.base = *next;
 	memset(next, 0, sizeof(*next));
-	return sl_control_apply_config(mgr.app, &cfg, msg, msglen);
+	return sl_control_apply_spec(mgr.app, &spec, msg, msglen);
 }
 
 /* ---- graceful stop ---- */

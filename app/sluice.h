@@ -75,13 +75,14 @@ int sl_lcore_main(void *arg);
 /* control.c */
 int sl_control_init(struct sl_app *app, struct sl_config *cfg, char *err, size_t errlen);
 int sl_control_start(struct sl_app *app, char *err, size_t errlen);
-/* Build tables from cfg's data-plane spec (cfg is taken over and freed)
- * and publish them; message either way. */
-int sl_control_apply_config(struct sl_app *app, struct sl_config *cfg, char *msg, size_t msglen);
+/* Build tables from spec (taken over and emptied, also on failure) and
+ * publish them; message either way. */
+int sl_control_apply_spec(struct sl_app *app, struct sl_spec *spec, char *msg, size_t msglen);
 
 /* manager.c: the embedded Raft manager, when the file has a manager group */
 struct uv_loop_s;
-int sl_manager_init(struct sl_app *app, struct sl_config *cfg, struct sl_config *initial, char *err,
+/* Takes cfg over; *initial is the spec of the tables to start with. */
+int sl_manager_init(struct sl_app *app, struct sl_config *cfg, struct sl_spec *initial, char *err,
 		    size_t errlen);
 int sl_manager_start(struct uv_loop_s *loop, char *err, size_t errlen);
 bool sl_manager_enabled(void);

@@ -791,12 +791,40 @@ static int get_role_group(const struct loader *ld, const config_setting_t *sluic
 	return 0;
 }
 
+/*
+ * "auto" (stored as 0) sizes each VIP's table by its DIP count on every
+ * mux alike (sl_maglev_size_for); a prime fixes one size for every VIP.
+ * Absent is 65537, the size every mux used before "auto": muxes of two
+ * versions then keep building the same tables during an upgrade.
+ */
+static int get_maglev_size(const struct loader *ld, const config_setting_t *mux, uint32_t *out)
+{
+	static const struct int_spec size = {"maglev_size", 7, 1000003, 65537, false};
+	const config_setting_t *s = config_setting_get_member(mux, "maglev_size");
+	int64_t v;
+	if (s != NULL && config_setting_type(s) == CONFIG_TYPE_STRING) {
+		if (strcmp(config_setting_get_string(s), "auto") != 0)
+			return fail(ld, s, "\"%s\" is neither \"auto\" nor a prime",
+				    config_setting_get_string(s));
+		*out = 0;
+		return 0;
+	}
+	if (get_int(ld, mux, &size, &v) < 0)
+		return -1;
+	if (!is_prime((uint32_t)v))
+		return fail(ld, s,
+			    "%" PRId64 " is not prime (Maglev needs a prime table size, e.g. "
+			    "65537 or 1000003, or \"auto\")",
+			    v);
+	*out = (uint32_t)v;
+	return 0;
+}
+
 static int parse_mux(const struct loader *ld, const config_setting_t *sluice)
 {
 	static const char *const names[] = {"maglev_size",       "hash_seed",     "flow_capacity",
 					    "flow_idle_timeout", "tunnel_source", "tunnel_source6",
 					    NULL};
-	static const struct int_spec size = {"maglev_size", 7, 1000003, 65537, false};
 	static const struct int_spec capacity = {"flow_capacity", 64, 16777216, 262144, false};
 	struct sl_config *c = ld->c;
 	const config_setting_t *g;
@@ -805,14 +833,8 @@ static int parse_mux(const struct loader *ld, const config_setting_t *sluice)
 		return -1;
 	if (g == NULL)
 		return 0;
-	if (get_int(ld, g, &size, &v) < 0)
+	if (get_maglev_size(ld, g, &c->maglev_size) < 0)
 		return -1;
-	if (!is_prime((uint32_t)v))
-		return fail(ld, config_setting_get_member(g, "maglev_size"),
-			    "%" PRId64 " is not prime (Maglev needs a prime table size, e.g. "
-			    "65537 or 1000003)",
-			    v);
-	c->maglev_size = (uint32_t)v;
 	if (get_int(ld, g, &capacity, &v) < 0)
 		return -1;
 	c->flow_capacity = (uint32_t)v;

@@ -112,7 +112,7 @@ struct sl_config {
 	unsigned nb_ports;
 
 	/* mux */
-	uint32_t maglev_size;       /* prime, default 65537 */
+	uint32_t maglev_size;       /* prime, default 65537; 0: "auto", by DIP count */
 	uint64_t hash_seed;         /* shared by all muxes; default fixed constant */
 	uint32_t flow_capacity;     /* per worker, default 262144 */
 	uint32_t flow_idle_ms;      /* default 300 s */
@@ -179,6 +179,10 @@ bool sl_config_tunnel_sources_equal(const struct sl_config *a, const struct sl_c
  * free it with sl_spec_free(). Returns 0, or -1 on ENOMEM with *out empty.
  */
 int sl_spec_from_config(const struct sl_config *c, struct sl_spec *out);
+/* The same without services: the instance's own part of a spec (roles,
+ * ports, settings, the file's tunnel sources), which the manager completes
+ * with the replicated VIPs (sl_mgr_state_to_spec()). Cannot fail. */
+void sl_spec_local_from_config(const struct sl_config *c, struct sl_spec *out);
 
 /* Index of the first of list[0..n) equal to p, or -1. */
 int sl_prefix_index(const struct sl_prefix *list, unsigned n, const struct sl_prefix *p);

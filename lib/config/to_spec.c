@@ -55,7 +55,7 @@ static void tunables_to_spec(const struct sl_config *c, struct sl_spec *out)
 						 .idle_sleep_us = c->idle_sleep_us };
 }
 
-int sl_spec_from_config(const struct sl_config *c, struct sl_spec *out)
+void sl_spec_local_from_config(const struct sl_config *c, struct sl_spec *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->roles = c->roles;
@@ -63,6 +63,11 @@ int sl_spec_from_config(const struct sl_config *c, struct sl_spec *out)
 		port_to_spec(&c->ports[p], &out->ports[p]);
 	out->nb_ports = c->nb_ports;
 	tunables_to_spec(c, out);
+}
+
+int sl_spec_from_config(const struct sl_config *c, struct sl_spec *out)
+{
+	sl_spec_local_from_config(c, out);
 	if (sl_spec_alloc_services(out, c->nb_vips) != 0)
 		return -1;
 	for (unsigned v = 0; v < c->nb_vips; v++)

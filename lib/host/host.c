@@ -44,7 +44,8 @@ static int build_vip(struct sl_host_vip *hv, const struct sl_spec *spec,
 	hv->nb_dips = n;
 	rc = 0;
 	if (n > 0) {
-		hv->maglev = sl_maglev_build(b, n, SL_HOST_MAGLEV_SIZE, spec->mux.hash_seed);
+		hv->maglev = sl_maglev_build(b, n, sl_maglev_size_for(n, SL_MAGLEV_AUTO),
+					     spec->mux.hash_seed);
 		rc = hv->maglev == NULL ? -1 : 0;
 	}
 out:

@@ -19,8 +19,6 @@
 #include "packet/packet.h"
 #include "spec/spec.h"
 
-/* Local DIPs are few per VIP; a small prime table keeps weights honoured. */
-#define SL_HOST_MAGLEV_SIZE 1021u
 
 struct sl_host_dip {
 	union sl_addr addr;

@@ -3,7 +3,8 @@
  *
  * Each backend walks its own permutation of the slots,
  *   slot_j = (offset + j * skip) mod M,  offset = h1 mod M,  skip = h2 mod (M-1) + 1,
- * which visits every slot because M is prime. Backends take turns claiming
+ * which visits every slot because M is prime. sl_maglev_size_for() picks M
+ * from the backend count (docs/maglev.md). Backends take turns claiming
  * the next free slot of their permutation until the table is full.
  *
  * Weights use a credit scheme: every round each backend adds its weight to
@@ -26,6 +27,12 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "spec/limits.h"
+
+_Static_assert(SL_MAX_DIPS_PER_VIP <= SL_MAGLEV_MAX_BACKENDS, "every DIP of a VIP fits a slot");
+_Static_assert((uint64_t)SL_MAX_DIPS_PER_VIP * SL_MAGLEV_SLOTS_PER_BACKEND <= SL_MAGLEV_MAX_SIZE,
+	       "the ladder gives the largest VIP 100 slots per DIP");
 
 /* Seeds that turn one configured seed into independent hash functions. */
 #define SEED_OFFSET 0x6f66667365742d31ull /* "offset-1" */
@@ -89,8 +96,32 @@ int sl_maglev_is_prime(uint32_t n)
 	return 1;
 }
 
+/*
+ * Table sizes the rule chooses from: primes, each about twice the last, so
+ * a VIP has 100 to ~200 slots per backend (the last rung: 100 at 10000).
+ * Fixed, because every mux must size a VIP alike; changing it changes
+ * every mux's tables and must be done on all at once.
+ */
+static const uint32_t ladder[] = {251,   509,    1021,   2039,   4093,   8191,   16381,
+				  32749, 65521,  131071, 262139, 524287, SL_MAGLEV_MAX_SIZE};
+
+uint32_t sl_maglev_size_for(uint32_t nb, uint32_t fixed_size)
+{
+	const size_t rungs = sizeof(ladder) / sizeof(ladder[0]);
+	uint64_t want = (uint64_t)nb * SL_MAGLEV_SLOTS_PER_BACKEND;
+
+	if (fixed_size != SL_MAGLEV_AUTO)
+		return fixed_size;
+	for (size_t i = 0; i < rungs; i++)
+		if (ladder[i] >= want)
+			return ladder[i];
+	return ladder[rungs - 1];
+}
+
 static bool params_valid(const struct sl_maglev_backend *b, uint32_t nb, uint32_t size)
 {
+	if (nb > SL_MAGLEV_MAX_BACKENDS)
+		return false;
 	if (size > SL_MAGLEV_MAX_SIZE || size <= nb || !sl_maglev_is_prime(size))
 		return false;
 	if (nb > 0 && b == NULL)
@@ -218,8 +249,8 @@ static void walker_init(struct walker *w, const struct ordered *o, uint32_t orde
 
 /*
  * Which slots are taken, one bit each: the probes (about M ln M in all)
- * hit random slots, and the bitmap stays in L1/L2 where the 4-byte slot
- * array would not.
+ * hit random slots, and the bitmap stays in L1/L2 where the slot array
+ * (16 times larger) would not.
  */
 struct taken {
 	uint64_t *bits;
@@ -236,7 +267,7 @@ static void take_slot(struct taken *t, uint32_t pos)
 }
 
 /* Claim the next free slot on w's permutation; at least one slot is free. */
-static void walker_claim(struct walker *w, struct taken *t, uint32_t *slot, uint32_t size,
+static void walker_claim(struct walker *w, struct taken *t, uint16_t *slot, uint32_t size,
 			 uint32_t wmax)
 {
 	while (slot_taken(t, w->pos)) {
@@ -245,7 +276,7 @@ static void walker_claim(struct walker *w, struct taken *t, uint32_t *slot, uint
 			w->pos -= size;
 	}
 	take_slot(t, w->pos);
-	slot[w->pos] = w->index;
+	slot[w->pos] = (uint16_t)w->index; /* < SL_MAGLEV_MAX_BACKENDS: params_valid() */
 	w->claims++;
 	w->next_round = claim_round((uint64_t)w->claims + 1, w->weight, wmax);
 }
@@ -300,7 +331,7 @@ static struct sl_maglev *table_alloc(uint32_t nb, uint32_t size)
 	m->size = size;
 	m->nb_backends = nb;
 	for (uint32_t i = 0; i < size; i++)
-		m->slot[i] = SL_MAGLEV_NO_BACKEND;
+		m->slot[i] = SL_MAGLEV_SLOT_NONE;
 	return m;
 }
 
@@ -358,11 +389,3 @@ struct sl_maglev *sl_maglev_build(const struct sl_maglev_backend *b, uint32_t nb
 	return m;
 }
 
-struct sl_maglev *sl_maglev_copy(const struct sl_maglev *m)
-{
-	size_t bytes = sizeof(*m) + (size_t)m->size * sizeof(m->slot[0]);
-	struct sl_maglev *c = malloc(bytes);
-	if (c != NULL)
-		memcpy(c, m, bytes);
-	return c;
-}

@@ -1,7 +1,8 @@
 /*
- * Between the manager state and lib/config's struct sl_config: the
- * data-plane configuration an instance runs (state -> config), and the
- * bootstrap of a new cluster from the static file (config -> state).
+ * Between the manager state and the rest: the data-plane spec an instance
+ * runs (state + its file's local part -> spec; the same in the file's form
+ * for tests and tools), and the bootstrap of a new cluster from the static
+ * file (config -> state).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,33 +10,100 @@
 
 #include "manager/section.h"
 
-static int map_vip(const struct sl_mgr_vip *v, const struct sl_config *base,
-		   struct sl_vip_cfg *out, struct sl_mgr_err *err)
+/* sl_maglev_build() needs more slots than backends; the rules of the state
+ * cannot know this instance's table size. "auto" (0) always has more
+ * (sl_maglev_size_for()). */
+static int check_fits(const struct sl_mgr_vip *v, const struct sl_config *base,
+		      struct sl_mgr_err *err)
 {
 	uint32_t n = sl_mgr_vip_nb_dips(v);
 	char name[SL_MGR_NAME_LEN];
-	/* sl_maglev_build() needs more slots than backends; the rules of the
-	 * state cannot know this instance's table size. */
-	if ((base->roles & SL_ROLE_MUX) && n >= base->maglev_size)
+	if ((base->roles & SL_ROLE_MUX) && base->maglev_size != 0 && n >= base->maglev_size)
 		return sl_mgr_fail(err, SL_MGR_ELIMIT,
 				   "VIP %s has %u DIPs; this instance's mux.maglev_size (%u) must "
 				   "be larger",
 				   sl_mgr_vip_name(v, name), n, base->maglev_size);
-	*out = (struct sl_vip_cfg){.addr = v->addr, .family = v->family, .proto = v->proto,
-				   .port = v->port};
-	if (n == 0)
-		return 0;
-	out->dips = calloc(n, sizeof(*out->dips));
-	if (out->dips == NULL)
+	return 0;
+}
+
+static int vip_to_service(const struct sl_mgr_vip *v, struct sl_spec_service *svc,
+			  struct sl_mgr_err *err)
+{
+	uint32_t n = sl_mgr_vip_nb_dips(v);
+	*svc = (struct sl_spec_service){.kind = SL_SERVICE_VIP, .family = v->family,
+					.proto = v->proto, .port = v->port, .addr = v->addr};
+	if (sl_spec_alloc_backends(svc, n) != 0)
 		return sl_mgr_fail_oom(err);
 	for (uint32_t j = 0; j < n; j++) {
 		const struct sl_mgr_dip *d = &v->dips->dip[j];
 		/* Weight 0 keeps the DIP known to the data plane (its established
 		 * flows go on) but gives it no Maglev slot: no new flows. */
-		out->dips[j] = (struct sl_dip_cfg){.addr = d->addr, .port = d->port, .host = d->host,
-						   .weight = sl_mgr_dip_weight(d)};
+		svc->backends[j] = (struct sl_spec_backend){.addr = d->addr, .host = d->host,
+							    .port = d->port,
+							    .weight = sl_mgr_dip_weight(d)};
+	}
+	return 0;
+}
+
+int sl_mgr_state_to_spec(const struct sl_mgr_state *s, const struct sl_config *base,
+			 struct sl_spec *out, struct sl_mgr_err *err)
+{
+	struct sl_mgr_err dummy;
+	if (err == NULL)
+		err = &dummy;
+	sl_spec_local_from_config(base, out);
+	/* A list the cluster has set wins, even an empty one; until then
+	 * base's (in the local part) is what this instance's host agent uses. */
+	if (s->tunnel_sources_set) {
+		memcpy(out->host.tunnel_sources, s->tunnel_sources,
+		       s->nb_tunnel_sources * sizeof(s->tunnel_sources[0]));
+		out->host.nb_tunnel_sources = s->nb_tunnel_sources;
+	}
+	if (sl_spec_alloc_services(out, s->nb_vips) != 0)
+		return sl_mgr_fail_oom(err);
+	for (uint32_t i = 0; i < s->nb_vips; i++)
+		if (check_fits(&s->vips[i], base, err) < 0 ||
+		    vip_to_service(&s->vips[i], &out->services[i], err) < 0) {
+			sl_spec_free(out);
+			return -1;
+		}
+	return 0;
+}
+
+/* A service of the spec back in the file's form (no rule of its own: the
+ * weights are the spec's). */
+static int service_to_vip(const struct sl_spec_service *svc, struct sl_vip_cfg *out)
+{
+	uint32_t n = svc->nb_backends;
+	*out = (struct sl_vip_cfg){.addr = svc->addr, .family = svc->family, .proto = svc->proto,
+				   .port = svc->port, .dips = n ? calloc(n, sizeof(*out->dips)) : NULL};
+	if (n > 0 && out->dips == NULL)
+		return -1;
+	for (uint32_t j = 0; j < n; j++) {
+		const struct sl_spec_backend *b = &svc->backends[j];
+		out->dips[j] = (struct sl_dip_cfg){.addr = b->addr, .port = b->port, .host = b->host,
+						   .weight = b->weight};
 	}
 	out->nb_dips = n;
+	return 0;
+}
+
+/* spec's VIPs and tunnel sources into out (base's copy); -1 on ENOMEM. */
+static int spec_into_config(const struct sl_spec *spec, struct sl_config *out)
+{
+	memcpy(out->tunnel_sources, spec->host.tunnel_sources,
+	       spec->host.nb_tunnel_sources * sizeof(spec->host.tunnel_sources[0]));
+	out->nb_tunnel_sources = spec->host.nb_tunnel_sources;
+	if (spec->nb_services == 0)
+		return 0;
+	out->vips = calloc(spec->nb_services, sizeof(*out->vips));
+	if (out->vips == NULL)
+		return -1;
+	for (uint32_t i = 0; i < spec->nb_services; i++) {
+		out->nb_vips = i + 1; /* so that sl_config_free() sees a half-built VIP */
+		if (service_to_vip(&spec->services[i], &out->vips[i]) < 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -43,31 +111,20 @@ int sl_mgr_state_to_config(const struct sl_mgr_state *s, const struct sl_config 
 			   struct sl_config *out, struct sl_mgr_err *err)
 {
 	struct sl_mgr_err dummy;
+	struct sl_spec spec;
 	if (err == NULL)
 		err = &dummy;
+	memset(out, 0, sizeof(*out));
+	if (sl_mgr_state_to_spec(s, base, &spec, err) < 0)
+		return -1;
 	*out = *base;
 	out->vips = NULL;
 	out->nb_vips = 0;
-	/* A list the cluster has set wins, even an empty one; until then
-	 * base's (copied above) is what this instance's host agent uses. */
-	if (s->tunnel_sources_set) {
-		memcpy(out->tunnel_sources, s->tunnel_sources,
-		       s->nb_tunnel_sources * sizeof(s->tunnel_sources[0]));
-		out->nb_tunnel_sources = s->nb_tunnel_sources;
-	}
-	if (s->nb_vips == 0)
-		return 0;
-	out->vips = calloc(s->nb_vips, sizeof(*out->vips));
-	if (out->vips == NULL) {
-		memset(out, 0, sizeof(*out));
+	int rc = spec_into_config(&spec, out);
+	sl_spec_free(&spec);
+	if (rc < 0) {
+		sl_config_free(out);
 		return sl_mgr_fail_oom(err);
-	}
-	for (uint32_t i = 0; i < s->nb_vips; i++) {
-		out->nb_vips = i + 1; /* so that sl_config_free() sees a half-built VIP */
-		if (map_vip(&s->vips[i], base, &out->vips[i], err) < 0) {
-			sl_config_free(out);
-			return -1;
-		}
 	}
 	return 0;
 }

@@ -18,9 +18,25 @@
 /* Transaction flags: which whole-state checks the commit must run. */
 #define SL_MGR_TXN_VIPS 0x1 /* DIP sets or VIP keys changed */
 
+/* What identifies a DIP to the host agent that serves it (vips.c). */
+struct sl_mgr_agent_key {
+	union sl_addr addr, host;
+	uint8_t family, proto;
+	uint16_t port;
+	uint32_t vip; /* index: ties break by VIP, so the report is deterministic */
+};
+
+/* DIPs a transaction adds are listed (up to this many), so that the
+ * host-agent rule compares only them with the rest: only an added DIP can
+ * break it, the state before having kept it. */
+#define SL_MGR_TXN_ADDED 64
+#define SL_MGR_TXN_ADDED_ALL (SL_MGR_TXN_ADDED + 1) /* too many to list: check every DIP */
+
 struct sl_mgr_txn {
 	struct sl_mgr_state *work;
 	unsigned flags;
+	uint32_t nb_added; /* SL_MGR_TXN_ADDED_ALL: not listed */
+	struct sl_mgr_agent_key added[SL_MGR_TXN_ADDED];
 };
 
 struct sl_mgr_op {
@@ -37,7 +53,7 @@ struct sl_mgr_section {
 	void (*release)(struct sl_mgr_state *s);
 	/* Whole-state invariants, run once per transaction whose flags ask. */
 	unsigned check_flags;
-	int (*check)(const struct sl_mgr_state *s, struct sl_mgr_err *err);
+	int (*check)(const struct sl_mgr_txn *t, struct sl_mgr_err *err);
 	json_t *(*encode)(const struct sl_mgr_state *s); /* NULL on ENOMEM */
 	/* Fill an empty section from its encoding; full validation. */
 	int (*decode)(struct sl_mgr_txn *t, const json_t *v, struct sl_mgr_err *err);

@@ -200,7 +200,7 @@ static int run_command(struct sl_mgr_txn *t, const json_t *cmd, bool nested,
 static int check_sections(const struct sl_mgr_txn *t, struct sl_mgr_err *err)
 {
 	for (size_t i = 0; i < NB_SECTIONS; i++)
-		if ((t->flags & sections[i]->check_flags) && sections[i]->check(t->work, err) < 0)
+		if ((t->flags & sections[i]->check_flags) && sections[i]->check(t, err) < 0)
 			return -1;
 	return 0;
 }
@@ -211,7 +211,7 @@ static int transact(const struct sl_mgr_state *s, const json_t *cmd, uint64_t in
 {
 	if (clone(work, s, err) < 0)
 		return -1;
-	struct sl_mgr_txn t = {work, 0};
+	struct sl_mgr_txn t = {.work = work};
 	if (run_command(&t, cmd, false, err) < 0 || check_sections(&t, err) < 0) {
 		release(work);
 		return -1;
@@ -330,7 +330,8 @@ static int get_u64(const json_t *o, const char *key, uint64_t *out, struct sl_mg
 static int decode_into(struct sl_mgr_state *s, const json_t *root, struct sl_mgr_err *err)
 {
 	uint32_t format;
-	struct sl_mgr_txn t = {s, ~0u}; /* every check: nothing here was checked before */
+	/* every check, on everything: nothing here was checked before */
+	struct sl_mgr_txn t = {.work = s, .flags = ~0u, .nb_added = SL_MGR_TXN_ADDED_ALL};
 	if (check_section_members(root, snapshot_members, err) < 0 ||
 	    sl_mgr_get_uint(root, "format", true, 1, SL_MGR_FORMAT, 0, &format, err) < 0 ||
 	    get_u64(root, "generation", &s->generation, err) < 0 ||

@@ -188,13 +188,23 @@ const struct sl_mgr_vip *sl_mgr_vip_lookup(const struct sl_mgr_state *s, const j
 					   struct sl_mgr_err *err);
 
 /*
- * The data-plane configuration: base (roles, ports, mux and host settings
- * from this instance's file; base's own VIPs are ignored) with the VIPs and
- * DIPs of s, every DIP weighted by sl_mgr_dip_weight(), and the tunnel
- * sources of s when s has set them (even an empty list), else base's.
- * Built directly, because weight 0 is not a valid file setting. Free *out
- * with sl_config_free(). Returns 0, or -1 with err (ELIMIT: a VIP has too
- * many DIPs for this mux's maglev_size; ENOMEM).
+ * The data-plane spec this instance runs: base's local part (roles, ports,
+ * mux and host settings of this instance's file, sl_spec_local_from_config();
+ * base's own VIPs are ignored) with the VIPs and DIPs of s as services,
+ * every DIP weighted by sl_mgr_dip_weight(), and the tunnel sources of s
+ * when s has set them (even an empty list), else base's. *out is
+ * overwritten; free it with sl_spec_free(). Returns 0, or -1 with err and
+ * *out empty (ELIMIT: a VIP has too many DIPs for this mux's fixed
+ * maglev_size; ENOMEM).
+ */
+int sl_mgr_state_to_spec(const struct sl_mgr_state *s, const struct sl_config *base,
+			 struct sl_spec *out, struct sl_mgr_err *err);
+
+/*
+ * The same in the file's form: base with the VIPs and tunnel sources of
+ * sl_mgr_state_to_spec() (built directly, because weight 0 is not a valid
+ * file setting). Free *out with sl_config_free(). Returns 0, or -1 with err
+ * and *out empty.
  */
 int sl_mgr_state_to_config(const struct sl_mgr_state *s, const struct sl_config *base,
 			   struct sl_config *out, struct sl_mgr_err *err);

@@ -63,7 +63,7 @@ struct sl_mux_vip *sl_mux_vip_build(const struct sl_spec *spec, const struct sl_
 			mv->dips[i] = (struct sl_mux_dip){ .addr = d->addr, .host = d->host, .port = d->port,
 							   .weight = d->weight };
 		}
-		mv->maglev = populate(vc, spec->mux.maglev_size, spec->mux.hash_seed);
+		mv->maglev = populate(vc, sl_maglev_size_for(n, spec->mux.maglev_size), spec->mux.hash_seed);
 	}
 	if (mv == NULL || mv->maglev == NULL) {
 		vip_failed(vc, err, errlen);

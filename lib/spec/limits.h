@@ -16,7 +16,11 @@
 #define SL_MAX_PORTS 8
 #define SL_MAX_PORT_ADDRS 8       /* own addresses on one port */
 #define SL_MAX_STATIC_NEIGH 64    /* configured neighbours on one port */
-#define SL_MAX_VIPS 4096
+/* 10,000 VIPs (issue 10) and 64 % headroom. What grows with it: the
+ * manager's VIP array and snapshot (~1 KB per VIP of 8 DIPs), one
+ * Maglev table per VIP (2 bytes a slot, by DIP count with "auto"), the
+ * VIP index. A power of two keeps "port = 1..N" test loops valid ports. */
+#define SL_MAX_VIPS 16384
 #define SL_MAX_DIPS_PER_VIP 4096
 #define SL_MAX_TUNNEL_SOURCES 64  /* prefixes a host agent takes tunnels from */
 #define SL_NAME_LEN 32            /* a port's name, with its NUL */

@@ -81,7 +81,8 @@ struct sl_spec_service {
 };
 
 struct sl_spec_mux {
-	uint32_t maglev_size;       /* prime */
+	uint32_t maglev_size;       /* prime: every VIP's; 0: per VIP by its backend count
+				     * (SL_MAGLEV_AUTO, sl_maglev_size_for()) */
 	uint64_t hash_seed;         /* shared by every mux; the host agent's Maglev uses it too */
 	uint32_t flow_capacity;     /* per worker */
 	uint32_t flow_idle_ms;

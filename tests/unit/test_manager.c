@@ -805,6 +805,44 @@ static const struct bad_case bad_cases[] = {
 	 "one"},
 };
 
+/*
+ * The host-agent rule looks only at the DIPs a transaction adds; a VIP
+ * moved to a new key (here tcp) brings its DIPs under new keys, and a
+ * transaction adding too many to list checks every DIP: the same verdicts.
+ */
+START_TEST(test_agent_rule_moved_and_many)
+{
+	struct sl_mgr_state *s = base_state();
+	struct sl_mgr_err err;
+	apply_ok(s, "{'op':'vip_create','vip':{'address':'203.0.113.50','protocol':'udp','port':80,"
+		    "'dips':[{'address':'10.0.0.1','port':8080,'host':'192.0.2.21'}]}}");
+	ck_assert_int_eq(apply_text(s, "{'op':'vip_update','vip':{'address':'203.0.113.50',"
+				    "'protocol':'udp','port':80},'set':{'protocol':'tcp'}}", &err), -1);
+	ck_assert_int_eq(err.code, SL_MGR_EEXIST);
+	ck_assert_str_eq(err.msg, "DIP 10.0.0.1:8080 on host 192.0.2.21 would back both VIP "
+				  "203.0.113.10:80/tcp and VIP 203.0.113.50:80/tcp; its host agent "
+				  "could not map replies back to one VIP");
+	/* 100 new DIPs in one command, the last one shared: listed no more */
+	json_t *dips = json_array();
+	for (unsigned i = 0; i < 100; i++) {
+		char addr[32];
+		snprintf(addr, sizeof(addr), "10.9.0.%u", i + 1);
+		json_array_append_new(dips, json_pack("{s:s, s:i, s:s}", "address",
+						      i == 99 ? "10.0.0.1" : addr, "port", 8080,
+						      "host", "192.0.2.21"));
+	}
+	json_t *cmd = json_pack("{s:s, s:{s:s, s:s, s:i, s:o}}", "op", "vip_create", "vip",
+				"address", "203.0.113.51", "protocol", "tcp", "port", 80, "dips",
+				dips);
+	ck_assert_int_eq(sl_mgr_apply(s, cmd, &err), -1);
+	ck_assert_str_eq(err.msg, "DIP 10.0.0.1:8080 on host 192.0.2.21 would back both VIP "
+				  "203.0.113.10:80/tcp and VIP 203.0.113.51:80/tcp; its host agent "
+				  "could not map replies back to one VIP");
+	json_decref(cmd);
+	sl_mgr_state_free(s);
+}
+END_TEST
+
 /* Refused with exactly this code and message, by validate and apply alike,
  * and the state is byte-for-byte what it was. */
 START_TEST(test_bad_command)
@@ -985,8 +1023,11 @@ START_TEST(test_limits)
 	ck_assert_uint_eq(s->nb_vips, SL_MAX_VIPS);
 	ck_assert_int_eq(apply_text(s, "{'op':'vip_create','vip':" NEW_V4 "}", &err), -1);
 	ck_assert_int_eq(err.code, SL_MGR_ELIMIT);
-	ck_assert_str_eq(err.msg, "vip_create: cannot add VIP 198.51.100.1:80/tcp: already 4096 VIPs, "
-				  "the most allowed");
+	char want[128];
+	snprintf(want, sizeof(want),
+		 "vip_create: cannot add VIP 198.51.100.1:80/tcp: already %d VIPs, the most allowed",
+		 SL_MAX_VIPS);
+	ck_assert_str_eq(err.msg, want);
 	/* room again after a delete */
 	apply_ok(s, "{'op':'vip_delete','vip':{'address':'198.51.100.7','protocol':'tcp','port':9}}");
 	apply_ok(s, "{'op':'vip_create','vip':" NEW_V4 "}");
@@ -1396,6 +1437,64 @@ START_TEST(test_to_config)
 	cfg.roles = SL_ROLE_HOST; /* without the mux role, Maglev's size is not ours to check */
 	ck_assert_int_eq(sl_mgr_state_to_config(s, &cfg, &out, &err), 0);
 	sl_config_free(&out);
+	sl_config_free(&cfg);
+	sl_mgr_state_free(s);
+}
+END_TEST
+
+/* The spec the data plane gets from the state is the file loader's spec of
+ * the state's configuration: one mapping, whichever way it is reached. */
+static void assert_same_services(const struct sl_spec *a, const struct sl_spec *b)
+{
+	ck_assert_uint_eq(a->nb_services, b->nb_services);
+	for (uint32_t i = 0; i < a->nb_services; i++) {
+		const struct sl_spec_service *x = &a->services[i], *y = &b->services[i];
+		ck_assert(x->kind == y->kind && x->family == y->family && x->proto == y->proto &&
+			  x->port == y->port && sl_addr_eq(&x->addr, &y->addr));
+		ck_assert_uint_eq(x->nb_backends, y->nb_backends);
+		for (uint32_t j = 0; j < x->nb_backends; j++) {
+			const struct sl_spec_backend *p = &x->backends[j], *q = &y->backends[j];
+			ck_assert(sl_addr_eq(&p->addr, &q->addr) && sl_addr_eq(&p->host, &q->host));
+			ck_assert_uint_eq(p->port, q->port);
+			ck_assert_uint_eq(p->weight, q->weight);
+		}
+	}
+}
+
+START_TEST(test_to_spec)
+{
+	struct sl_config cfg, via_cfg;
+	struct sl_spec direct, via;
+	struct sl_mgr_err err;
+	load_cfg(CFG, &cfg);
+	struct sl_mgr_state *s = sl_mgr_state_from_config(&cfg, &err);
+	ck_assert_msg(s != NULL, "%s", err.msg);
+	apply_ok(s, "{'op':'dip_drain','vip':{'address':'203.0.113.10','protocol':'tcp','port':80},"
+		    "'dip':{'address':'10.0.0.2','port':8080}}");
+	ck_assert_int_eq(sl_mgr_state_to_spec(s, &cfg, &direct, &err), 0);
+	ck_assert_int_eq(sl_mgr_state_to_config(s, &cfg, &via_cfg, &err), 0);
+	ck_assert_int_eq(sl_spec_from_config(&via_cfg, &via), 0);
+	assert_same_services(&direct, &via);
+	ck_assert_uint_eq(direct.nb_services, 3);
+	ck_assert_uint_eq(direct.services[0].backends[1].weight, 0); /* drained: no new flows */
+	ck_assert_uint_eq(direct.mux.maglev_size, 251);
+	ck_assert_uint_eq(direct.host.nb_tunnel_sources, via.host.nb_tunnel_sources);
+	ck_assert_int_eq(memcmp(direct.host.tunnel_sources, via.host.tunnel_sources,
+				direct.host.nb_tunnel_sources * sizeof(direct.host.tunnel_sources[0])),
+			 0);
+	sl_spec_free(&direct);
+	sl_spec_free(&via);
+	sl_config_free(&via_cfg);
+
+	/* "auto" has room for any DIP count; a fixed size of 2 has none */
+	cfg.maglev_size = 0;
+	ck_assert_int_eq(sl_mgr_state_to_spec(s, &cfg, &direct, &err), 0);
+	ck_assert_uint_eq(direct.mux.maglev_size, 0);
+	sl_spec_free(&direct);
+	cfg.maglev_size = 2;
+	ck_assert_int_eq(sl_mgr_state_to_spec(s, &cfg, &direct, &err), -1);
+	ck_assert_int_eq(err.code, SL_MGR_ELIMIT);
+	ck_assert_ptr_null(direct.services);
 	sl_config_free(&cfg);
 	sl_mgr_state_free(s);
 }
@@ -2349,6 +2448,8 @@ static Suite *manager_suite(void)
 	tc = tcase_create("config");
 	tcase_add_test(tc, test_from_config);
 	tcase_add_test(tc, test_to_config);
+	tcase_add_test(tc, test_to_spec);
+	tcase_add_test(tc, test_agent_rule_moved_and_many);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("raft");

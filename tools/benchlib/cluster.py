@@ -6,9 +6,14 @@ each) in a network namespace of its own (Raft over that namespace's
 127.0.0.1, the API on Unix sockets), as tests/lab/test_cluster.py does, and
 measures two things:
 
+preload   --vips VIPs of --dips-per-vip DIPs each are in every member's file,
+          so the first leader bootstraps the cluster with all of them in one
+          command (one log entry, however many VIPs); the bench waits until
+          every data path shows them.
 latency   --changes sequential writes to the leader's API, alternately
-          creating a VIP and deleting it again (so the table size stays
-          at --vips + 0/1 and every sample does the same work).  After each
+          creating a VIP (with --dips-per-vip DIPs) and deleting it again (so
+          the table size stays at --vips + 0/1 and every sample does the
+          same work).  After each
           write's HTTP response the bench polls every instance's DPDK
           telemetry /sluice/info (one connection each, ~0.5 ms apart) until
           its "vips" count is the expected one; the sample is the time from
@@ -18,6 +23,9 @@ writes/s  --writers threads, each with its own API connection, for
           VIP, as fast as the answers come; committed writes per second =
           2xx answers / elapsed.  The data paths must then all show the
           last weights' generation (checked by a final write's latency).
+
+At the end each member's resident memory (VmRSS and VmHWM from
+/proc/PID/status) and table build times (/sluice/info) are reported.
 
 Everything is bounded; processes are stopped by pid and the namespace is
 always deleted.
@@ -54,7 +62,7 @@ sluice: {{
   ports = ( {{ name = "fabric"; device = "net_null0"; addresses = [ "192.0.2.1{i}/24" ];
               kernel_interface = false;
               neighbours = ( {{ address = "{host}"; mac = "02:00:00:00:00:21"; }} ); }} );
-  mux: {{ flow_capacity = 1024; }};
+  mux: {{ flow_capacity = 1024;{mux_extra} }};
   manager: {{
     id = {i};
     data_dir = "{dir}/data{i}";{extra}
@@ -71,8 +79,21 @@ sluice: {{
 
 
 def dip_port(k):
-    """A (DIP, port) may back only one VIP: VIP k's DIP is DIP:(8000 + k)."""
+    """A (DIP, port) may back only one VIP: VIP k's DIPs listen on port 8000 + k."""
     return 8000 + k
+
+
+MAX_DIPS_PER_VIP = 200
+
+
+def dip_addr(j):
+    """The j-th DIP address of every VIP: DIP (198.51.100.2) and up."""
+    return "198.51.100.%d" % (2 + j)
+
+
+def vip_dips(k, n):
+    """VIP k's n DIPs, all behind HOST (the one static neighbour), as API objects."""
+    return [{"address": dip_addr(j), "port": dip_port(k), "host": HOST} for j in range(n)]
 
 
 def vip_addr(k):
@@ -149,12 +170,14 @@ class Cluster:
     every socket of one member (see failover.py)."""
 
     def __init__(self, sluice, run_dir, base_vips, idle_us, name="config", manager_extra=None,
-                 cgroup_root=None):
+                 cgroup_root=None, dips_per_vip=1, mux_extra=""):
         self.sluice = sluice
         self.run_dir = run_dir
         self.ns = "slbench%d" % os.getpid()
         self.dir = tempfile.mkdtemp(prefix="sluice-bench-%s-" % name)
         self.base_vips = base_vips
+        self.dips_per_vip = dips_per_vip
+        self.mux_extra = mux_extra
         self.idle_us = idle_us
         self.manager_extra = manager_extra or {}
         self.cgroup_root = cgroup_root
@@ -176,12 +199,14 @@ class Cluster:
         members = ",\n".join('      { id = %d; address = "127.0.0.1:%d"; api = "%s"; }'
                              % (m, RAFT_PORT + m, member_api_url(m)) for m in MEMBERS)
         vips = ",\n".join(
-            '    { address = "%s"; protocol = "tcp"; port = 80;\n'
-            '      dips = ( { address = "%s"; port = %d; host = "%s"; } ); }'
-            % (vip_addr(k), DIP, dip_port(k), HOST) for k in range(self.base_vips))
+            '    { address = "%s"; protocol = "tcp"; port = 80;\n      dips = ( %s ); }'
+            % (vip_addr(k), ", ".join('{ address = "%s"; port = %d; host = "%s"; }'
+                                      % (d["address"], d["port"], d["host"])
+                                      for d in vip_dips(k, self.dips_per_vip)))
+            for k in range(self.base_vips))
         extra = "".join("\n    %s = %s;" % kv for kv in sorted(self.manager_extra.items()))
         return CONFIG.format(i=i, dir=self.dir, idle=self.idle_us, host=HOST, members=members,
-                             vips=vips, extra=extra)
+                             vips=vips, extra=extra, mux_extra=self.mux_extra)
 
     def start(self):
         subprocess.run(["ip", "netns", "del", self.ns], capture_output=True, timeout=30)
@@ -311,9 +336,10 @@ class Cluster:
                          % (timeout, json.dumps(last), self.tails()))
 
 
-def wait_vips(tels, want, timeout):
+def wait_vips(tels, want, timeout, infos=None):
     """Poll every instance until /sluice/info vips == want; return the monotonic
-    time each one was first seen with it, as a list (None on timeout)."""
+    time each one was first seen with it, as a list (None on timeout).  With
+    infos (a list), infos[k] is instance k's /sluice/info at that moment."""
     pending = set(range(len(tels)))
     seen = [0.0] * len(tels)
     deadline = time.monotonic() + timeout
@@ -323,6 +349,8 @@ def wait_vips(tels, want, timeout):
             if info.get("vips") == want:
                 pending.discard(k)
                 seen[k] = t
+                if infos is not None:
+                    infos[k] = info
         if not pending:
             return seen
         if time.monotonic() > deadline:
@@ -338,28 +366,38 @@ def pct(xs, p):
     return s[k]
 
 
-def latency_phase(cluster, leader, tels, changes):
+def change(api, n, k, dips):
+    """Change n of the latency phase, on VIP k: create it (even n) or delete it
+    again (odd n).  Returns (VIP count expected after it, response time)."""
+    addr = vip_addr(k)
+    if n % 2 == 0:
+        body = {"address": addr, "protocol": "tcp", "port": 80, "dips": vip_dips(k, dips)}
+        st, doc, t = api.call("POST", "/v1/vips", body)
+        ok = st == 201
+    else:
+        st, doc, t = api.call("DELETE", "/v1/vips/tcp/%s/80" % addr)
+        ok = st in (200, 204)
+    if not ok:
+        raise BenchError("change %d: %s answered %d %s" % (
+            n, "create" if n % 2 == 0 else "delete", st, json.dumps(doc)))
+    return t
+
+
+def latency_phase(cluster, leader, tels, changes, builds=None):
+    """Sequential changes, each timed from its response to the last data path
+    showing it; with builds (a list), the leader's table build time (us) of
+    each change is appended to it."""
     api = Api(cluster.api_path(leader))
     base = cluster.base_vips
     samples, per, extra = [], [[] for _ in tels], base   # the created-then-deleted VIP cycles through fresh addresses
+    infos = [None] * len(tels)
     try:
         for n in range(changes):
-            if n % 2 == 0:
-                addr = vip_addr(extra)
-                body = {"address": addr, "protocol": "tcp", "port": 80,
-                        "dips": [{"address": DIP, "port": dip_port(extra), "host": HOST}]}
-                st, doc, t = api.call("POST", "/v1/vips", body)
-                want, ok = base + 1, st == 201
-            else:
-                st, doc, t = api.call("DELETE", "/v1/vips/tcp/%s/80" % addr)
-                want, ok = base, st in (200, 204)
-                extra += 1
-                if extra >= 2000:
-                    extra = base
-            if not ok:
-                raise BenchError("change %d: %s answered %d %s" % (
-                    n, "create" if n % 2 == 0 else "delete", st, json.dumps(doc)))
-            seen = wait_vips(tels, want, APPLY_TIMEOUT_S)
+            t = change(api, n, extra, cluster.dips_per_vip)
+            want = base + 1 if n % 2 == 0 else base
+            if n % 2:
+                extra = extra + 1 if extra + 1 < base + 2000 else base
+            seen = wait_vips(tels, want, APPLY_TIMEOUT_S, infos)
             if seen is None:
                 cluster.check_alive()
                 raise BenchError("change %d: not on every data path (vips=%d) within %.0f s"
@@ -367,6 +405,8 @@ def latency_phase(cluster, leader, tels, changes):
             samples.append(max(0.0, max(seen) - t) * 1000.0)
             for k, tk in enumerate(seen):
                 per[k].append((tk - t) * 1000.0)
+            if builds is not None:
+                builds.append(infos[MEMBERS.index(leader)].get("table_build_us_last", 0))
             if (n + 1) % 50 == 0:
                 log("%d changes: p50 %.2f ms, p99 %.2f ms so far"
                     % (n + 1, pct(samples, 50), pct(samples, 99)))
@@ -429,52 +469,105 @@ def make_run_dir(root, bench):
     return run_dir
 
 
+def memory_mb(pid):
+    """(VmRSS, VmHWM) of a process in MB, from /proc/PID/status."""
+    got = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                got[key] = int(value.split()[0]) / 1024.0
+    return round(got.get("VmRSS", 0.0), 1), round(got.get("VmHWM", 0.0), 1)
+
+
+def instance_figures(cluster, tels):
+    """Per member: memory now and the table build times its telemetry shows."""
+    out = {}
+    for k, i in enumerate(MEMBERS):
+        rss, hwm = memory_mb(cluster.procs[i].proc.pid)
+        info, _ = tels[k].query("/sluice/info")
+        out[str(i)] = {"rss_mb": rss, "hwm_mb": hwm, "vips": info.get("vips"),
+                       "table_builds": info.get("table_builds"),
+                       "table_build_us_last": info.get("table_build_us_last"),
+                       "table_build_us_max": info.get("table_build_us_max")}
+    return out
+
+
+def preload(cluster, tels, vips):
+    """Wait for the bootstrap's VIPs on every data path; returns seconds taken."""
+    t0 = time.monotonic()
+    timeout = 30 + vips / 50.0
+    if wait_vips(tels, vips, timeout) is None:
+        raise BenchError("bootstrap VIPs (%d) not on every data path in %.0f s:\n%s"
+                         % (vips, timeout, cluster.tails()))
+    return time.monotonic() - t0
+
+
 def run_config(args, sluice, buildtype, root, env):
-    changes, writers = args.changes, args.writers
-    if changes < 2 or writers < 1 or args.vips < 1 or args.vips > 200:
-        raise BenchError("--changes >= 2, --writers >= 1, --vips 1..200")
+    changes, writers, dips = args.changes, args.writers, args.dips_per_vip
+    if changes < 2 or writers < 0 or not 1 <= args.vips <= 16384 or \
+            not 1 <= dips <= MAX_DIPS_PER_VIP:
+        raise BenchError("--changes >= 2, --writers >= 0, --vips 1..16384, --dips-per-vip 1..%d"
+                         % MAX_DIPS_PER_VIP)
     run_dir = make_run_dir(root, "config")
-    c = Cluster(sluice, run_dir, args.vips, args.idle_sleep_us)
-    log("config: 3 instances in netns %s, %d base VIPs, idle_sleep_us %d; run dir %s"
-        % (c.ns, args.vips, args.idle_sleep_us, run_dir))
-    tels = []
+    c = Cluster(sluice, run_dir, args.vips, args.idle_sleep_us, dips_per_vip=dips,
+                mux_extra=' maglev_size = "auto";')
+    log("config: 3 instances in netns %s, %d base VIPs x %d DIPs, idle_sleep_us %d; run dir %s"
+        % (c.ns, args.vips, dips, args.idle_sleep_us, run_dir))
+    tels, builds = [], []
+    ok, err, elapsed, first_err, catch_up_ms = 0, 0, 0.0, None, None
     try:
         c.start()
         for i in MEMBERS:
-            c.wait_ready(i, 90)
+            c.wait_ready(i, 90 + args.vips / 100.0)
         tels = [c.telemetry(i, 30) for i in MEMBERS]
         leader = c.leader(60)
         log("leader: instance %d" % leader)
-        if wait_vips(tels, args.vips, 30) is None:
-            raise BenchError("bootstrap VIPs (%d) not on every data path in 30 s:\n%s"
-                             % (args.vips, c.tails()))
+        preload_s = preload(c, tels, args.vips)
+        log("preload: %d VIPs on every data path %.1f s after the leader was found"
+            % (args.vips, preload_s))
         time.sleep(args.warmup)
-        log("latency: %d sequential changes (create/delete a VIP alternately)" % changes)
-        samples, per = latency_phase(c, leader, tels, changes)
+        # A large bootstrap can stall a member past an election timeout: ask again.
+        leader = c.leader(60)
+        log("latency: %d sequential changes (create/delete a VIP alternately) on instance %d"
+            % (changes, leader))
+        samples, per = latency_phase(c, leader, tels, changes, builds)
         c.check_alive()
-        log("writes: %d concurrent writers for %.1f s (PUT DIP weight)" % (writers, args.duration))
-        ok, err, elapsed, first_err = writes_phase(c, leader, writers, args.duration)
-        c.check_alive()
-        if ok == 0:
-            raise BenchError("no write succeeded in the writes phase (first error: %s)"
-                             % first_err)
-        # Afterwards every data path must catch up: one more change, timed likewise.
-        tail, _ = latency_phase(c, leader, tels, 2)
-        catch_up_ms = round(tail[0], 3)
+        if writers > 0:
+            log("writes: %d concurrent writers for %.1f s (PUT DIP weight)"
+                % (writers, args.duration))
+            ok, err, elapsed, first_err = writes_phase(c, leader, writers, args.duration)
+            c.check_alive()
+            if ok == 0:
+                raise BenchError("no write succeeded in the writes phase (first error: %s)"
+                                 % first_err)
+            # Afterwards every data path must catch up: one more change, timed likewise.
+            tail, _ = latency_phase(c, leader, tels, 2)
+            catch_up_ms = round(tail[0], 3)
+        instances = instance_figures(c, tels)
     finally:
         for t in tels:
             t.close()
         c.stop()
-    wps = ok / elapsed
+    wps = ok / elapsed if elapsed > 0 else None
     p50, p99 = pct(samples, 50), pct(samples, 99)
-    log("latency p50 %.3f ms, p99 %.3f ms, max %.3f ms over %d changes; %.0f writes/s "
-        "(%d ok, %d failed in %.2f s)" % (p50, p99, max(samples), len(samples), wps, ok, err,
-                                           elapsed))
+    rss = [instances[str(i)]["rss_mb"] for i in MEMBERS]
+    log("latency p50 %.3f ms, p99 %.3f ms, max %.3f ms over %d changes; %s writes/s "
+        "(%d ok, %d failed in %.2f s); RSS %s MB" % (p50, p99, max(samples), len(samples),
+                                                    "%.0f" % wps if wps else "no", ok, err,
+                                                    elapsed, rss))
     return {
         "bench": "config",
         "p50_ms": round(p50, 3),
         "p99_ms": round(p99, 3),
-        "writes_per_s": round(wps, 1),
+        "writes_per_s": round(wps, 1) if wps else None,
+        "vips": args.vips,
+        "dips_per_vip": dips,
+        "rss_mb": rss,
+        "rss_mb_max": max(rss),
+        "leader_table_build_us": {"p50": pct(builds, 50), "p99": pct(builds, 99),
+                                  "max": max(builds)},
+        "preload_s": round(preload_s, 1),
         "target_p99_ms": 50,
         "p99_ok": p99 < 50,
         "samples": len(samples),
@@ -487,11 +580,13 @@ def run_config(args, sluice, buildtype, root, env):
                                   "p99_ms": round(pct(per[k], 99), 3),
                                   "role": "leader" if i == leader else "follower"}
                          for k, i in enumerate(MEMBERS)},
+        "instance_figures": instances,
+        "maglev_size": "auto",
         "base_vips": args.vips,
         "changes": "alternately POST /v1/vips and DELETE it, sequential, on the leader",
         "latency": "HTTP response read -> /sluice/info vips updated on all 3 instances "
                    "(telemetry polled every %.1f ms)" % (POLL_S * 1000),
-        "writes": {"writers": writers, "ok": ok, "failed": err, "elapsed_s": round(elapsed, 3),
+        "writes": None if writers == 0 else {"writers": writers, "ok": ok, "failed": err, "elapsed_s": round(elapsed, 3),
                    "op": "PUT /v1/vips/{vip}/dips/{dip}/{port}/weight",
                    "first_error": first_err, "catch_up_ms": catch_up_ms},
         "idle_sleep_us": args.idle_sleep_us,
