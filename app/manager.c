@@ -65,8 +65,9 @@ struct pending {
 	} req;
 	sl_api_done_cb done;
 	void *api_req;
-	int ok_status;
-	json_t *cmd;                    /* waiting for confirmation: the write or read */
+	int ok_status;                  /* from the API's route (201 for creates), else 200 */
+	struct sl_api_call call;        /* a linearizable read: what to read, once confirmed */
+	json_t *cmd;                    /* waiting for confirmation: the write */
 	struct sl_mgr_confirm confirm;
 	int role;                       /* member_add: role to assign once added */
 	bool added;                     /* member_add: raft_add done, the role not yet */
@@ -242,6 +243,15 @@ static void confirm(json_t *cmd, struct pending *p, sl_mgr_confirm_cb cb)
 	p->confirm.cb = cb;
 	p->confirm.data = p;
 	sl_mgr_lead_confirm(&mgr.lead, &p->confirm);
+}
+
+/* Make a command action's arguments its log entry: they get the "op" the
+ * state machine knows it by, the log's format that older members read too
+ * (SL_MGR_ACTIONS names it). Returns 0, or -1 when out of memory (args
+ * NULL included). */
+static int name_command(json_t *args, enum sl_mgr_action a)
+{
+	return json_object_set_new(args, "op", json_string(sl_mgr_action_name(a)));
 }
 
 /* Writes are validated against a state that holds every committed entry
@@ -420,9 +430,9 @@ static void propose_member_api(raft_id id, const char *api)
 {
 	if (api[0] == '\0' && replicated_api(id) == NULL)
 		return;
-	json_t *cmd = json_pack("{s:s, s:I, s:s}", "op", "member_api", "id", (json_int_t)id, "api", api);
+	json_t *cmd = json_pack("{s:I, s:s}", "id", (json_int_t)id, "api", api);
 	struct pending *p = calloc(1, sizeof(*p));
-	if (cmd == NULL || p == NULL) {
+	if (name_command(cmd, SL_MGR_MEMBER_API) != 0 || p == NULL) {
 		sl_log("manager: out of memory recording member %llu's API URL", (unsigned long long)id);
 		free(p);
 	} else {
@@ -556,16 +566,16 @@ static int change_role(const struct raft_server *s, const char *address, struct 
 
 /* member_remove and transfer: an unknown member is 404 (libraft answers
  * RAFT_BADID for it, and for a transfer to itself or a non-voter too). */
-static int target_refusal(const char *op, raft_id id, char *msg, size_t len)
+static int target_refusal(bool transfer, raft_id id, char *msg, size_t len)
 {
 	const struct raft_server *s = member_of(id);
-	if (id == 0 && strcmp(op, "transfer") == 0)
+	if (id == 0 && transfer)
 		return 0; /* Raft picks the voter */
 	if (s == NULL) {
 		snprintf(msg, len, "no member %llu", (unsigned long long)id);
 		return 404;
 	}
-	if (strcmp(op, "transfer") == 0 && (id == mgr.raft.id || s->role != RAFT_VOTER)) {
+	if (transfer && (id == mgr.raft.id || s->role != RAFT_VOTER)) {
 		snprintf(msg, len, "member %llu %s", (unsigned long long)id,
 			 id == mgr.raft.id ? "leads already" : "is not a voter");
 		return 409;
@@ -587,7 +597,7 @@ static int add_refusal(const json_t *cmd, raft_id id, char *msg, size_t len)
 	return 0;
 }
 
-static int member_add(json_t *cmd, struct pending *p)
+static int member_add(const json_t *cmd, struct pending *p)
 {
 	p->role = role_of(json_string_value(json_object_get(cmd, "role")));
 	const char *api = json_string_value(json_object_get(cmd, "api"));
@@ -598,21 +608,23 @@ static int member_add(json_t *cmd, struct pending *p)
 			 : raft_add(&mgr.raft, &p->req.change, p->id, address ? address : "", on_added);
 }
 
-static void cluster_op(const char *op, json_t *cmd, struct pending *p)
+/* SL_MGR_MEMBER_ADD, SL_MGR_MEMBER_REMOVE or SL_MGR_TRANSFER: libraft
+ * calls, not log entries of ours. */
+static void cluster_op(enum sl_mgr_action a, const json_t *args, struct pending *p)
 {
 	char msg[160];
 	int rc, status;
-	p->id = (raft_id)json_integer_value(json_object_get(cmd, "id"));
+	p->id = (raft_id)json_integer_value(json_object_get(args, "id"));
 	p->req.change.data = p;
-	status = strcmp(op, "member_add") == 0 ? add_refusal(cmd, p->id, msg, sizeof(msg))
-					       : target_refusal(op, p->id, msg, sizeof(msg));
+	status = a == SL_MGR_MEMBER_ADD ? add_refusal(args, p->id, msg, sizeof(msg))
+					: target_refusal(a == SL_MGR_TRANSFER, p->id, msg, sizeof(msg));
 	if (status != 0) {
 		finish(p, status, error_reply(msg));
 		return;
 	}
-	if (strcmp(op, "member_add") == 0) {
-		rc = member_add(cmd, p);
-	} else if (strcmp(op, "member_remove") == 0) {
+	if (a == SL_MGR_MEMBER_ADD) {
+		rc = member_add(args, p);
+	} else if (a == SL_MGR_MEMBER_REMOVE) {
 		p->removing = true;
 		rc = raft_remove(&mgr.raft, &p->req.change, p->id, on_change_done);
 	} else {
@@ -627,37 +639,46 @@ static void cluster_op(const char *op, json_t *cmd, struct pending *p)
 
 static void on_read_confirmed(struct sl_mgr_confirm *c, int status);
 
-static int api_submit(void *ctx, json_t *cmd, sl_api_done_cb done, void *req)
+/* A write on a ready leader, by the kind of its action. */
+static void write_action(enum sl_mgr_action a, json_t *args, struct pending *p)
+{
+	if (sl_mgr_action_kind(a) == SL_MGR_KIND_MEMBERSHIP)
+		cluster_op(a, args, p);
+	else if (name_command(args, a) != 0)
+		finish(p, 503, error_reply("out of memory"));
+	else
+		propose(args, p);
+}
+
+static int api_submit(void *ctx, const struct sl_api_call *call, json_t *args, sl_api_done_cb done,
+		      void *req)
 {
 	(void)ctx;
-	const char *op = json_string_value(json_object_get(cmd, "op"));
 	struct pending *p = calloc(1, sizeof(*p));
-	if (op == NULL || p == NULL) {
-		free(p);
-		json_decref(cmd);
+	if (p == NULL) {
+		json_decref(args);
 		return -1;
 	}
 	p->done = done;
 	p->api_req = req;
-	p->ok_status = strcmp(op, "vip_create") == 0 || strcmp(op, "dip_add") == 0 ? 201 : 200;
+	p->ok_status = call->ok_status;
+	p->call = *call;
 	if (stop_done != NULL) {
 		done(req, 503, retry_reply("this member is stopping; retry on another", 0));
 		free(p);
 	} else if (redirect_to_leader(done, req)) {
 		free(p);
-	} else if (strcmp(op, "read") == 0) {
-		confirm(cmd, p, on_read_confirmed);
+	} else if (sl_mgr_action_kind(call->action) == SL_MGR_KIND_READ) {
+		confirm(NULL, p, on_read_confirmed);
 	} else if (!ready_for_writes()) {
 		/* Membership changes wait too: Raft allows one only once the
 		 * leader has committed an entry of its own term. */
 		finish(p, 503, retry_reply("this member has just become leader and is applying what "
 					   "earlier leaders committed; retry", RETRY_CATCHING_UP_MS));
-	} else if (strncmp(op, "member_", 7) == 0 || strcmp(op, "transfer") == 0) {
-		cluster_op(op, cmd, p);
 	} else {
-		propose(cmd, p);
+		write_action(call->action, args, p);
 	}
-	json_decref(cmd);
+	json_decref(args);
 	return 0;
 }
 
@@ -712,16 +733,6 @@ static json_t *cluster_json(void)
 			 members);
 }
 
-/* "tcp/203.0.113.10/80" -> {"protocol", "address", "port"} */
-static json_t *vip_key(const char *key)
-{
-	char proto[8], addr[64];
-	unsigned port;
-	if (key == NULL || sscanf(key, "%7[^/]/%63[^/]/%u", proto, addr, &port) != 3)
-		return NULL;
-	return json_pack("{s:s, s:s, s:i}", "protocol", proto, "address", addr, "port", (int)port);
-}
-
 /* Reads say how fresh they are: the last Raft entry this member applied
  * and the state generation it made, and whether this instance's data plane
  * already serves it ("dataplane_generation"). */
@@ -744,48 +755,66 @@ static json_t *api_freshness(void *ctx)
 	return with_generations(json_pack("{s:s}", "consistency", "local"));
 }
 
-/* What a read shows, without its freshness; NULL: no such VIP. */
-static json_t *read_state(const char *what, const char *key)
+/* The replica's VIP with the API's parsed key, or NULL. */
+static const struct sl_mgr_vip *find_vip(const struct sl_api_vip_key *k)
 {
-	if (strcmp(what, "cluster") == 0)
-		return cluster_json();
-	if (strcmp(what, "vips") == 0)
-		return sl_mgr_state_status_json(mgr.fsm.state);
-	if (strcmp(what, "tunnel_sources") == 0)
-		return sl_mgr_tunnel_sources_json(mgr.fsm.state, &mgr.base);
-	json_t *k = vip_key(key);
-	struct sl_mgr_err err;
-	const struct sl_mgr_vip *v = k ? sl_mgr_vip_lookup(mgr.fsm.state, k, &err) : NULL;
-	json_decref(k);
-	if (v == NULL)
-		return NULL;
-	json_t *o = sl_mgr_vip_status_json(v);
-	if (o == NULL || strcmp(what, "dips") != 0)
+	struct sl_mgr_vip key = {.family = k->family, .proto = k->proto, .port = k->port};
+	/* The API's numbers are the manager's: families 4 and 6, IANA protocols. */
+	_Static_assert(SL_AF_INET == 4 && SL_AF_INET6 == 6, "address families");
+	_Static_assert(SL_PROTO_TCP == 6 && SL_PROTO_UDP == 17, "protocol numbers");
+	_Static_assert(sizeof(key.addr) == sizeof(k->addr), "both hold IPv6, IPv4 in front");
+	memcpy(&key.addr, k->addr, sizeof(key.addr));
+	return sl_mgr_vip_find(mgr.fsm.state, &key);
+}
+
+/* One VIP with its DIPs' live state, or just {"dips"}; NULL: no such VIP. */
+static json_t *vip_json(const struct sl_api_vip_key *k, bool dips_only)
+{
+	const struct sl_mgr_vip *v = find_vip(k);
+	json_t *o = v != NULL ? sl_mgr_vip_status_json(v) : NULL;
+	if (o == NULL || !dips_only)
 		return o;
 	json_t *d = json_pack("{s:O}", "dips", json_object_get(o, "dips"));
 	json_decref(o);
 	return d;
 }
 
-static json_t *api_get(void *ctx, const char *what, const char *key)
+/* What a read shows, without its freshness; NULL: no such VIP. */
+static json_t *read_state(const struct sl_api_call *call)
+{
+	switch (call->action) {
+	case SL_MGR_READ_CLUSTER:
+		return cluster_json();
+	case SL_MGR_READ_VIPS:
+		return sl_mgr_state_status_json(mgr.fsm.state);
+	case SL_MGR_READ_TUNNEL_SOURCES:
+		return sl_mgr_tunnel_sources_json(mgr.fsm.state, &mgr.base);
+	case SL_MGR_READ_VIP:
+	case SL_MGR_READ_DIPS:
+		return call->has_vip ? vip_json(&call->vip, call->action == SL_MGR_READ_DIPS) : NULL;
+	default: /* not a read */
+		return NULL;
+	}
+}
+
+static json_t *api_get(void *ctx, const struct sl_api_call *call)
 {
 	(void)ctx;
-	return read_state(what, key);
+	return read_state(call);
 }
 
 /* A linearizable read, answered from the state once confirmed current. */
 static void on_read_confirmed(struct sl_mgr_confirm *c, int status)
 {
 	struct pending *p = c->data;
-	const char *key = json_string_value(json_object_get(p->cmd, "key"));
 	if (status != 0) {
 		finish_unconfirmed(p, status);
 		return;
 	}
-	json_t *o = read_state(json_string_value(json_object_get(p->cmd, "what")), key);
+	json_t *o = read_state(&p->call);
 	if (o == NULL) {
 		char msg[160];
-		snprintf(msg, sizeof(msg), "no VIP %s", key ? key : "");
+		snprintf(msg, sizeof(msg), "no VIP %s", p->call.vip.text);
 		o = error_reply(msg);
 	}
 	int code = json_object_get(o, "error") != NULL ? 404 : 200;

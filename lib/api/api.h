@@ -3,11 +3,13 @@
  *
  * The server runs on the control thread's libuv loop. It authenticates,
  * parses and validates every request (syntax: JSON, types, addresses,
- * ranges) and turns each write into one manager command object; the
- * manager decides the semantics (unknown or duplicate VIP, leadership)
+ * ranges) and turns it into a call for the manager: the action its route
+ * declares (what to do, and the status success answers with), the VIP its
+ * path names, parsed, and for writes the arguments with canonical values.
+ * The manager decides the semantics (unknown or duplicate VIP, leadership)
  * through a small backend interface, so this layer knows nothing of Raft.
- * See docs/api.md for the endpoints, the command objects and the JSON
- * shapes the backend's reads must return.
+ * See docs/api.md for the endpoints, the arguments and the JSON shapes the
+ * backend's reads must return.
  *
  * Transports: HTTPS on TCP (OpenSSL; bearer token and/or client
  * certificates) and plain HTTP on a Unix socket (trusted: the socket file is
@@ -17,7 +19,9 @@
 #define SLUICE_API_API_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <uv.h>
 
 #include "spec/limits.h" /* header-only: the API still links no other Sluice library */
@@ -74,33 +78,103 @@ struct sl_api_config {
  */
 typedef void (*sl_api_done_cb)(void *req, int status, json_t *reply);
 
+/*
+ * What a route asks the manager to do. This is the one list of actions
+ * (X-macro: the enum, each action's kind and its name come from it). The
+ * name of a command is the "op" of the replicated log entry the manager
+ * writes for it: that is the log's format, which lib/manager's state
+ * machine reads and older members read too, so a command's name never
+ * changes. Other names only say in messages and tests what was asked. The
+ * list lives here, not in lib/manager, because the API links no manager
+ * library; the manager's own command, member_api, is in it so that every
+ * op the manager writes is named in one place.
+ */
+#define SL_MGR_ACTIONS(X)                                                    \
+	X(SL_MGR_READ_VIPS, SL_MGR_KIND_READ, "vips")                         \
+	X(SL_MGR_READ_VIP, SL_MGR_KIND_READ, "vip")                           \
+	X(SL_MGR_READ_DIPS, SL_MGR_KIND_READ, "dips")                         \
+	X(SL_MGR_READ_CLUSTER, SL_MGR_KIND_READ, "cluster")                   \
+	X(SL_MGR_READ_TUNNEL_SOURCES, SL_MGR_KIND_READ, "tunnel_sources")     \
+	X(SL_MGR_VIP_CREATE, SL_MGR_KIND_COMMAND, "vip_create")               \
+	X(SL_MGR_VIP_UPDATE, SL_MGR_KIND_COMMAND, "vip_update")               \
+	X(SL_MGR_VIP_DELETE, SL_MGR_KIND_COMMAND, "vip_delete")               \
+	X(SL_MGR_DIP_ADD, SL_MGR_KIND_COMMAND, "dip_add")                     \
+	X(SL_MGR_DIP_REMOVE, SL_MGR_KIND_COMMAND, "dip_remove")               \
+	X(SL_MGR_DIP_SET_WEIGHT, SL_MGR_KIND_COMMAND, "dip_set_weight")       \
+	X(SL_MGR_DIP_DRAIN, SL_MGR_KIND_COMMAND, "dip_drain")                 \
+	X(SL_MGR_DIP_ENABLE, SL_MGR_KIND_COMMAND, "dip_enable")               \
+	X(SL_MGR_DIP_DISABLE, SL_MGR_KIND_COMMAND, "dip_disable")             \
+	X(SL_MGR_SET_TUNNEL_SOURCES, SL_MGR_KIND_COMMAND, "set_tunnel_sources") \
+	X(SL_MGR_MEMBER_API, SL_MGR_KIND_COMMAND, "member_api")               \
+	X(SL_MGR_MEMBER_ADD, SL_MGR_KIND_MEMBERSHIP, "member_add")            \
+	X(SL_MGR_MEMBER_REMOVE, SL_MGR_KIND_MEMBERSHIP, "member_remove")      \
+	X(SL_MGR_TRANSFER, SL_MGR_KIND_MEMBERSHIP, "transfer")
+
+#define SL_MGR_ACTION_ENUM_(id, kind, name) id,
+enum sl_mgr_action { SL_MGR_ACTIONS(SL_MGR_ACTION_ENUM_) SL_MGR_NB_ACTIONS };
+#undef SL_MGR_ACTION_ENUM_
+
+enum sl_mgr_kind {
+	SL_MGR_KIND_READ,       /* the replica's state: get, or submit when linearizable */
+	SL_MGR_KIND_COMMAND,    /* a replicated log entry {"op": name, ...args} */
+	SL_MGR_KIND_MEMBERSHIP, /* a Raft membership change or leadership transfer */
+};
+
+/* The name (see SL_MGR_ACTIONS) and the kind of an action of the list. */
+const char *sl_mgr_action_name(enum sl_mgr_action a);
+enum sl_mgr_kind sl_mgr_action_kind(enum sl_mgr_action a);
+
+/* "PROTO/ADDRESS/PORT": 4 + INET6_ADDRSTRLEN - 1 + 6 and the NUL fit. */
+#define SL_API_VIP_TEXT_LEN 64
+
+/* A VIP as the route parsed it from the path: the manager finds it by
+ * value instead of parsing text again. */
+struct sl_api_vip_key {
+	uint8_t family;   /* 4 or 6 */
+	uint8_t proto;    /* IANA protocol number: 6 (TCP) or 17 (UDP) */
+	uint16_t port;    /* host order */
+	uint8_t addr[16]; /* network order; IPv4 in the first 4 bytes, the rest zero */
+	char text[SL_API_VIP_TEXT_LEN]; /* canonical "tcp/203.0.113.10/80", for messages */
+};
+
+/* One request as the manager sees it, from the route that took it. */
+struct sl_api_call {
+	enum sl_mgr_action action;
+	int ok_status;   /* the answer when it succeeds: 201 for creates, else 200 */
+	bool has_vip;    /* the path names a VIP ... */
+	struct sl_api_vip_key vip; /* ... this one */
+};
+
 struct sl_api_backend {
 	void *ctx;
 	/*
-	 * Propose a write. cmd is a command object ({"op": ..., ...}, shapes in
-	 * docs/api.md), already syntactically valid; the backend takes
-	 * ownership of it. Returns 0 when it will call done, or -1 when it
-	 * cannot accept the command at all (the API answers 503 and done must
-	 * not be called).
+	 * Carry out a write, or a read that must be linearizable. call is
+	 * only borrowed for the call. args holds the action's arguments, an
+	 * object already syntactically valid with canonical values (shapes in
+	 * docs/api.md; a command's log entry is args with "op" set to the
+	 * action's name), or NULL for reads; the backend takes ownership.
+	 * Returns 0 when it will call done (with call->ok_status on success),
+	 * or -1 when it cannot accept the call at all (the API answers 503 and
+	 * done must not be called).
 	 */
-	int (*submit)(void *ctx, json_t *cmd, sl_api_done_cb done, void *req);
+	int (*submit)(void *ctx, const struct sl_api_call *call, json_t *args, sl_api_done_cb done,
+		      void *req);
 	/*
-	 * Read the replica's current state (may lag the leader). what/key:
-	 *   "vips", NULL        -> {"vips": [VIP, ...]}
-	 *   "vip", KEY          -> VIP
-	 *   "dips", KEY         -> {"dips": [DIP, ...]}
-	 *   "cluster", NULL     -> cluster status
-	 *   "tunnel_sources", NULL -> {"prefixes": ["192.0.2.10/32", ...],
-	 *                              "replicated": true}, or when the cluster
-	 *                              has not set them {"prefixes": null,
-	 *                              "replicated": false, "file_prefixes":
-	 *                              [this instance's file's]}
-	 * KEY is the canonical VIP key "PROTO/ADDRESS/PORT" (address as
-	 * inet_ntop prints it), e.g. "tcp/203.0.113.10/80". Returns a new
-	 * reference, or NULL when the VIP does not exist (404; for "vips",
-	 * "cluster" and "tunnel_sources" NULL answers 503).
+	 * Read the replica's current state (may lag the leader):
+	 *   SL_MGR_READ_VIPS            -> {"vips": [VIP, ...]}
+	 *   SL_MGR_READ_VIP             -> VIP (call->vip)
+	 *   SL_MGR_READ_DIPS            -> {"dips": [DIP, ...]} (call->vip's)
+	 *   SL_MGR_READ_CLUSTER         -> cluster status
+	 *   SL_MGR_READ_TUNNEL_SOURCES  -> {"prefixes": ["192.0.2.10/32", ...],
+	 *                                  "replicated": true}, or when the
+	 *                                  cluster has not set them {"prefixes":
+	 *                                  null, "replicated": false,
+	 *                                  "file_prefixes": [this instance's
+	 *                                  file's]}
+	 * Returns a new reference, or NULL when the VIP does not exist (404;
+	 * for the reads without a VIP NULL answers 503).
 	 */
-	json_t *(*get)(void *ctx, const char *what, const char *key);
+	json_t *(*get)(void *ctx, const struct sl_api_call *call);
 	/*
 	 * Optional: how fresh this replica's reads are, as fields merged into
 	 * every local read's answer, 404s included (e.g. {"consistency":

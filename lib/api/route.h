@@ -1,7 +1,8 @@
 /*
  * Inside the API: routing and validation, from a method, a raw path and
- * a body to either a reply or a manager command. Free of h2o and of
- * sockets, so tests and fuzzers can drive it with plain buffers.
+ * a body to either a reply or a call for the manager. Free of the HTTP
+ * server and of sockets, so tests and fuzzers can drive it with plain
+ * buffers.
  */
 #ifndef SLUICE_API_ROUTE_H
 #define SLUICE_API_ROUTE_H
@@ -11,16 +12,17 @@
 
 #include "api/api.h"
 
-enum sl_api_action {
+enum sl_api_next {
 	SL_API_REPLY,  /* answer now with status and json */
-	SL_API_SUBMIT, /* json is a command for backend->submit */
+	SL_API_SUBMIT, /* backend->submit(call, json) */
 };
 
 struct sl_api_outcome {
-	enum sl_api_action action;
+	enum sl_api_next next;
 	int status;     /* SL_API_REPLY: HTTP status */
-	json_t *json;   /* reply body or command; owned by the caller */
+	json_t *json;   /* reply body, or the call's arguments (NULL for reads); owned by the caller */
 	char allow[64]; /* 405: the Allow header's value, else "" */
+	struct sl_api_call call; /* SL_API_SUBMIT: the route's action and the path's VIP */
 };
 
 /* Route one request. path is the raw request path as sent, NOT
@@ -29,7 +31,7 @@ struct sl_api_outcome {
  * malformed "%" escape or "%00" answers 400). query is what follows the
  * '?' (query_len 0: none). Local reads call
  * backend->get synchronously; writes and linearizable reads only build the
- * command ({"op": "read", "what", "key"} for the latter). */
+ * call (a read's action, with no arguments, for the latter). */
 void sl_api_route(const struct sl_api_backend *backend, const char *method, size_t method_len,
 		  const char *path, size_t path_len, const char *query, size_t query_len,
 		  const char *body, size_t body_len, struct sl_api_outcome *out);

@@ -1,9 +1,11 @@
 /*
- * REST routes: a table of (method, path pattern) -> builder. Builders
- * validate syntax only (types, addresses, ranges, unknown fields) and turn
- * the request into a manager command with canonical values, so the state
+ * REST routes: a table of (method, path pattern) -> the manager's action,
+ * the status its success answers with, and a builder. Builders validate
+ * syntax only (types, addresses, ranges, unknown fields) and turn the
+ * request into the action's arguments with canonical values, so the state
  * machine compares addresses as strings and never sees a half-valid
- * command. Semantics (does the VIP exist?) belong to the manager.
+ * command. Semantics (does the VIP exist?) belong to the manager, which
+ * dispatches on the action, never on a name.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -23,6 +25,25 @@
 #define MAX_PATH 512
 #define MSG_LEN 320
 #define QUOTE_LEN 72 /* echoed user text is cut to this */
+
+/* ------------------------------------------------------------- actions */
+
+#define ACTION_NAME_(id, kind, name) [id] = name,
+#define ACTION_KIND_(id, kind, name) [id] = kind,
+static const char *const action_names[] = {SL_MGR_ACTIONS(ACTION_NAME_)};
+static const enum sl_mgr_kind action_kinds[] = {SL_MGR_ACTIONS(ACTION_KIND_)};
+#undef ACTION_NAME_
+#undef ACTION_KIND_
+
+const char *sl_mgr_action_name(enum sl_mgr_action a)
+{
+	return action_names[a];
+}
+
+enum sl_mgr_kind sl_mgr_action_kind(enum sl_mgr_action a)
+{
+	return action_kinds[a];
+}
 
 /* ------------------------------------------------------------ messages */
 
@@ -123,7 +144,7 @@ static json_t *fail(struct call *c, int status, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	json_decref(c->out->json);
-	c->out->action = SL_API_REPLY;
+	c->out->next = SL_API_REPLY;
 	c->out->status = status;
 	c->out->json = sl_api_error("%s", msg);
 	return NULL;
@@ -448,11 +469,10 @@ static json_t *take_path(struct call *c, int at, const char *where, const struct
 
 /* ------------------------------------------------------------- VIPs */
 
+/* A VIP of a request, checked: as the command names it, and parsed. */
 struct vip_key {
 	json_t *json;   /* {"address", "protocol", "port"} */
-	int family;     /* 4 or 6 */
-	json_int_t port;
-	char text[96];  /* "tcp/203.0.113.10/80", the backend's read key */
+	struct sl_api_vip_key parsed;
 };
 
 static int family_of(const json_t *addr)
@@ -460,18 +480,23 @@ static int family_of(const json_t *addr)
 	return strchr(json_string_value(addr), ':') ? 6 : 4;
 }
 
-/* Fill k from a checked object; takes a reference to address/protocol/port. */
+/* Fill k from a checked object (canonical address, "tcp" or "udp", a
+ * port); takes a reference to address/protocol/port. */
 static void vip_key_from(struct vip_key *k, const json_t *o)
 {
-	const json_t *addr = json_object_get(o, "address");
-	k->port = json_integer_value(json_object_get(o, "port"));
-	k->family = family_of(addr);
-	k->json = json_pack("{s:O,s:O,s:I}", "address", addr, "protocol",
-			    json_object_get(o, "protocol"), "port", k->port);
-	snprintf(k->text, sizeof(k->text), "%s/%s/%" JSON_INTEGER_FORMAT,
-		 json_string_value(json_object_get(o, "protocol")), json_string_value(addr), k->port);
+	const json_t *addr = json_object_get(o, "address"), *proto = json_object_get(o, "protocol");
+	struct sl_api_vip_key *p = &k->parsed;
+	memset(p, 0, sizeof(*p));
+	p->family = (uint8_t)family_of(addr);
+	p->proto = strcmp(json_string_value(proto), "tcp") == 0 ? IPPROTO_TCP : IPPROTO_UDP;
+	p->port = (uint16_t)json_integer_value(json_object_get(o, "port"));
+	inet_pton(p->family == 4 ? AF_INET : AF_INET6, json_string_value(addr), p->addr);
+	snprintf(p->text, sizeof(p->text), "%s/%s/%u", json_string_value(proto),
+		 json_string_value(addr), p->port);
+	k->json = json_pack("{s:O,s:O,s:i}", "address", addr, "protocol", proto, "port", p->port);
 }
 
+/* The path's VIP, which the call carries parsed too. */
 static bool vip_from_path(struct call *c, struct vip_key *k)
 {
 	static const struct field path_vip[] = {
@@ -481,6 +506,8 @@ static bool vip_from_path(struct call *c, struct vip_key *k)
 		return false;
 	vip_key_from(k, o);
 	json_decref(o);
+	c->out->call.has_vip = true;
+	c->out->call.vip = k->parsed;
 	return true;
 }
 
@@ -490,11 +517,11 @@ static bool same_family(struct call *c, const struct vip_key *k, const json_t *o
 			const char *field, const char *where)
 {
 	const json_t *a = json_object_get(o, field);
-	if (a == NULL || family_of(a) == k->family)
+	if (a == NULL || family_of(a) == k->parsed.family)
 		return true;
 	fail(c, 400, "%s%s%s: %s is IPv%d but the VIP is IPv%d (DIPs and their hosts must be of the VIP's family)",
 	     where ? where : "", where ? " " : "", field, json_string_value(a), family_of(a),
-	     k->family);
+	     k->parsed.family);
 	return false;
 }
 
@@ -509,7 +536,7 @@ static json_t *take_dip(struct call *c, const json_t *in, const struct vip_key *
 		return NULL;
 	}
 	if (json_object_get(d, "port") == NULL)
-		json_object_set_new(d, "port", json_integer(k->port));
+		json_object_set_new(d, "port", json_integer(k->parsed.port));
 	if (json_object_get(d, "weight") == NULL)
 		json_object_set_new(d, "weight", json_integer(SL_API_DEFAULT_WEIGHT));
 	return d;
@@ -597,14 +624,21 @@ enum body { BODY_NONE, BODY_REQUIRED, BODY_OPTIONAL };
 
 typedef json_t *(*build_fn)(struct call *c);
 
+/* A route declares what the manager does for it and what its success
+ * answers, so neither side infers either from a name. */
 struct route {
 	const char *method;
 	const char *pattern; /* segments; {vip} = 3 (proto/address/port), {dip} = 2, {id} = 1 */
-	bool write;          /* submit the result, else it is the reply */
+	enum sl_mgr_action action; /* a read's result is the reply; anything else is submitted */
+	int ok_status;       /* 201 for creates, else 200 */
 	enum body body;
-	build_fn build;
-	const char *arg;     /* write: the command's "op"; read: what to get */
+	build_fn build;      /* a read's reply, or the arguments to submit */
 };
+
+static bool is_read(const struct route *r)
+{
+	return sl_mgr_action_kind(r->action) == SL_MGR_KIND_READ;
+}
 
 /* The backend's freshness fields merged into a reply body. */
 static void add_freshness(const struct call *c, json_t *o)
@@ -615,48 +649,41 @@ static void add_freshness(const struct call *c, json_t *o)
 	json_decref(f);
 }
 
-/* Reads: the backend's view, keyed by the canonical VIP when there is one.
- * A linearizable read is a command instead: the backend answers it once
- * it has confirmed that its view is current. */
+/* Reads: the backend's view of the call's action, for the path's VIP
+ * when there is one. A linearizable read is submitted instead, without
+ * arguments: the backend answers it once it has confirmed that its view
+ * is current. */
 static json_t *read_state(struct call *c)
 {
 	struct vip_key k = {0};
 	json_t *r;
 	if (c->vip_at >= 0 && !vip_from_path(c, &k))
 		return NULL;
+	json_decref(k.json); /* reads take the parsed key */
 	if (c->linearizable) {
-		json_decref(k.json);
-		c->out->action = SL_API_SUBMIT;
-		r = json_pack("{s:s, s:s}", "op", "read", "what", c->route->arg);
-		if (r != NULL && c->vip_at >= 0)
-			json_object_set_new(r, "key", json_string(k.text));
-		return r;
+		c->out->next = SL_API_SUBMIT;
+		return NULL;
 	}
-	r = c->backend->get(c->backend->ctx, c->route->arg, c->vip_at >= 0 ? k.text : NULL);
-	json_decref(k.json);
+	r = c->backend->get(c->backend->ctx, &c->out->call);
 	if (r == NULL && c->vip_at >= 0) {
-		fail(c, 404, "no VIP %s", k.text);
+		fail(c, 404, "no VIP %s", k.parsed.text);
 		add_freshness(c, c->out->json);
 		return NULL;
 	}
 	if (r == NULL)
-		return fail(c, 503, "%s state is not available", c->route->arg);
+		return fail(c, 503, "%s state is not available", sl_mgr_action_name(c->route->action));
 	add_freshness(c, r);
 	return r;
 }
 
-static json_t *command(const struct call *c)
-{
-	return json_pack("{s:s}", "op", c->route->arg);
-}
-
-/* {"op", "vip": key} from the path; *k keeps the key for further checks. */
+/* {"vip": key} from the path; *k keeps the key for further checks. The
+ * arguments never hold "op": the manager names a command from the action. */
 static json_t *vip_command(struct call *c, struct vip_key *k)
 {
 	json_t *cmd;
 	if (!vip_from_path(c, k))
 		return NULL;
-	cmd = command(c);
+	cmd = json_object();
 	json_object_set_new(cmd, "vip", k->json);
 	return cmd;
 }
@@ -680,7 +707,7 @@ static json_t *build_vip_create(struct call *c)
 		return NULL;
 	vip_key_from(&k, v);
 	dips = json_object_get(v, "dips");
-	cmd = command(c);
+	cmd = json_object();
 	json_object_set_new(cmd, "vip", k.json);
 	cmd = with(cmd, "dips", dips ? take_dips(c, dips, &k) : json_array());
 	json_decref(v);
@@ -712,7 +739,7 @@ static json_t *build_dip_add(struct call *c)
 	return cmd ? with(cmd, "dip", take_dip(c, c->body, &k, NULL)) : NULL;
 }
 
-/* {"op", "vip", "dip": {address, port}} with both from the path. */
+/* {"vip", "dip": {address, port}} with both from the path. */
 static json_t *build_dip(struct call *c)
 {
 	struct vip_key k;
@@ -738,21 +765,9 @@ static json_t *build_dip_weight(struct call *c)
 	return cmd;
 }
 
-/* Merge the checked fields of obj (a new object, consumed) into cmd. */
-static json_t *merged(json_t *cmd, json_t *obj)
-{
-	if (obj == NULL) {
-		json_decref(cmd);
-		return NULL;
-	}
-	json_object_update(cmd, obj);
-	json_decref(obj);
-	return cmd;
-}
-
 static json_t *build_member_add(struct call *c)
 {
-	json_t *cmd = merged(command(c), take(c, c->body, NULL, member_fields, NFIELDS(member_fields)));
+	json_t *cmd = take(c, c->body, NULL, member_fields, NFIELDS(member_fields));
 	if (cmd != NULL && json_object_get(cmd, "role") == NULL)
 		json_object_set_new(cmd, "role", json_string("voter"));
 	return cmd;
@@ -760,15 +775,14 @@ static json_t *build_member_add(struct call *c)
 
 static json_t *build_member_remove(struct call *c)
 {
-	return merged(command(c), take_path(c, c->id_at, "path member", id_fields, NFIELDS(id_fields)));
+	return take_path(c, c->id_at, "path member", id_fields, NFIELDS(id_fields));
 }
 
 /* No body or no "id": id 0, meaning "let Raft pick the best voter". */
 static json_t *build_transfer(struct call *c)
 {
-	json_t *cmd = c->body ? merged(command(c), take(c, c->body, NULL, transfer_fields,
-							  NFIELDS(transfer_fields)))
-			      : command(c);
+	json_t *cmd = c->body ? take(c, c->body, NULL, transfer_fields, NFIELDS(transfer_fields))
+			      : json_object();
 	if (cmd != NULL && json_object_get(cmd, "id") == NULL)
 		json_object_set_new(cmd, "id", json_integer(0));
 	return cmd;
@@ -779,7 +793,7 @@ static json_t *build_tunnel_sources(struct call *c)
 {
 	json_t *v = take(c, c->body, NULL, tunnel_source_fields, NFIELDS(tunnel_source_fields));
 	const json_t *list = v ? json_object_get(v, "prefixes") : NULL;
-	json_t *cmd = v ? with(command(c), "prefixes",
+	json_t *cmd = v ? with(json_object(), "prefixes",
 			       json_is_null(list) ? json_null()
 						  : take_list(c, list, "prefixes", "prefix",
 							      take_prefix, NULL))
@@ -792,24 +806,24 @@ static json_t *build_tunnel_sources(struct call *c)
 #define DIP VIP "/dips/{dip}"
 
 static const struct route routes[] = {
-	{"GET", "v1/vips", false, BODY_NONE, read_state, "vips"},
-	{"POST", "v1/vips", true, BODY_REQUIRED, build_vip_create, "vip_create"},
-	{"GET", VIP, false, BODY_NONE, read_state, "vip"},
-	{"PUT", VIP, true, BODY_REQUIRED, build_vip_update, "vip_update"},
-	{"DELETE", VIP, true, BODY_NONE, build_vip, "vip_delete"},
-	{"GET", VIP "/dips", false, BODY_NONE, read_state, "dips"},
-	{"POST", VIP "/dips", true, BODY_REQUIRED, build_dip_add, "dip_add"},
-	{"DELETE", DIP, true, BODY_NONE, build_dip, "dip_remove"},
-	{"PUT", DIP "/weight", true, BODY_REQUIRED, build_dip_weight, "dip_set_weight"},
-	{"POST", DIP "/drain", true, BODY_NONE, build_dip, "dip_drain"},
-	{"POST", DIP "/enable", true, BODY_NONE, build_dip, "dip_enable"},
-	{"POST", DIP "/disable", true, BODY_NONE, build_dip, "dip_disable"},
-	{"GET", "v1/cluster", false, BODY_NONE, read_state, "cluster"},
-	{"POST", "v1/cluster/members", true, BODY_REQUIRED, build_member_add, "member_add"},
-	{"DELETE", "v1/cluster/members/{id}", true, BODY_NONE, build_member_remove, "member_remove"},
-	{"POST", "v1/cluster/transfer", true, BODY_OPTIONAL, build_transfer, "transfer"},
-	{"GET", "v1/tunnel-sources", false, BODY_NONE, read_state, "tunnel_sources"},
-	{"PUT", "v1/tunnel-sources", true, BODY_REQUIRED, build_tunnel_sources, "set_tunnel_sources"},
+	{"GET", "v1/vips", SL_MGR_READ_VIPS, 200, BODY_NONE, read_state},
+	{"POST", "v1/vips", SL_MGR_VIP_CREATE, 201, BODY_REQUIRED, build_vip_create},
+	{"GET", VIP, SL_MGR_READ_VIP, 200, BODY_NONE, read_state},
+	{"PUT", VIP, SL_MGR_VIP_UPDATE, 200, BODY_REQUIRED, build_vip_update},
+	{"DELETE", VIP, SL_MGR_VIP_DELETE, 200, BODY_NONE, build_vip},
+	{"GET", VIP "/dips", SL_MGR_READ_DIPS, 200, BODY_NONE, read_state},
+	{"POST", VIP "/dips", SL_MGR_DIP_ADD, 201, BODY_REQUIRED, build_dip_add},
+	{"DELETE", DIP, SL_MGR_DIP_REMOVE, 200, BODY_NONE, build_dip},
+	{"PUT", DIP "/weight", SL_MGR_DIP_SET_WEIGHT, 200, BODY_REQUIRED, build_dip_weight},
+	{"POST", DIP "/drain", SL_MGR_DIP_DRAIN, 200, BODY_NONE, build_dip},
+	{"POST", DIP "/enable", SL_MGR_DIP_ENABLE, 200, BODY_NONE, build_dip},
+	{"POST", DIP "/disable", SL_MGR_DIP_DISABLE, 200, BODY_NONE, build_dip},
+	{"GET", "v1/cluster", SL_MGR_READ_CLUSTER, 200, BODY_NONE, read_state},
+	{"POST", "v1/cluster/members", SL_MGR_MEMBER_ADD, 200, BODY_REQUIRED, build_member_add},
+	{"DELETE", "v1/cluster/members/{id}", SL_MGR_MEMBER_REMOVE, 200, BODY_NONE, build_member_remove},
+	{"POST", "v1/cluster/transfer", SL_MGR_TRANSFER, 200, BODY_OPTIONAL, build_transfer},
+	{"GET", "v1/tunnel-sources", SL_MGR_READ_TUNNEL_SOURCES, 200, BODY_NONE, read_state},
+	{"PUT", "v1/tunnel-sources", SL_MGR_SET_TUNNEL_SOURCES, 200, BODY_REQUIRED, build_tunnel_sources},
 };
 
 /* ----------------------------------------------------------- routing */
@@ -941,7 +955,7 @@ static bool parse_query(struct call *c, const char *query, size_t len)
 	if (len == 0)
 		return true;
 	snprintf(text, sizeof(text), "%.*s", (int)(len < QUOTE_LEN - 1 ? len : QUOTE_LEN - 1), query);
-	if (c->route->write) {
+	if (!is_read(c->route)) {
 		fail(c, 400, "writes take no query parameters (got %s)", quote(text, q));
 		return false;
 	}
@@ -1020,11 +1034,15 @@ void sl_api_route(const struct sl_api_backend *backend, const char *method, size
 	}
 	if (!parse_query(&c, query, query_len) || !parse_body(&c, body, body_len, c.route->body))
 		return;
-	out->action = c.route->write ? SL_API_SUBMIT : SL_API_REPLY;
+	out->next = is_read(c.route) ? SL_API_REPLY : SL_API_SUBMIT;
+	out->call.action = c.route->action;
+	out->call.ok_status = c.route->ok_status;
 	result = c.route->build(&c);
 	json_decref(c.body);
-	if (result == NULL)
+	/* NULL is a refusal (fail() made the reply), or a linearizable read,
+	 * which is submitted without arguments. */
+	if (result == NULL && out->next == SL_API_REPLY)
 		return;
-	out->status = 200;
+	out->status = c.route->ok_status; /* a local read's answer */
 	out->json = result;
 }

@@ -223,14 +223,15 @@ static char *request_target(const struct api_request *r)
 	return t;
 }
 
-static void submit(struct sl_api *api, struct api_conn *c, const struct api_request *r, json_t *cmd)
+static void submit(struct sl_api *api, struct api_conn *c, const struct api_request *r,
+		   const struct sl_api_call *call, json_t *args)
 {
 	struct pending *p = calloc(1, sizeof(*p));
 	char *target = request_target(r);
 	if (p == NULL || target == NULL) {
 		free(p);
 		free(target);
-		json_decref(cmd);
+		json_decref(args);
 		respond(api, c, 503, sl_api_error("out of memory"), NULL, NULL);
 		return;
 	}
@@ -242,7 +243,7 @@ static void submit(struct sl_api *api, struct api_conn *c, const struct api_requ
 	p->timer.data = p;
 	uv_timer_start(&p->timer, on_write_timeout, api->write_timeout_ms, 0);
 	/* done may run inside submit: p is complete before the call. */
-	if (api->backend.submit(api->backend.ctx, cmd, on_done, p) != 0)
+	if (api->backend.submit(api->backend.ctx, call, args, on_done, p) != 0)
 		on_done(p, 503, sl_api_error("the manager cannot accept writes now"));
 }
 
@@ -294,8 +295,8 @@ static void on_request(void *ctx, struct api_conn *c, const struct api_request *
 	struct sl_api_outcome o;
 	sl_api_route(&api->backend, r->method, strlen(r->method), r->path, r->path_len, r->query,
 		     r->query_len, r->body, r->body_len, &o);
-	if (o.action == SL_API_SUBMIT) {
-		submit(api, c, r, o.json);
+	if (o.next == SL_API_SUBMIT) {
+		submit(api, c, r, &o.call, o.json);
 		return;
 	}
 	respond(api, c, o.status, o.json, o.allow[0] != '\0' ? "Allow" : NULL, o.allow);

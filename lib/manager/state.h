@@ -186,6 +186,9 @@ json_t *sl_mgr_tunnel_sources_json(const struct sl_mgr_state *s, const struct sl
  * err (EINVAL for a bad key, ENOENT when absent). */
 const struct sl_mgr_vip *sl_mgr_vip_lookup(const struct sl_mgr_state *s, const json_t *key,
 					   struct sl_mgr_err *err);
+/* The VIP with key's family, protocol, address and port (key's DIPs are
+ * not looked at), or NULL: for keys already parsed, such as the API's. */
+const struct sl_mgr_vip *sl_mgr_vip_find(const struct sl_mgr_state *s, const struct sl_mgr_vip *key);
 
 /*
  * The data-plane spec this instance runs: base's local part (roles, ports,

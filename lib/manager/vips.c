@@ -892,17 +892,21 @@ const struct sl_mgr_vip *sl_mgr_vip_lookup(const struct sl_mgr_state *s, const j
 	struct sl_mgr_err dummy;
 	struct sl_mgr_vip k;
 	char name[SL_MGR_NAME_LEN];
-	bool found;
 	if (err == NULL)
 		err = &dummy;
 	if (parse_vip_key(key, &k, err) < 0)
 		return NULL;
-	size_t pos = vip_search(s, &k, &found);
-	if (!found) {
+	const struct sl_mgr_vip *v = sl_mgr_vip_find(s, &k);
+	if (v == NULL)
 		sl_mgr_fail(err, SL_MGR_ENOENT, "VIP %s does not exist", sl_mgr_vip_name(&k, name));
-		return NULL;
-	}
-	return &s->vips[pos];
+	return v;
+}
+
+const struct sl_mgr_vip *sl_mgr_vip_find(const struct sl_mgr_state *s, const struct sl_mgr_vip *key)
+{
+	bool found;
+	size_t pos = vip_search(s, key, &found);
+	return found ? &s->vips[pos] : NULL;
 }
 
 /* ------------------------------------------------------------ section */

@@ -7,11 +7,14 @@
  *   - a reply: a status the API answers with and a JSON object body, with
  *     an "error" string for every status other than 200, and a non-empty
  *     Allow header for a 405;
- *   - a command for the backend: an object whose "op" is a string; a GET
- *     becomes a command only as a linearizable read ("op": "read").
+ *   - a call for the backend: an action of the list, a success status of
+ *     200 (201 for creates), an object of arguments (none for a read) and,
+ *     when the path names a VIP, its parsed key agreeing with its text; a
+ *     GET becomes a call only as a linearizable read.
  * The backend is a stub that serves one VIP, so reads reach the code that
  * merges freshness fields.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,19 +24,21 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static int stub_submit(void *ctx, json_t *cmd, sl_api_done_cb done, void *req)
+static int stub_submit(void *ctx, const struct sl_api_call *call, json_t *args,
+		       sl_api_done_cb done, void *req)
 {
-	(void)ctx, (void)done, (void)req;
-	json_decref(cmd);
+	(void)ctx, (void)call, (void)done, (void)req;
+	json_decref(args);
 	return -1;
 }
 
-static json_t *stub_get(void *ctx, const char *what, const char *key)
+static json_t *stub_get(void *ctx, const struct sl_api_call *call)
 {
 	(void)ctx;
-	if (key != NULL && strcmp(key, "tcp/203.0.113.10/80") != 0)
+	REQUIRE(sl_mgr_action_kind(call->action) == SL_MGR_KIND_READ);
+	if (call->has_vip && strcmp(call->vip.text, "tcp/203.0.113.10/80") != 0)
 		return NULL;
-	if (strcmp(what, "vips") == 0)
+	if (call->action == SL_MGR_READ_VIPS)
 		return json_pack("{s:[]}", "vips");
 	return json_pack("{s:[]}", "dips");
 }
@@ -53,6 +58,31 @@ static const char *field(const char **p, const char *end, size_t *len)
 	*len = (size_t)((nl ? nl : end) - start);
 	*p = nl ? nl + 1 : end;
 	return start;
+}
+
+/* A parsed path VIP agrees with its text: family, protocol and port. */
+static void check_vip(const struct sl_api_vip_key *k)
+{
+	REQUIRE(k->family == 4 || k->family == 6);
+	REQUIRE(k->proto == 6 || k->proto == 17);
+	REQUIRE(k->port >= 1);
+	REQUIRE(strncmp(k->text, k->proto == 6 ? "tcp/" : "udp/", 4) == 0);
+	REQUIRE((strchr(k->text + 4, ':') != NULL) == (k->family == 6));
+}
+
+static void check_call(const struct sl_api_outcome *o, bool get)
+{
+	const struct sl_api_call *c = &o->call;
+	bool read;
+	REQUIRE((unsigned)c->action < SL_MGR_NB_ACTIONS);
+	read = sl_mgr_action_kind(c->action) == SL_MGR_KIND_READ;
+	REQUIRE(read ? o->json == NULL : json_is_object(o->json));
+	REQUIRE(c->ok_status == 200 ||
+		(c->ok_status == 201 && (c->action == SL_MGR_VIP_CREATE || c->action == SL_MGR_DIP_ADD)));
+	if (get)
+		REQUIRE(read);
+	if (c->has_vip)
+		check_vip(&c->vip);
 }
 
 static void check_reply(const struct sl_api_outcome *o)
@@ -75,14 +105,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct sl_api_outcome o;
 
 	sl_api_route(&backend, method, method_len, path, path_len, query, query_len, p, (size_t)(end - p), &o);
-	if (o.action == SL_API_REPLY) {
+	if (o.next == SL_API_REPLY) {
 		check_reply(&o);
 	} else {
-		REQUIRE(o.action == SL_API_SUBMIT);
-		const char *op = json_string_value(json_object_get(o.json, "op"));
-		REQUIRE(op != NULL);
-		if (method_len == 3 && memcmp(method, "GET", 3) == 0)
-			REQUIRE(strcmp(op, "read") == 0);
+		REQUIRE(o.next == SL_API_SUBMIT);
+		check_call(&o, method_len == 3 && memcmp(method, "GET", 3) == 0);
 	}
 	json_decref(o.json);
 	return 0;

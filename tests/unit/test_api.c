@@ -168,14 +168,16 @@ enum mode {
 struct held {
 	sl_api_done_cb done;
 	void *req;
-	json_t *cmd;
+	struct sl_api_call call;
+	json_t *args;
 };
 
 struct fake {
 	pthread_mutex_t lock;
 	enum mode mode;
 	char leader[128];
-	json_t *log;  /* every command submitted */
+	json_t *log;  /* every call submitted, as call_json() writes it */
+	struct sl_api_call last; /* the last call submitted */
 	json_t *vips; /* key text -> VIP */
 	json_t *prefixes; /* the tunnel sources as set_tunnel_sources gave them; null: not set */
 	json_t *file_prefixes; /* this instance's file's, shown while not set */
@@ -203,13 +205,35 @@ static json_t *live_dip(const json_t *d)
 	return o;
 }
 
-static json_t *fake_get(void *ctx, const char *what, const char *key);
+/* A call as the tests compare it: its arguments with the action's name as
+ * "op" (for a command, the log entry the manager would write). */
+static json_t *call_json(const struct sl_api_call *call, const json_t *args)
+{
+	json_t *o = args != NULL ? json_deep_copy(args) : json_object();
+	json_object_set_new(o, "op", json_string(sl_mgr_action_name(call->action)));
+	return o;
+}
+
+/* The fake's key for the call's VIP, made from the parsed key (not from
+ * its text), so that reads prove the parse right. */
+static void call_vip_text(const struct sl_api_call *call, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN] = "-";
+	if (!call->has_vip) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	inet_ntop(call->vip.family == 4 ? AF_INET : AF_INET6, call->vip.addr, a, sizeof(a));
+	snprintf(buf, len, "%s/%s/%u", call->vip.proto == IPPROTO_TCP ? "tcp" : "udp", a,
+		 call->vip.port);
+}
+
+static json_t *fake_get(void *ctx, const struct sl_api_call *call);
 
 /* A linearizable read, as the manager answers one once confirmed. */
-static int read_confirmed(struct fake *f, const json_t *cmd, json_t **reply)
+static int read_confirmed(struct fake *f, const struct sl_api_call *call, json_t **reply)
 {
-	*reply = fake_get(f, json_string_value(json_object_get(cmd, "what")),
-			  json_string_value(json_object_get(cmd, "key")));
+	*reply = fake_get(f, call);
 	if (*reply == NULL) {
 		*reply = json_pack("{s:s}", "error", "no VIP");
 		return 404;
@@ -218,19 +242,21 @@ static int read_confirmed(struct fake *f, const json_t *cmd, json_t **reply)
 	return 200;
 }
 
-/* A toy state machine: enough semantics for 201/404/409 and for reads. */
-static int apply(struct fake *f, const json_t *cmd, json_t **reply)
+/* A toy state machine: enough semantics for 201/404/409 and for reads;
+ * success answers with the status the route declared, as the manager does
+ * (204 for a delete: the API's answer without a body). */
+static int apply(struct fake *f, const struct sl_api_call *call, const json_t *cmd, json_t **reply)
 {
-	const char *op = json_string_value(json_object_get(cmd, "op"));
+	const enum sl_mgr_action op = call->action;
 	char key[128] = "";
 	json_t *vip;
-	if (strcmp(op, "read") == 0)
-		return read_confirmed(f, cmd, reply);
+	if (sl_mgr_action_kind(op) == SL_MGR_KIND_READ)
+		return read_confirmed(f, call, reply);
 	if (json_object_get(cmd, "vip"))
 		vip_text(json_object_get(cmd, "vip"), key, sizeof(key));
 	vip = json_object_get(f->vips, key);
 	*reply = NULL;
-	if (strcmp(op, "vip_create") == 0) {
+	if (op == SL_MGR_VIP_CREATE) {
 		json_t *v, *d;
 		size_t i;
 		if (vip != NULL) {
@@ -243,31 +269,31 @@ static int apply(struct fake *f, const json_t *cmd, json_t **reply)
 			json_array_append_new(json_object_get(v, "dips"), live_dip(d));
 		json_object_set_new(f->vips, key, v);
 		*reply = json_pack("{s:O}", "vip", v);
-		return 201;
+		return call->ok_status;
 	}
 	if (key[0] != '\0' && vip == NULL) {
 		*reply = sl_api_error("no VIP %s", key);
 		return 404;
 	}
-	if (strcmp(op, "vip_delete") == 0) {
+	if (op == SL_MGR_VIP_DELETE) {
 		json_object_del(f->vips, key);
 		return 204;
 	}
-	if (strcmp(op, "dip_add") == 0)
+	if (op == SL_MGR_DIP_ADD)
 		json_array_append_new(json_object_get(vip, "dips"), live_dip(json_object_get(cmd, "dip")));
-	if (strcmp(op, "set_tunnel_sources") == 0) {
+	if (op == SL_MGR_SET_TUNNEL_SOURCES) {
 		json_decref(f->prefixes);
 		f->prefixes = json_deep_copy(json_object_get(cmd, "prefixes"));
 	}
-	*reply = json_pack("{s:s}", "applied", op);
-	return 200;
+	*reply = json_pack("{s:s}", "applied", sl_mgr_action_name(op));
+	return call->ok_status;
 }
 
 static void complete(struct fake *f, struct held *h)
 {
 	json_t *reply;
-	int status = apply(f, h->cmd, &reply);
-	json_decref(h->cmd);
+	int status = apply(f, &h->call, h->args, &reply);
+	json_decref(h->args);
 	h->done(h->req, status, reply);
 }
 
@@ -288,13 +314,15 @@ static void on_release(uv_async_t *a)
 	complete_all(a->data);
 }
 
-static int fake_submit(void *ctx, json_t *cmd, sl_api_done_cb done, void *req)
+static int fake_submit(void *ctx, const struct sl_api_call *call, json_t *cmd, sl_api_done_cb done,
+		       void *req)
 {
 	struct fake *f = ctx;
-	struct held h = {done, req, cmd};
+	struct held h = {done, req, *call, cmd};
 	enum mode mode;
 	pthread_mutex_lock(&f->lock);
-	json_array_append(f->log, cmd);
+	json_array_append_new(f->log, call_json(call, cmd));
+	f->last = *call;
 	mode = f->mode;
 	if (mode == REDIRECT_ONCE || mode == NOT_READY_ONCE)
 		f->mode = OK_NOW;
@@ -327,25 +355,28 @@ static int fake_submit(void *ctx, json_t *cmd, sl_api_done_cb done, void *req)
 	return -1;
 }
 
-static json_t *fake_get(void *ctx, const char *what, const char *key)
+static json_t *fake_get(void *ctx, const struct sl_api_call *call)
 {
 	struct fake *f = ctx;
-	json_t *v = key ? json_object_get(f->vips, key) : NULL, *list;
+	char key[128];
+	json_t *v, *list;
 	const char *k;
+	call_vip_text(call, key, sizeof(key));
+	v = json_object_get(f->vips, key);
 	pthread_mutex_lock(&f->lock);
-	json_array_append_new(f->keys, json_string(key ? key : "-"));
+	json_array_append_new(f->keys, json_string(key));
 	pthread_mutex_unlock(&f->lock);
-	if (strcmp(what, "vip") == 0)
+	if (call->action == SL_MGR_READ_VIP)
 		return json_deep_copy(v);
-	if (strcmp(what, "dips") == 0)
+	if (call->action == SL_MGR_READ_DIPS)
 		return v ? json_pack("{s:O}", "dips", json_object_get(v, "dips")) : NULL;
 	/* the manager's shapes (sl_mgr_tunnel_sources_json(), test_manager.c) */
-	if (strcmp(what, "tunnel_sources") == 0 && json_is_null(f->prefixes))
+	if (call->action == SL_MGR_READ_TUNNEL_SOURCES && json_is_null(f->prefixes))
 		return json_pack("{s:n, s:b, s:O}", "prefixes", "replicated", 0, "file_prefixes",
 				 f->file_prefixes);
-	if (strcmp(what, "tunnel_sources") == 0)
+	if (call->action == SL_MGR_READ_TUNNEL_SOURCES)
 		return json_pack("{s:O, s:b}", "prefixes", f->prefixes, "replicated", 1);
-	if (strcmp(what, "vips") == 0) {
+	if (call->action == SL_MGR_READ_VIPS) {
 		list = json_array();
 		json_object_foreach(f->vips, k, v)
 			json_array_append(list, v);
@@ -389,6 +420,14 @@ static json_t *last_command(void)
 {
 	pthread_mutex_lock(&S.fake.lock);
 	json_t *c = json_incref(json_array_get(S.fake.log, json_array_size(S.fake.log) - 1));
+	pthread_mutex_unlock(&S.fake.lock);
+	return c;
+}
+
+static struct sl_api_call last_call(void)
+{
+	pthread_mutex_lock(&S.fake.lock);
+	struct sl_api_call c = S.fake.last;
 	pthread_mutex_unlock(&S.fake.lock);
 	return c;
 }
@@ -993,15 +1032,14 @@ START_TEST(test_read_consistency)
 	ck_assert(json_is_array(json_object_get(r.json, "vips")));
 	json_decref(r.json);
 	ck_assert_uint_eq(log_size(), before + 1);
-	json_t *cmd = last_command();
-	ck_assert_str_eq(json_string_value(json_object_get(cmd, "op")), "read");
-	ck_assert_str_eq(json_string_value(json_object_get(cmd, "what")), "vips");
-	ck_assert_ptr_null(json_object_get(cmd, "key"));
-	json_decref(cmd);
+	struct sl_api_call rd = last_call();
+	ck_assert_int_eq(rd.action, SL_MGR_READ_VIPS);
+	ck_assert(!rd.has_vip);
 	r = call(UNIX, NULL, "GET", VIP_PATH "/dips?consistency=linearizable", NULL);
-	cmd = last_command();
-	ck_assert_str_eq(json_string_value(json_object_get(cmd, "key")), "tcp/203.0.113.10/80");
-	json_decref(cmd);
+	rd = last_call();
+	ck_assert_int_eq(rd.action, SL_MGR_READ_DIPS);
+	ck_assert(rd.has_vip);
+	ck_assert_str_eq(rd.vip.text, "tcp/203.0.113.10/80");
 	expect_error(&r, 404, "no VIP");
 	r = call(UNIX, NULL, "GET", "/v1/vips?consistency=local", NULL);
 	ck_assert_int_eq(r.status, 200);
@@ -1055,16 +1093,14 @@ START_TEST(test_tunnel_sources_read)
 	json_decref(r.json);
 	json_decref(want);
 	ck_assert_uint_eq(log_size(), before + 1);
-	json_t *cmd = last_command();
-	ck_assert_str_eq(json_string_value(json_object_get(cmd, "op")), "read");
-	ck_assert_str_eq(json_string_value(json_object_get(cmd, "what")), "tunnel_sources");
-	ck_assert_ptr_null(json_object_get(cmd, "key"));
-	json_decref(cmd);
+	struct sl_api_call rd = last_call();
+	ck_assert_int_eq(rd.action, SL_MGR_READ_TUNNEL_SOURCES);
+	ck_assert(!rd.has_vip);
 	/* null unsets: the command carries null, and reads say not set again */
 	r = call(TLS, AUTH, "PUT", "/v1/tunnel-sources", "{\"prefixes\":null}");
 	ck_assert_int_eq(r.status, 200);
 	json_decref(r.json);
-	cmd = last_command();
+	json_t *cmd = last_command();
 	ck_assert_msg(json_is_null(json_object_get(cmd, "prefixes")), "%s", json_dumps(cmd, 0));
 	json_decref(cmd);
 	r = call(UNIX, NULL, "GET", "/v1/tunnel-sources", NULL);
@@ -1289,9 +1325,9 @@ END_TEST
 
 /* ----------------------------------------------- routing, no server */
 
-static json_t *no_get(void *ctx, const char *what, const char *key)
+static json_t *no_get(void *ctx, const struct sl_api_call *call)
 {
-	(void)ctx, (void)what, (void)key;
+	(void)ctx, (void)call;
 	return NULL;
 }
 
@@ -1327,7 +1363,7 @@ START_TEST(test_route_limits)
 	free(text);
 	text = json_dumps(big, 0);
 	route("POST", "/v1/vips", 8, text, &o);
-	ck_assert_int_eq(o.action, SL_API_SUBMIT);
+	ck_assert_int_eq(o.next, SL_API_SUBMIT);
 	json_decref(o.json);
 	free(text);
 	json_decref(big);
@@ -1367,7 +1403,7 @@ START_TEST(test_route_limits)
 	json_array_remove(list, 0);
 	text = json_dumps(body, 0);
 	route("PUT", "/v1/tunnel-sources", 18, text, &o);
-	ck_assert_int_eq(o.action, SL_API_SUBMIT);
+	ck_assert_int_eq(o.next, SL_API_SUBMIT);
 	ck_assert_uint_eq(json_array_size(json_object_get(o.json, "prefixes")), 64);
 	json_decref(o.json);
 	free(text);
@@ -1376,12 +1412,18 @@ START_TEST(test_route_limits)
 }
 END_TEST
 
-/* Route a NUL-terminated path and body; the reply's text for messages. */
+/* Route a NUL-terminated path and body; the reply's text, or the call's
+ * (call_json()), for messages. */
 static char *route_text(const char *method, const char *path, const char *body,
 			struct sl_api_outcome *o)
 {
 	route(method, path, strlen(path), body, o);
-	return json_dumps(o->json, JSON_SORT_KEYS);
+	if (o->next == SL_API_REPLY)
+		return json_dumps(o->json, JSON_SORT_KEYS);
+	json_t *c = call_json(&o->call, o->json);
+	char *text = json_dumps(c, JSON_SORT_KEYS);
+	json_decref(c);
+	return text;
 }
 
 static void expect_route(const char *method, const char *path, const char *body, int status,
@@ -1390,9 +1432,9 @@ static void expect_route(const char *method, const char *path, const char *body,
 	struct sl_api_outcome o;
 	char *e = route_text(method, path, body, &o);
 	if (status == 0)
-		ck_assert_msg(o.action == SL_API_SUBMIT, "%s %s %s: %s", method, path, body, e);
+		ck_assert_msg(o.next == SL_API_SUBMIT, "%s %s %s: %s", method, path, body, e);
 	else
-		ck_assert_msg(o.action == SL_API_REPLY && o.status == status, "%s %s %s: %d %s",
+		ck_assert_msg(o.next == SL_API_REPLY && o.status == status, "%s %s %s: %d %s",
 			      method, path, body ? body : "", o.status, e);
 	ck_assert_msg(strstr(e, text) != NULL, "%s %s: %s lacks %s", method, path, e, text);
 	free(e);
@@ -1492,7 +1534,7 @@ START_TEST(test_route_allow_only_on_405)
 	json_decref(o.json);
 	free(route_text("POST", "/v1/vips", "{\"address\": \"203.0.113.10\", \"protocol\": \"tcp\", "
 					    "\"port\": 80}", &o));
-	ck_assert_int_eq(o.action, SL_API_SUBMIT);
+	ck_assert_int_eq(o.next, SL_API_SUBMIT);
 	ck_assert_str_eq(o.allow, "");
 	json_decref(o.json);
 	free(route_text("PATCH", "/v1/vips", NULL, &o));
@@ -1502,12 +1544,102 @@ START_TEST(test_route_allow_only_on_405)
 }
 END_TEST
 
+/* Each route declares its manager action and the status its success
+ * answers with (201 for creates); a write's arguments name no "op", which
+ * the manager writes from the action. */
+START_TEST(test_route_actions)
+{
+	static const struct {
+		const char *method, *path, *body;
+		enum sl_mgr_action action;
+		int ok_status;
+	} cases[] = {
+		{"POST", "/v1/vips", "{" VIP4 "}", SL_MGR_VIP_CREATE, 201},
+		{"PUT", VIP_PATH, "{\"dips\":[]}", SL_MGR_VIP_UPDATE, 200},
+		{"DELETE", VIP_PATH, NULL, SL_MGR_VIP_DELETE, 200},
+		{"POST", VIP_PATH "/dips", DIP4, SL_MGR_DIP_ADD, 201},
+		{"DELETE", DIP_PATH, NULL, SL_MGR_DIP_REMOVE, 200},
+		{"PUT", DIP_PATH "/weight", "{\"weight\":7}", SL_MGR_DIP_SET_WEIGHT, 200},
+		{"POST", DIP_PATH "/drain", NULL, SL_MGR_DIP_DRAIN, 200},
+		{"POST", DIP_PATH "/enable", NULL, SL_MGR_DIP_ENABLE, 200},
+		{"POST", DIP_PATH "/disable", NULL, SL_MGR_DIP_DISABLE, 200},
+		{"POST", "/v1/cluster/members", "{\"id\":4,\"address\":\"192.0.2.4:7000\"}",
+		 SL_MGR_MEMBER_ADD, 200},
+		{"DELETE", "/v1/cluster/members/4", NULL, SL_MGR_MEMBER_REMOVE, 200},
+		{"POST", "/v1/cluster/transfer", NULL, SL_MGR_TRANSFER, 200},
+		{"PUT", "/v1/tunnel-sources", "{\"prefixes\":null}", SL_MGR_SET_TUNNEL_SOURCES, 200},
+	};
+	struct sl_api_outcome o;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		route(cases[i].method, cases[i].path, strlen(cases[i].path), cases[i].body, &o);
+		ck_assert_msg(o.next == SL_API_SUBMIT && o.call.action == cases[i].action &&
+				      o.call.ok_status == cases[i].ok_status,
+			      "%s %s: %d %s %d", cases[i].method, cases[i].path, o.next,
+			      sl_mgr_action_name(o.call.action), o.call.ok_status);
+		ck_assert(json_is_object(o.json) && json_object_get(o.json, "op") == NULL);
+		json_decref(o.json);
+	}
+}
+END_TEST
+
+/* A linearizable read is its action without arguments, and the path's VIP
+ * reaches the manager parsed: family, address bytes, protocol, port. */
+START_TEST(test_route_read_keys)
+{
+	static const char path[] = "/v1/vips/udp/2001%3ADB8%3A0%3A%3A0010/0053/dips";
+	static const char query[] = "consistency=linearizable";
+	unsigned char want[16] = {0};
+	struct sl_api_outcome o;
+	sl_api_route(&no_backend, "GET", 3, path, strlen(path), query, strlen(query), NULL, 0, &o);
+	ck_assert_int_eq(o.next, SL_API_SUBMIT);
+	ck_assert_int_eq(o.call.action, SL_MGR_READ_DIPS);
+	ck_assert_int_eq(o.call.ok_status, 200);
+	ck_assert_ptr_null(o.json);
+	ck_assert(o.call.has_vip);
+	ck_assert_int_eq(o.call.vip.family, 6);
+	ck_assert_int_eq(o.call.vip.proto, IPPROTO_UDP);
+	ck_assert_int_eq(o.call.vip.port, 53);
+	ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8::10", want), 1);
+	ck_assert_mem_eq(o.call.vip.addr, want, 16);
+	ck_assert_str_eq(o.call.vip.text, "udp/2001:db8::10/53");
+
+	sl_api_route(&no_backend, "GET", 3, "/v1/vips/tcp/203.0.113.10/80", 28, query, strlen(query),
+		     NULL, 0, &o);
+	memset(want, 0, sizeof(want));
+	ck_assert_int_eq(inet_pton(AF_INET, "203.0.113.10", want), 1);
+	ck_assert_int_eq(o.call.action, SL_MGR_READ_VIP);
+	ck_assert_int_eq(o.call.vip.family, 4);
+	ck_assert_int_eq(o.call.vip.proto, IPPROTO_TCP);
+	ck_assert_mem_eq(o.call.vip.addr, want, 16); /* IPv4 in front, the rest zero */
+
+	sl_api_route(&no_backend, "GET", 3, "/v1/cluster", 11, query, strlen(query), NULL, 0, &o);
+	ck_assert_int_eq(o.call.action, SL_MGR_READ_CLUSTER);
+	ck_assert(!o.call.has_vip);
+}
+END_TEST
+
+/* The status a client sees for a success is the route's: the backend
+ * passes it on (201 for a DIP added, 200 for its weight). */
+START_TEST(test_success_status_from_route)
+{
+	struct resp r = call(UNIX, NULL, "POST", "/v1/vips", "{" VIP4 "}");
+	ck_assert_int_eq(r.status, 201);
+	json_decref(r.json);
+	r = call(UNIX, NULL, "POST", VIP_PATH "/dips", DIP4);
+	ck_assert_int_eq(r.status, 201);
+	json_decref(r.json);
+	r = call(TLS, AUTH, "PUT", DIP_PATH "/weight", "{\"weight\":7}");
+	ck_assert_int_eq(r.status, 200);
+	json_decref(r.json);
+}
+END_TEST
+
 /* Member ids up to the documented maximum, 2^63 - 1, in paths and bodies. */
 START_TEST(test_route_member_ids)
 {
 	struct sl_api_outcome o;
 	free(route_text("DELETE", "/v1/cluster/members/9223372036854775807", NULL, &o));
-	ck_assert_int_eq(o.action, SL_API_SUBMIT);
+	ck_assert_int_eq(o.next, SL_API_SUBMIT);
 	ck_assert(json_integer_value(json_object_get(o.json, "id")) == INT64_MAX);
 	json_decref(o.json);
 	expect_route("DELETE", "/v1/cluster/members/0009", NULL, 0, "\"id\": 9");
@@ -1759,6 +1891,7 @@ static Suite *api_suite(void)
 	tcase_add_test(tc, test_oversized);
 	tcase_add_test(tc, test_http1_only);
 	tcase_add_test(tc, test_create_show_delete);
+	tcase_add_test(tc, test_success_status_from_route);
 	tcase_add_test(tc, test_read_key_is_canonical);
 	tcase_add_test(tc, test_not_leader);
 	tcase_add_test(tc, test_read_consistency);
@@ -1784,6 +1917,8 @@ static Suite *api_suite(void)
 	tcase_add_test(tc, test_route_raw_path);
 	tcase_add_test(tc, test_route_allow_only_on_405);
 	tcase_add_test(tc, test_route_member_ids);
+	tcase_add_test(tc, test_route_actions);
+	tcase_add_test(tc, test_route_read_keys);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <raft/fixture.h>
+#include "api/api.h" /* the API's actions (SL_MGR_ACTIONS) only: nothing of lib/api is linked */
 
 #include "maglev/maglev.h"
 #include "config/prefix_rules.h"
@@ -2409,6 +2410,56 @@ START_TEST(test_raft_snapshot_install)
 }
 END_TEST
 
+/* ========================================================= the API's seam */
+
+/* Every command action the API asks for is a command the state machine
+ * reads from the log under that name (the manager writes SL_MGR_ACTIONS'
+ * name as "op"), and no other action's name is one: a renamed command
+ * would leave older members' logs unreadable. */
+START_TEST(test_api_commands_are_log_ops)
+{
+#define ACTION_(id, kind, name) {kind, name},
+	static const struct {
+		enum sl_mgr_kind kind;
+		const char *name;
+	} actions[] = {SL_MGR_ACTIONS(ACTION_)};
+#undef ACTION_
+	struct sl_mgr_state *s = sl_mgr_state_new();
+	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
+		json_t *cmd = json_pack("{s:s}", "op", actions[i].name);
+		struct sl_mgr_err err = {0};
+		bool known = sl_mgr_validate(s, cmd, &err) == 0 ||
+			     strstr(err.msg, "is not a command") == NULL;
+		ck_assert_msg(known == (actions[i].kind == SL_MGR_KIND_COMMAND), "%s: %s",
+			      actions[i].name, err.msg);
+		json_decref(cmd);
+	}
+	sl_mgr_state_free(s);
+}
+END_TEST
+
+/* A VIP found by its parsed key (the API's reads) is the one its key
+ * object names; protocol, port and family all count. */
+START_TEST(test_vip_find)
+{
+	struct sl_mgr_state *s = base_state();
+	struct sl_mgr_vip k = {.family = SL_AF_INET6, .proto = SL_PROTO_UDP, .port = 53};
+	ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8::10", &k.addr), 1);
+	ck_assert_ptr_eq(sl_mgr_vip_find(s, &k), vip_of(s, VB));
+	ck_assert_ptr_nonnull(sl_mgr_vip_find(s, &k));
+	k.port = 54;
+	ck_assert_ptr_null(sl_mgr_vip_find(s, &k));
+	k = (struct sl_mgr_vip){.family = SL_AF_INET, .proto = SL_PROTO_UDP, .port = 80};
+	ck_assert_int_eq(inet_pton(AF_INET, "203.0.113.10", &k.addr), 1);
+	ck_assert_ptr_eq(sl_mgr_vip_find(s, &k), vip_of(s, VC));
+	k.proto = SL_PROTO_TCP;
+	ck_assert_ptr_eq(sl_mgr_vip_find(s, &k), vip_of(s, VA));
+	k.family = SL_AF_INET6;
+	ck_assert_ptr_null(sl_mgr_vip_find(s, &k));
+	sl_mgr_state_free(s);
+}
+END_TEST
+
 /* ================================================================ main */
 
 static Suite *manager_suite(void)
@@ -2435,6 +2486,8 @@ static Suite *manager_suite(void)
 	tcase_add_test(tc, test_health_report_fans_out);
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_determinism);
+	tcase_add_test(tc, test_api_commands_are_log_ops);
+	tcase_add_test(tc, test_vip_find);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 
