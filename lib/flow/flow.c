@@ -38,7 +38,6 @@
 #include <rte_prefetch.h>
 #include <rte_rcu_qsbr.h>
 
-#define FLOW_HASH_INIT 0x5f10c0deu
 #define MIN_CAPACITY 64u
 /*
  * rte_hash derives ring and memzone names from the shard name; the
@@ -71,9 +70,11 @@ struct sl_flow_table {
 	struct flow_shard shard[];
 };
 
-uint32_t sl_flow_hash(const struct sl_flow_key *k)
+_Static_assert(sizeof(struct sl_flow_key) == 5 * sizeof(uint64_t), "sl_flow_hash takes five words");
+
+uint32_t sl_flow_hash_portable(const struct sl_flow_key *k)
 {
-	return rte_hash_crc(k, sizeof(*k), FLOW_HASH_INIT);
+	return rte_hash_crc(k, sizeof(*k), SL_FLOW_HASH_INIT);
 }
 
 /* ---- per-position state ----------------------------------------------- */
@@ -132,7 +133,7 @@ static struct rte_hash *create_hash(const struct sl_flow_params *p, unsigned sha
 		.entries = p->capacity,
 		.key_len = sizeof(struct sl_flow_key),
 		.hash_func = rte_hash_crc,
-		.hash_func_init_val = FLOW_HASH_INIT,
+		.hash_func_init_val = SL_FLOW_HASH_INIT,
 		.socket_id = p->socket_id,
 		.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF |
 			      RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
