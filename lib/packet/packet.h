@@ -38,6 +38,12 @@
 #define SL_PKT_HAS_PORTS 0x04      /* sport/dport valid (TCP/UDP header present in full) */
 
 struct sl_pkt_info {
+	/* Addresses first, then the small fields in one 24-byte block: the
+	 * parser writes each address and the block with whole-width stores
+	 * (see parse.c), so copying or reading the struct right after parsing
+	 * never waits for a load that spans several smaller stores. */
+	union sl_addr src;
+	union sl_addr dst;
 	uint16_t ethertype; /* host order, after at most one VLAN tag */
 	uint16_t vlan;      /* VLAN id, 0 when untagged */
 	uint16_t l3_off;    /* offset of the IP (or ARP) header from frame start */
@@ -49,8 +55,6 @@ struct sl_pkt_info {
 	uint8_t flags;      /* SL_PKT_* */
 	uint16_t sport;     /* host order, valid with SL_PKT_HAS_PORTS */
 	uint16_t dport;
-	union sl_addr src;
-	union sl_addr dst;
 };
 
 /*
