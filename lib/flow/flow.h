@@ -8,8 +8,8 @@
  * two directions on different ports, hence possibly different lcores).
  * Each shard is an rte_hash with RW_CONCURRENCY_LF; freed key slots are
  * reclaimed through the shared rte_rcu_qsbr after every reader has passed
- * a quiescent state. Entries live in a position-indexed array of 64-byte
- * lines, so a lookup costs one hash probe and one line.
+ * a quiescent state. Entries (key, value, idle stamp) live whole in the
+ * rte_hash key store, so a hit costs the hash probe and nothing more.
  *
  * Time is a caller-supplied 32-bit millisecond clock ("now"); comparisons
  * are wrap-safe.
@@ -18,6 +18,7 @@
 #define SLUICE_FLOW_FLOW_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "packet/addr.h"
 
@@ -55,8 +56,30 @@ struct sl_flow_params {
 struct sl_flow_table *sl_flow_create(const struct sl_flow_params *p);
 void sl_flow_free(struct sl_flow_table *t);
 
-/* CRC32-based hash used for the table itself (not for Maglev). */
-uint32_t sl_flow_hash(const struct sl_flow_key *k);
+/* CRC32-C of the key's 40 bytes from this seed (rte_hash_crc's result). */
+#define SL_FLOW_HASH_INIT 0x5f10c0deu
+
+uint32_t sl_flow_hash_portable(const struct sl_flow_key *k);
+
+/*
+ * Hash used for the table itself (not for Maglev): CRC32-C of the key, as
+ * rte_hash_crc computes it. Inline where SSE4.2 is there at compile time
+ * (DPDK's x86 builds ask for it): five crc32q of the key as it lies in
+ * the caller's registers or stack, no call and no CPU-flag test per word.
+ */
+static inline uint32_t sl_flow_hash(const struct sl_flow_key *k)
+{
+#if defined(__x86_64__) && defined(__SSE4_2__)
+	uint64_t w[5];
+	uint64_t crc = SL_FLOW_HASH_INIT;
+	memcpy(w, k, sizeof(w));
+	for (unsigned i = 0; i < 5; i++)
+		crc = __builtin_ia32_crc32di(crc, w[i]);
+	return (uint32_t)crc;
+#else
+	return sl_flow_hash_portable(k);
+#endif
+}
 
 /*
  * Look up n keys (n <= 64) in shard `shard`. out[i] points to the stored

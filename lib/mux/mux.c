@@ -133,6 +133,8 @@ enum sl_drop sl_mux_encap(struct rte_mbuf *m, const struct sl_pkt_info *pi, cons
 	uint8_t *inner = rte_pktmbuf_mtod(m, uint8_t *);
 	uint8_t tos = v4 ? inner[1] : (uint8_t)((inner[0] << 4) | (inner[1] >> 4));
 	uint8_t *frame = (uint8_t *)rte_pktmbuf_prepend(m, SL_ETH_HLEN + outer_len);
+	if (__builtin_expect(frame == NULL, 0))
+		return SL_DROP_NO_HEADROOM; /* never: the headroom was checked above */
 	uint8_t *outer = frame + SL_ETH_HLEN;
 	if (v4) {
 		sl_pkt_write_eth(frame, dst_mac, src_mac, SL_ETHERTYPE_IPV4);

@@ -8,8 +8,10 @@
 #ifndef SLUICE_PACKET_PACKET_H
 #define SLUICE_PACKET_PACKET_H
 
+#include <arpa/inet.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "packet/addr.h"
 #include "stats/counters.h"
@@ -36,6 +38,12 @@
 #define SL_PKT_HAS_PORTS 0x04      /* sport/dport valid (TCP/UDP header present in full) */
 
 struct sl_pkt_info {
+	/* Addresses first, then the small fields in one 24-byte block: the
+	 * parser writes each address and the block with whole-width stores
+	 * (see parse.c), so copying or reading the struct right after parsing
+	 * never waits for a load that spans several smaller stores. */
+	union sl_addr src;
+	union sl_addr dst;
 	uint16_t ethertype; /* host order, after at most one VLAN tag */
 	uint16_t vlan;      /* VLAN id, 0 when untagged */
 	uint16_t l3_off;    /* offset of the IP (or ARP) header from frame start */
@@ -47,8 +55,6 @@ struct sl_pkt_info {
 	uint8_t flags;      /* SL_PKT_* */
 	uint16_t sport;     /* host order, valid with SL_PKT_HAS_PORTS */
 	uint16_t dport;
-	union sl_addr src;
-	union sl_addr dst;
 };
 
 /*
@@ -124,7 +130,14 @@ static inline bool sl_pkt_vlan_ok(const struct sl_pkt_info *pi, uint16_t port_vl
 int sl_pkt_l4_checksum_ok(const uint8_t *ip, const struct sl_pkt_info *pi);
 
 /* Write an Ethernet header (14 bytes). */
-void sl_pkt_write_eth(uint8_t *hdr, const uint8_t dst[6], const uint8_t src[6], uint16_t ethertype);
+static inline void sl_pkt_write_eth(uint8_t *hdr, const uint8_t dst[6], const uint8_t src[6],
+				    uint16_t ethertype)
+{
+	memcpy(hdr, dst, 6);
+	memcpy(hdr + 6, src, 6);
+	hdr[12] = (uint8_t)(ethertype >> 8);
+	hdr[13] = (uint8_t)ethertype;
+}
 
 /*
  * Outer tunnel headers, written in front of an inner IP packet of
@@ -133,12 +146,63 @@ void sl_pkt_write_eth(uint8_t *hdr, const uint8_t dst[6], const uint8_t src[6], 
  * flow_hash (20 bits) so routers can spread tunnelled flows. IPv4
  * addresses are in network order (as in sl_addr.v4). The caller keeps
  * inner_len + header within 65535 (the mux checks the MTU first).
+ * Inline: the mux writes one per packet, mostly with constant ttl and
+ * proto. DF keeps routers from fragmenting the tunnel (the mux checks the
+ * MTU instead), and with DF the id need not be unique (RFC 6864), so it
+ * is 0.
  */
-void sl_pkt_write_outer_ipv4(uint8_t *hdr, uint32_t src, uint32_t dst, uint16_t inner_len,
-			     uint8_t tos, uint8_t ttl, uint8_t proto);
-void sl_pkt_write_outer_ipv6(uint8_t *hdr, const uint8_t src[16], const uint8_t dst[16],
-			     uint16_t inner_len, uint8_t tclass, uint32_t flow_hash, uint8_t hop_limit,
-			     uint8_t proto);
+#define SL_PKT_IPV4_DF 0x4000
+
+/* Sum of the header's 16-bit words, from the values rather than from the
+ * bytes just written: reading them back would defeat store forwarding. */
+static inline uint16_t sl_pkt_outer_ipv4_checksum(uint32_t src, uint32_t dst, uint16_t total_len,
+						  uint8_t tos, uint8_t ttl, uint8_t proto)
+{
+	uint32_t s = ntohl(src), d = ntohl(dst);
+	uint32_t sum = (0x45u << 8 | tos) + total_len + SL_PKT_IPV4_DF + ((uint32_t)ttl << 8 | proto) +
+		       (s >> 16) + (s & 0xffff) + (d >> 16) + (d & 0xffff);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+static inline void sl_pkt_write_outer_ipv4(uint8_t *hdr, uint32_t src, uint32_t dst, uint16_t inner_len,
+					   uint8_t tos, uint8_t ttl, uint8_t proto)
+{
+	uint16_t total = (uint16_t)(SL_IPV4_HLEN + inner_len);
+	uint16_t csum = sl_pkt_outer_ipv4_checksum(src, dst, total, tos, ttl, proto);
+	hdr[0] = 0x45; /* version 4, no options */
+	hdr[1] = tos;
+	hdr[2] = (uint8_t)(total >> 8);
+	hdr[3] = (uint8_t)total;
+	hdr[4] = 0;
+	hdr[5] = 0;
+	hdr[6] = SL_PKT_IPV4_DF >> 8;
+	hdr[7] = 0;
+	hdr[8] = ttl;
+	hdr[9] = proto;
+	hdr[10] = (uint8_t)(csum >> 8);
+	hdr[11] = (uint8_t)csum;
+	memcpy(hdr + 12, &src, 4);
+	memcpy(hdr + 16, &dst, 4);
+}
+
+static inline void sl_pkt_write_outer_ipv6(uint8_t *hdr, const uint8_t src[16], const uint8_t dst[16],
+					   uint16_t inner_len, uint8_t tclass, uint32_t flow_hash,
+					   uint8_t hop_limit, uint8_t proto)
+{
+	uint32_t first = 6u << 28 | (uint32_t)tclass << 20 | (flow_hash & 0xfffffu);
+	hdr[0] = (uint8_t)(first >> 24);
+	hdr[1] = (uint8_t)(first >> 16);
+	hdr[2] = (uint8_t)(first >> 8);
+	hdr[3] = (uint8_t)first;
+	hdr[4] = (uint8_t)(inner_len >> 8);
+	hdr[5] = (uint8_t)inner_len;
+	hdr[6] = proto;
+	hdr[7] = hop_limit;
+	memcpy(hdr + 8, src, 16);
+	memcpy(hdr + 24, dst, 16);
+}
 
 /*
  * Rewrite destination (or source) address and port of the IP packet at ip

@@ -7,6 +7,12 @@
  * against what the frame holds; the fuzz target holds us to that.
  */
 #include <stdbool.h>
+#include <stddef.h>
+
+#if defined(__x86_64__)
+#include <emmintrin.h>
+#define WIDE_STORES 1 /* SSE2: every x86-64 has it */
+#endif
 
 #include "packet/csum_inline.h"
 #include "packet/packet.h"
@@ -34,11 +40,21 @@ static inline uint16_t read_be16(const uint8_t *p)
 }
 
 /* IPv4 goes in the first four bytes, the rest stays zero so sl_addr_eq works.
- * Whole 64-bit stores only: readers load the address as two u64, and a load
+ * One 16-byte store where there is one (whole 64-bit stores elsewhere):
+ * readers load the address as two u64 or as one 16-byte value, and a load
  * that spans several smaller earlier stores cannot be store-forwarded (a
- * stall of a dozen cycles per packet). */
+ * stall of a dozen cycles per packet); a load inside one store can. */
 static inline void copy_addr(union sl_addr *a, const uint8_t *p, unsigned len)
 {
+#ifdef WIDE_STORES
+	if (len == 4) {
+		uint32_t v;
+		memcpy(&v, p, 4);
+		_mm_storeu_si128((__m128i *)(void *)a, _mm_cvtsi32_si128((int)v));
+	} else {
+		_mm_storeu_si128((__m128i *)(void *)a, _mm_loadu_si128((const __m128i *)(const void *)p));
+	}
+#else
 	if (len == 4) {
 		uint32_t v;
 		memcpy(&v, p, 4);
@@ -52,6 +68,57 @@ static inline void copy_addr(union sl_addr *a, const uint8_t *p, unsigned len)
 		memcpy(&a->u64[0], p, 8);
 		memcpy(&a->u64[1], p + 8, 8);
 	}
+#endif
+}
+
+/* The small fields of a parsed IPv4 packet, in the order they lie in
+ * struct sl_pkt_info after the addresses. */
+struct meta {
+	uint16_t ethertype, vlan, l3_off, l4_off, l3_len;
+	uint8_t family, proto, ttl, flags;
+	uint16_t sport, dport;
+};
+
+_Static_assert(offsetof(struct sl_pkt_info, ethertype) == 32 && offsetof(struct sl_pkt_info, vlan) == 34 &&
+	       offsetof(struct sl_pkt_info, l3_off) == 36 && offsetof(struct sl_pkt_info, l4_off) == 38 &&
+	       offsetof(struct sl_pkt_info, l3_len) == 40 && offsetof(struct sl_pkt_info, family) == 42 &&
+	       offsetof(struct sl_pkt_info, proto) == 43 && offsetof(struct sl_pkt_info, ttl) == 44 &&
+	       offsetof(struct sl_pkt_info, flags) == 45 && offsetof(struct sl_pkt_info, sport) == 46 &&
+	       offsetof(struct sl_pkt_info, dport) == 48 && sizeof(struct sl_pkt_info) == 56,
+	       "store_meta writes bytes 32..55 of sl_pkt_info as one block");
+
+/*
+ * Write the small fields as one 16-byte and one 8-byte store (the padding
+ * after dport becomes zero). The data path copies a whole sl_pkt_info, 16
+ * bytes at a time, right after parsing a tunnel's inner packet: with one
+ * store per field each of those loads would wait for the stores to reach
+ * the cache.
+ */
+static inline void store_meta(struct sl_pkt_info *pi, const struct meta *m)
+{
+#if defined(WIDE_STORES) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint64_t lo = m->ethertype | (uint64_t)m->vlan << 16 | (uint64_t)m->l3_off << 32 |
+		      (uint64_t)m->l4_off << 48;
+	uint64_t hi = m->l3_len | (uint64_t)m->family << 16 | (uint64_t)m->proto << 24 |
+		      (uint64_t)m->ttl << 32 | (uint64_t)m->flags << 40 | (uint64_t)m->sport << 48;
+	uint64_t tail = m->dport;
+	uint8_t *block = (uint8_t *)pi + offsetof(struct sl_pkt_info, ethertype);
+
+	_mm_storeu_si128((__m128i *)(void *)block, _mm_set_epi64x((long long)hi, (long long)lo));
+	memcpy(block + 16, &tail, sizeof(tail));
+#else
+	pi->ethertype = m->ethertype;
+	pi->vlan = m->vlan;
+	pi->l3_off = m->l3_off;
+	pi->l4_off = m->l4_off;
+	pi->l3_len = m->l3_len;
+	pi->family = m->family;
+	pi->proto = m->proto;
+	pi->ttl = m->ttl;
+	pi->flags = m->flags;
+	pi->sport = m->sport;
+	pi->dport = m->dport;
+#endif
 }
 
 /* Fields that mean nothing for ARP and other non-IP frames. */
@@ -77,34 +144,40 @@ static void clear_l3(struct sl_pkt_info *pi)
  * those parse without ports. l4_starts_here is false for non-first
  * fragments, whose payload is not an L4 header at all.
  */
-static inline enum sl_drop parse_ports(const uint8_t *l4, uint32_t avail, bool l4_starts_here,
-				       struct sl_pkt_info *pi)
+static inline enum sl_drop ports_of(const uint8_t *l4, uint32_t avail, bool l4_starts_here, uint8_t proto,
+				    uint8_t *flags, uint16_t *sport, uint16_t *dport)
 {
-	pi->sport = 0;
-	pi->dport = 0;
+	*sport = 0;
+	*dport = 0;
 	if (!l4_starts_here)
 		return SL_DROP_NONE;
 
 	bool complete;
 
-	if (LIKELY(pi->proto == SL_PROTO_TCP)) {
+	if (LIKELY(proto == SL_PROTO_TCP)) {
 		complete = avail >= TCP_MIN_HLEN;
 		if (complete) {
 			uint32_t doff = (uint32_t)(l4[12] >> 4) << 2;
 
 			complete = doff >= TCP_MIN_HLEN && doff <= avail;
 		}
-	} else if (pi->proto == SL_PROTO_UDP) {
+	} else if (proto == SL_PROTO_UDP) {
 		complete = avail >= UDP_HLEN;
 	} else {
 		return SL_DROP_NONE;
 	}
 	if (UNLIKELY(!complete))
-		return (pi->flags & SL_PKT_FRAGMENT) ? SL_DROP_NONE : SL_DROP_TRUNCATED;
-	pi->sport = read_be16(l4);
-	pi->dport = read_be16(l4 + 2);
-	pi->flags |= SL_PKT_HAS_PORTS;
+		return (*flags & SL_PKT_FRAGMENT) ? SL_DROP_NONE : SL_DROP_TRUNCATED;
+	*sport = read_be16(l4);
+	*dport = read_be16(l4 + 2);
+	*flags |= SL_PKT_HAS_PORTS;
 	return SL_DROP_NONE;
+}
+
+static inline enum sl_drop parse_ports(const uint8_t *l4, uint32_t avail, bool l4_starts_here,
+				       struct sl_pkt_info *pi)
+{
+	return ports_of(l4, avail, l4_starts_here, pi->proto, &pi->flags, &pi->sport, &pi->dport);
 }
 
 static inline bool ipv4_header_checksum_ok(const uint8_t *ip, uint32_t hlen)
@@ -115,41 +188,54 @@ static inline bool ipv4_header_checksum_ok(const uint8_t *ip, uint32_t hlen)
 	return csum_fold64(sum) == 0xffff;
 }
 
-/* ip holds avail bytes; l3_off is where it sits, for the offsets in *pi. */
-static inline enum sl_drop parse_ipv4(const uint8_t *ip, uint32_t avail, uint16_t l3_off,
+/* What the caller of parse_ipv4 had set before an early failure. */
+static inline enum sl_drop ipv4_failed(struct sl_pkt_info *pi, uint16_t l3_off, uint16_t vlan, enum sl_drop why)
+{
+	pi->ethertype = SL_ETHERTYPE_IPV4;
+	pi->vlan = vlan;
+	pi->l3_off = l3_off;
+	return why;
+}
+
+/* ip holds avail bytes; l3_off is where it sits, for the offsets in *pi,
+ * and vlan the frame's VLAN ID. Fills the whole of *pi on success (and on
+ * a truncated L4 header), else only ethertype, vlan and l3_off. */
+static inline enum sl_drop parse_ipv4(const uint8_t *ip, uint32_t avail, uint16_t l3_off, uint16_t vlan,
 				      struct sl_pkt_info *pi)
 {
 	if (UNLIKELY(avail < SL_IPV4_HLEN))
-		return SL_DROP_TRUNCATED;
+		return ipv4_failed(pi, l3_off, vlan, SL_DROP_TRUNCATED);
 	if (UNLIKELY(ip[0] >> 4 != 4))
-		return SL_DROP_BAD_VERSION;
+		return ipv4_failed(pi, l3_off, vlan, SL_DROP_BAD_VERSION);
 
 	uint32_t hlen = (uint32_t)(ip[0] & 0x0f) << 2;
 	uint32_t total = read_be16(ip + 2);
 
 	if (UNLIKELY(hlen < SL_IPV4_HLEN))
-		return SL_DROP_BAD_IHL;
+		return ipv4_failed(pi, l3_off, vlan, SL_DROP_BAD_IHL);
 	if (UNLIKELY(hlen > avail))
-		return SL_DROP_TRUNCATED;
+		return ipv4_failed(pi, l3_off, vlan, SL_DROP_TRUNCATED);
 	if (UNLIKELY(total < hlen || total > avail))
-		return SL_DROP_BAD_LENGTH;
+		return ipv4_failed(pi, l3_off, vlan, SL_DROP_BAD_LENGTH);
 	if (UNLIKELY(!ipv4_header_checksum_ok(ip, hlen)))
-		return SL_DROP_BAD_IP_CHECKSUM;
+		return ipv4_failed(pi, l3_off, vlan, SL_DROP_BAD_IP_CHECKSUM);
 
 	uint16_t frag = read_be16(ip + 6);
 	bool first_piece = (frag & IPV4_FRAG_OFFSET) == 0;
+	struct meta m = {
+		.ethertype = SL_ETHERTYPE_IPV4, .vlan = vlan, .l3_off = l3_off,
+		.l4_off = (uint16_t)(l3_off + hlen), .l3_len = (uint16_t)total,
+		.family = SL_AF_INET, .proto = ip[9], .ttl = ip[8], .flags = 0,
+	};
 
-	pi->family = SL_AF_INET;
-	pi->l3_len = (uint16_t)total;
-	pi->l4_off = (uint16_t)(l3_off + hlen);
-	pi->ttl = ip[8];
-	pi->proto = ip[9];
-	pi->flags = 0;
 	if (UNLIKELY(frag & (IPV4_MF | IPV4_FRAG_OFFSET)))
-		pi->flags = SL_PKT_FRAGMENT | (first_piece ? SL_PKT_FIRST_FRAGMENT : 0);
+		m.flags = SL_PKT_FRAGMENT | (first_piece ? SL_PKT_FIRST_FRAGMENT : 0);
+	enum sl_drop r = ports_of(ip + hlen, total - hlen, first_piece, m.proto, &m.flags, &m.sport, &m.dport);
+
 	copy_addr(&pi->src, ip + 12, 4);
 	copy_addr(&pi->dst, ip + 16, 4);
-	return parse_ports(ip + hlen, total - hlen, first_piece, pi);
+	store_meta(pi, &m);
+	return r;
 }
 
 static inline bool is_ipv6_ext_header(uint8_t nh)
@@ -243,19 +329,23 @@ enum sl_drop sl_pkt_parse(const uint8_t *frame, uint32_t len, struct sl_pkt_info
 
 	uint16_t ethertype = read_be16(frame + 12);
 	uint16_t l3_off = SL_ETH_HLEN;
+	uint16_t vlan = 0;
 
-	pi->vlan = 0;
 	if (UNLIKELY(ethertype == SL_ETHERTYPE_VLAN)) {
-		if (len < SL_ETH_HLEN + SL_VLAN_HLEN)
+		if (len < SL_ETH_HLEN + SL_VLAN_HLEN) {
+			pi->vlan = 0;
 			return SL_DROP_TRUNCATED;
-		pi->vlan = read_be16(frame + 14) & 0x0fff;
+		}
+		vlan = read_be16(frame + 14) & 0x0fff;
 		ethertype = read_be16(frame + 16);
 		l3_off += SL_VLAN_HLEN;
 	}
+	/* IPv4, the common case, writes every field itself, in wide stores. */
+	if (LIKELY(ethertype == SL_ETHERTYPE_IPV4))
+		return parse_ipv4(frame + l3_off, len - l3_off, l3_off, vlan, pi);
+	pi->vlan = vlan;
 	pi->ethertype = ethertype;
 	pi->l3_off = l3_off;
-	if (LIKELY(ethertype == SL_ETHERTYPE_IPV4))
-		return parse_ipv4(frame + l3_off, len - l3_off, l3_off, pi);
 	if (ethertype == SL_ETHERTYPE_IPV6)
 		return parse_ipv6(frame + l3_off, len - l3_off, l3_off, pi);
 
@@ -267,12 +357,10 @@ enum sl_drop sl_pkt_parse(const uint8_t *frame, uint32_t len, struct sl_pkt_info
 
 enum sl_drop sl_pkt_parse_ip(const uint8_t *ip, uint32_t len, int family, struct sl_pkt_info *pi)
 {
+	if (family == SL_AF_INET)
+		return parse_ipv4(ip, len, 0, 0, pi);
 	pi->vlan = 0;
 	pi->l3_off = 0;
-	if (family == SL_AF_INET) {
-		pi->ethertype = SL_ETHERTYPE_IPV4;
-		return parse_ipv4(ip, len, 0, pi);
-	}
 	if (family == SL_AF_INET6) {
 		pi->ethertype = SL_ETHERTYPE_IPV6;
 		return parse_ipv6(ip, len, 0, pi);

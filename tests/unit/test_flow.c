@@ -11,6 +11,7 @@
 
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_hash_crc.h>
 #include <rte_malloc.h>
 #include <rte_rcu_qsbr.h>
 
@@ -224,6 +225,22 @@ START_TEST(zero_padding_is_part_of_the_key)
 	ck_assert_ptr_null(sl_flow_lookup_any(t, 0, &dirty_addr, sl_flow_hash(&dirty_addr), 1));
 	ck_assert_uint_ne(sl_flow_hash(&clean), sl_flow_hash(&dirty_pad));
 	destroy(t);
+}
+END_TEST
+
+START_TEST(inline_hash_is_rte_hash_crc)
+{
+	/* sl_flow_hash is inlined with crc32q where it can be; the values must
+	 * stay those of rte_hash_crc (IPv6 flow labels and rte_hash signatures
+	 * come from them). */
+	for (uint32_t i = 0; i < 1000; i++) {
+		struct sl_flow_key k = make_key(i);
+
+		k.src.v6[15] = (uint8_t)i; /* IPv6-like keys too */
+		k.dst.u64[1] = (uint64_t)i * 0x9e3779b97f4a7c15ull;
+		ck_assert_uint_eq(sl_flow_hash(&k), rte_hash_crc(&k, sizeof(k), SL_FLOW_HASH_INIT));
+		ck_assert_uint_eq(sl_flow_hash(&k), sl_flow_hash_portable(&k));
+	}
 }
 END_TEST
 
@@ -499,6 +516,7 @@ static Suite *flow_suite(void)
 	tcase_add_test(basic, lookup_any_searches_every_shard);
 	tcase_add_test(basic, lookup_others_skips_only_its_own_shard);
 	tcase_add_test(basic, zero_padding_is_part_of_the_key);
+	tcase_add_test(basic, inline_hash_is_rte_hash_crc);
 	tcase_add_test(basic, create_rejects_bad_params);
 	tcase_add_test(capacity, exactly_capacity_fits_power_of_two);
 	tcase_add_test(capacity, exactly_capacity_fits_other_sizes);
