@@ -177,8 +177,9 @@ static enum sl_drop decap(struct sl_worker *w, const struct sl_host_tables *h, s
 	const struct sl_pkt_info *outer = &st->pi;
 	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
 	uint32_t inner_len = (uint32_t)outer->l3_off + outer->l3_len - outer->l4_off;
+	uint16_t outer_len = outer->l4_off;
 	int family = outer->proto == SL_PROTO_IPIP ? SL_AF_INET : SL_AF_INET6;
-	struct sl_pkt_info inner;
+	struct sl_pkt_info *inner = &st->pi; /* parsed in place of the outer: no copy */
 
 	/* Only muxes may tunnel to a DIP: anything else on the fabric would
 	 * reach backends past them. */
@@ -190,14 +191,14 @@ static enum sl_drop decap(struct sl_worker *w, const struct sl_host_tables *h, s
 	 * nobody's traffic of ours, however well formed its inner packet. */
 	if (family != outer->family)
 		return SL_DROP_BAD_TUNNEL;
-	if (sl_pkt_parse_ip(frame + outer->l4_off, inner_len, family, &inner) != SL_DROP_NONE ||
-	    (inner.flags & SL_PKT_FRAGMENT) || !((inner.flags & SL_PKT_HAS_PORTS) || sl_pkt_is_icmp(&inner)))
+	/* From here on st->pi describes the inner packet (outer is gone). */
+	if (sl_pkt_parse_ip(frame + outer_len, inner_len, family, inner) != SL_DROP_NONE ||
+	    (inner->flags & SL_PKT_FRAGMENT) || !((inner->flags & SL_PKT_HAS_PORTS) || sl_pkt_is_icmp(inner)))
 		return SL_DROP_BAD_TUNNEL;
 	sl_stage_count(w, SL_C_HOST_DECAP);
-	rte_pktmbuf_adj(m, outer->l4_off);
-	if (rte_pktmbuf_pkt_len(m) > inner.l3_len)
-		rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - inner.l3_len));
-	st->pi = inner;
+	rte_pktmbuf_adj(m, outer_len);
+	if (rte_pktmbuf_pkt_len(m) > inner->l3_len)
+		rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - inner->l3_len));
 	return SL_DROP_NONE;
 }
 

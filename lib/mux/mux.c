@@ -87,6 +87,19 @@ bool sl_mux_vip_inputs_same(const struct sl_spec *a, const struct sl_spec *b)
 	return a->mux.maglev_size == b->mux.maglev_size && a->mux.hash_seed == b->mux.hash_seed;
 }
 
+/* Computed once per build, not per packet: the configured source, else
+ * the port's first address of the family, else none (zero). */
+static union sl_addr port_source(const struct sl_spec_port *sp, int family, const union sl_addr *configured)
+{
+	static const union sl_addr none;
+	if (!sl_addr_is_zero(configured))
+		return *configured;
+	for (unsigned i = 0; i < sp->nb_addrs; i++)
+		if (sp->addrs[i].family == family)
+			return sp->addrs[i].addr;
+	return none;
+}
+
 struct sl_mux_tables *sl_mux_tables_build(const struct sl_spec *spec, char *err, size_t errlen)
 {
 	struct sl_mux_tables *t = calloc(1, sizeof(*t));
@@ -95,8 +108,10 @@ struct sl_mux_tables *sl_mux_tables_build(const struct sl_spec *spec, char *err,
 		return NULL;
 	}
 	t->seed = spec->mux.hash_seed;
-	t->tunnel_src4 = spec->mux.tunnel_src4;
-	t->tunnel_src6 = spec->mux.tunnel_src6;
+	for (unsigned p = 0; p < spec->nb_ports; p++) {
+		t->tunnel_src[p][0] = port_source(&spec->ports[p], SL_AF_INET, &spec->mux.tunnel_src4);
+		t->tunnel_src[p][1] = port_source(&spec->ports[p], SL_AF_INET6, &spec->mux.tunnel_src6);
+	}
 	return t;
 }
 

@@ -36,8 +36,19 @@ struct sl_mux_vip {
 /* What the mux needs beyond its VIPs. */
 struct sl_mux_tables {
 	uint64_t seed;
-	union sl_addr tunnel_src4, tunnel_src6; /* zero: use the egress port's address */
+	/* Outer source of tunnels leaving by spec port p, by family index
+	 * (0: IPv4, 1: IPv6): mux.tunnel_src4/6 when set, else the port's
+	 * first address of the family; zero when it has none (no tunnel). */
+	union sl_addr tunnel_src[SL_MAX_PORTS][2];
 };
+
+/* The outer source for a tunnel of family leaving by port; NULL: none. */
+static inline const union sl_addr *sl_mux_tunnel_source(const struct sl_mux_tables *t, int family,
+							 uint16_t port)
+{
+	const union sl_addr *src = &t->tunnel_src[port][family == SL_AF_INET6];
+	return sl_addr_is_zero(src) ? NULL : src;
+}
 
 /* NULL with a message in err on ENOMEM. */
 struct sl_mux_tables *sl_mux_tables_build(const struct sl_spec *spec, char *err, size_t errlen);

@@ -8,19 +8,6 @@
 #include "mux/mux.h"
 #include "stage/ops.h"
 
-static const union sl_addr *tunnel_source(const struct sl_tables *t, const struct sl_mux_tables *mux,
-					  int family, uint16_t port)
-{
-	const union sl_addr *cfg_src = family == SL_AF_INET ? &mux->tunnel_src4 : &mux->tunnel_src6;
-	if (!sl_addr_is_zero(cfg_src))
-		return cfg_src;
-	const struct sl_local_port *lp = &t->local.port[port];
-	for (unsigned i = 0; i < lp->nb_addrs; i++)
-		if (lp->family[i] == family)
-			return &lp->addr[i];
-	return NULL;
-}
-
 /* The DIP host for this packet: the flow's, or a new Maglev choice. */
 static const union sl_addr *mux_host(struct sl_worker *w, const struct sl_tables *t, struct sl_pkt_state *st,
 				     const struct sl_flow_value *hit)
@@ -101,7 +88,7 @@ static void forward(struct sl_burst *b, uint16_t i, const struct sl_flow_value *
 		return;
 	}
 	const struct sl_egress *eg = sl_stage_route(w, b->s, st->pi.family, host);
-	const union sl_addr *src = eg ? tunnel_source(t, t->stage[SL_STAGE_MUX], st->pi.family, eg->port) : NULL;
+	const union sl_addr *src = eg ? sl_mux_tunnel_source(t->stage[SL_STAGE_MUX], st->pi.family, eg->port) : NULL;
 	if (eg == NULL || src == NULL) {
 		sl_stage_drop(w, m, SL_DROP_NO_NEIGHBOUR);
 		return;
