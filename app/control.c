@@ -99,26 +99,6 @@ static void want_next_hop(struct sl_app *app, int family, const union sl_addr *d
 		sl_neigh_want(app->neigh, family, &nh);
 }
 
-/* Everything the data path will need a MAC for, known from the spec. */
-static void want_specified_next_hops(struct sl_app *app, const struct sl_spec *spec)
-{
-	for (unsigned p = 0; p < spec->nb_ports; p++) {
-		if (!sl_addr_is_zero(&spec->ports[p].gateway4))
-			sl_neigh_want(app->neigh, SL_AF_INET, &spec->ports[p].gateway4);
-		if (!sl_addr_is_zero(&spec->ports[p].gateway6))
-			sl_neigh_want(app->neigh, SL_AF_INET6, &spec->ports[p].gateway6);
-	}
-	for (unsigned v = 0; v < spec->nb_services; v++) {
-		const struct sl_spec_service *svc = &spec->services[v];
-		for (unsigned d = 0; d < svc->nb_backends; d++) {
-			if (spec->roles & SL_ROLE_MUX)
-				want_next_hop(app, svc->family, &svc->backends[d].host);
-			if (spec->roles & SL_ROLE_HOST)
-				want_next_hop(app, svc->family, &svc->backends[d].addr);
-		}
-	}
-}
-
 /* Hand a frame to worker 0, which owns a transmit queue on every port. */
 static void send_frame(struct sl_app *app, uint16_t cfg_port, const uint8_t *frame, uint32_t len)
 {
@@ -206,22 +186,131 @@ static int spec_of(const struct sl_config *cfg, struct sl_spec *spec, char *msg,
 	return -1;
 }
 
-int sl_control_apply_spec(struct sl_app *app, struct sl_spec *spec, char *msg, size_t msglen)
+/* A table build in steps (sl_tables_job), one at a time: each step builds
+ * for at most STEP_MS. The steps run as an idle handle, once per turn of
+ * the loop, with timers and I/O (Raft, the API) between them; a zero timer
+ * would not do, as libuv 1.44 runs a timer started by a timer callback in
+ * the same pass. */
+#define STEP_MS 10
+static struct {
+	struct sl_tables_job *job;
+	uint64_t start;         /* uv_hrtime() when it began */
+	sl_control_built_cb done;
+	void *arg;
+	uv_idle_t idle;
+} staged;
+
+/* Services whose entry t built rather than shared with the tables before
+ * (only t holds it yet) need their next hops; all do when the ports changed. */
+static bool built_anew(const struct sl_tables *t, const struct sl_tables *prev, uint32_t v)
 {
-	uint64_t start = uv_hrtime();
-	struct sl_tables *t = sl_tables_build(spec, app->hw, app->snapshot->tables, app->generation + 1,
-					      msg, msglen);
-	if (t == NULL || publish(app, t, NULL) != 0) {
+	return prev == NULL || t->service[v]->refs == 1 || t->spec.nb_ports != prev->spec.nb_ports ||
+	       memcmp(t->spec.ports, prev->spec.ports, t->spec.nb_ports * sizeof(t->spec.ports[0])) != 0;
+}
+
+/* Everything the data path will need a MAC for, known from the spec: the
+ * gateways, and the hosts (mux) or DIPs (host agent) of services built
+ * anew. Wants stay (NE_WANTED), so shared services' are there already,
+ * and the workers ask for any next hop they miss. */
+static void want_specified_next_hops(struct sl_app *app, const struct sl_tables *t,
+				     const struct sl_tables *prev)
+{
+	const struct sl_spec *spec = &t->spec;
+	for (unsigned p = 0; p < spec->nb_ports; p++) {
+		if (!sl_addr_is_zero(&spec->ports[p].gateway4))
+			sl_neigh_want(app->neigh, SL_AF_INET, &spec->ports[p].gateway4);
+		if (!sl_addr_is_zero(&spec->ports[p].gateway6))
+			sl_neigh_want(app->neigh, SL_AF_INET6, &spec->ports[p].gateway6);
+	}
+	for (unsigned v = 0; v < spec->nb_services; v++) {
+		const struct sl_spec_service *svc = &spec->services[v];
+		if (!built_anew(t, prev, v))
+			continue;
+		for (unsigned d = 0; d < svc->nb_backends; d++) {
+			if (spec->roles & SL_ROLE_MUX)
+				want_next_hop(app, svc->family, &svc->backends[d].host);
+			if (spec->roles & SL_ROLE_HOST)
+				want_next_hop(app, svc->family, &svc->backends[d].addr);
+		}
+	}
+}
+
+/* Publish tables built since start; message either way. */
+static int publish_built(struct sl_app *app, struct sl_tables *t, uint64_t start, char *msg,
+			 size_t msglen)
+{
+	const struct sl_tables *prev = app->snapshot->tables; /* retired, not freed yet */
+	if (publish(app, t, NULL) != 0) {
+		snprintf(msg, msglen, "out of memory publishing the tables");
 		sl_tables_free(t);
 		return -1;
 	}
 	app->generation++;
 	app->nb_vips = t->spec.nb_services;
 	note_build_time(app, (uv_hrtime() - start) / 1000);
-	want_specified_next_hops(app, &t->spec);
+	want_specified_next_hops(app, t, prev);
 	snprintf(msg, msglen, "configuration applied (generation %llu, %u VIPs)",
 		 (unsigned long long)app->generation, t->spec.nb_services);
 	return 0;
+}
+
+/* A build in steps holds the running tables as the ones it shares from:
+ * nothing else may replace them meanwhile, so another apply ends it. */
+static void cancel_staged(void)
+{
+	if (staged.job == NULL)
+		return;
+	sl_tables_job_cancel(staged.job);
+	staged.job = NULL;
+	uv_idle_stop(&staged.idle);
+	staged.done(1, "superseded by a newer apply", staged.arg);
+}
+
+int sl_control_apply_spec(struct sl_app *app, struct sl_spec *spec, char *msg, size_t msglen)
+{
+	cancel_staged();
+	uint64_t start = uv_hrtime();
+	struct sl_tables *t = sl_tables_build(spec, app->hw, app->snapshot->tables, app->generation + 1,
+					      msg, msglen);
+	return t != NULL ? publish_built(app, t, start, msg, msglen) : -1;
+}
+
+static void staged_step(uv_idle_t *h)
+{
+	struct sl_app *app = h->data;
+	char msg[512];
+	int rc = sl_tables_job_run(staged.job, uv_hrtime() + STEP_MS * 1000000ull, msg, sizeof(msg));
+	if (rc == 0) {
+		if (!uv_is_active((uv_handle_t *)h))
+			uv_idle_start(h, staged_step);
+		return;
+	}
+	uv_idle_stop(h);
+	struct sl_tables_job *j = staged.job;
+	staged.job = NULL;
+	if (rc == 1)
+		rc = publish_built(app, sl_tables_job_finish(j), staged.start, msg, sizeof(msg));
+	else
+		sl_tables_job_cancel(j);
+	staged.done(rc, msg, staged.arg);
+}
+
+void sl_control_apply_spec_staged(struct sl_app *app, struct sl_spec *spec, sl_control_built_cb done,
+				  void *arg)
+{
+	char msg[512];
+	cancel_staged();
+	staged.start = uv_hrtime();
+	staged.job = sl_tables_job_start(spec, app->hw, app->snapshot->tables, app->generation + 1, msg,
+					 sizeof(msg));
+	if (staged.job == NULL) {
+		done(-1, msg, arg);
+		return;
+	}
+	staged.done = done;
+	staged.arg = arg;
+	staged.idle.data = app;
+	staged_step(&staged.idle); /* a small change is built and published at once */
 }
 
 /* Without the manager: apply the file next and keep it as the one a
@@ -377,7 +466,7 @@ int sl_control_init(struct sl_app *app, struct sl_config *cfg, char *err, size_t
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	want_specified_next_hops(app, &t->spec);
+	want_specified_next_hops(app, t, NULL);
 	return 0;
 }
 
@@ -403,6 +492,7 @@ int sl_control_start(struct sl_app *app, char *err, size_t errlen)
 		return -1;
 	uv_timer_init(&loop, &poll_timer);
 	uv_timer_init(&loop, &stop_deadline);
+	uv_idle_init(&loop, &staged.idle);
 	poll_timer.data = app;
 	uv_timer_start(&poll_timer, on_poll, 0, POLL_MS);
 	init_signal(&sig_hup, app, SIGHUP);
@@ -420,6 +510,8 @@ void sl_control_stop(struct sl_app *app)
 {
 	uv_async_send(&stop_async);
 	pthread_join(control_thread, NULL);
+	sl_tables_job_cancel(staged.job); /* the loop has ended: nothing steps it */
+	staged.job = NULL;
 	sl_retire_destroy(app->retire);
 	app->retire = NULL;
 	sl_config_free(&file_cfg);

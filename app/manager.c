@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,8 +50,20 @@ struct manager {
 	uv_timer_t tick;
 	uv_timer_t rebuild;             /* active: applied entries not yet in the data plane */
 	uint64_t dataplane_generation;  /* state generation the data plane last took */
+	bool building;                  /* tables of building_generation being built in steps */
+	bool rebuild_again;             /* the state changed meanwhile */
+	uint64_t building_generation;
+	uint64_t trimmed_at;            /* fsm.applied_bytes at the last malloc_trim() */
 	bool bootstrapping;             /* a bootstrap proposal is in flight */
 	bool bootstrap_refused;         /* the state refused the file's VIPs: not tried again */
+	struct {                        /* the bootstrap command being prepared (maybe_bootstrap) */
+		enum { BS_NONE, BS_BUILD, BS_CHECK, BS_ENCODE } phase;
+		json_t *cmd;
+		unsigned next;          /* BS_BUILD: the file's VIPs before this one are in */
+		uv_work_t work;         /* BS_ENCODE: encoding on a worker thread */
+		struct raft_buffer buf;
+		int rc;
+	} bs;
 };
 
 static struct manager mgr;
@@ -114,11 +127,39 @@ static json_t *retry_reply(const char *msg, unsigned retry_ms)
 
 /* ---- data plane ---- */
 
+static void on_changed(struct sl_mgr_fsm *m, void *arg);
+
+/* Freed memory glibc keeps (a large entry's JSON, a replaced state) goes
+ * back to the system once this many bytes of entries or snapshots were
+ * applied since the last time. */
+#define TRIM_AFTER_BYTES (1u << 20)
+
+static void on_built(int rc, const char *msg, void *arg)
+{
+	(void)arg;
+	mgr.building = false;
+	if (rc == 0)
+		mgr.dataplane_generation = mgr.building_generation;
+	else if (rc < 0)
+		sl_log("manager: cannot apply generation %llu: %s",
+		       (unsigned long long)mgr.building_generation, msg);
+	if (mgr.rebuild_again) { /* changed while building: once more, on the next turn */
+		mgr.rebuild_again = false;
+		on_changed(&mgr.fsm, NULL);
+	} else if (mgr.fsm.applied_bytes - mgr.trimmed_at >= TRIM_AFTER_BYTES) {
+		mgr.trimmed_at = mgr.fsm.applied_bytes;
+		malloc_trim(0);
+	}
+}
+
 static void rebuild_tables(void)
 {
 	struct sl_spec spec;
 	struct sl_mgr_err err;
-	char msg[512];
+	if (mgr.building) { /* the build in steps takes what it started from first */
+		mgr.rebuild_again = true;
+		return;
+	}
 	if (sl_mgr_state_to_spec(mgr.fsm.state, &mgr.base, &spec, &err) != 0) {
 		/* Committed but not applicable here (e.g. more DIPs than this mux's
 		 * Maglev size): keep serving the previous tables, say why. */
@@ -126,11 +167,11 @@ static void rebuild_tables(void)
 		       (unsigned long long)mgr.fsm.state->generation, err.msg);
 		return;
 	}
-	if (sl_control_apply_spec(mgr.app, &spec, msg, sizeof(msg)) != 0)
-		sl_log("manager: cannot apply generation %llu: %s",
-		       (unsigned long long)mgr.fsm.state->generation, msg);
-	else
-		mgr.dataplane_generation = mgr.fsm.state->generation;
+	/* In steps: a bootstrap or a restored snapshot of thousands of VIPs
+	 * must not hold the loop (and Raft's heartbeats) for its whole build. */
+	mgr.building = true;
+	mgr.building_generation = mgr.fsm.state->generation;
+	sl_control_apply_spec_staged(mgr.app, &spec, on_built, NULL);
 }
 
 static void on_rebuild(uv_timer_t *t)
@@ -196,6 +237,20 @@ static void on_applied(struct raft_apply *req, int status, void *result)
 					  "index", (json_int_t)r->index));
 }
 
+/* Propose buf (cmd's encoding; raft's once taken) for p. */
+static void append_buffer(const json_t *cmd, struct pending *p, struct raft_buffer buf)
+{
+	p->req.apply.data = p;
+	int rc = raft_apply(&mgr.raft, &p->req.apply, &buf, 1, on_applied);
+	if (rc != 0) {
+		raft_free(buf.base);
+		finish(p, 503, retry_reply(raft_strerror(rc), RETRY_NO_LEADER_MS));
+		return;
+	}
+	/* applying its entry here need not parse it again (large ones) */
+	sl_mgr_fsm_proposed(&mgr.fsm, &buf, json_incref((json_t *)cmd));
+}
+
 static void append(const json_t *cmd, struct pending *p)
 {
 	struct raft_buffer buf;
@@ -204,12 +259,7 @@ static void append(const json_t *cmd, struct pending *p)
 		finish(p, 503, error_reply(err.msg));
 		return;
 	}
-	p->req.apply.data = p;
-	int rc = raft_apply(&mgr.raft, &p->req.apply, &buf, 1, on_applied);
-	if (rc != 0) {
-		raft_free(buf.base);
-		finish(p, 503, retry_reply(raft_strerror(rc), RETRY_NO_LEADER_MS));
-	}
+	append_buffer(cmd, p, buf);
 }
 
 /* Why a confirmation failed, as a 503 the client may repeat. */
@@ -288,27 +338,117 @@ static void on_bootstrap_done(void *req, int status, json_t *reply)
 	json_decref(reply);
 }
 
-/* The first leader of a new cluster proposes the file's VIPs, once. */
-static void maybe_bootstrap(void)
+/*
+ * The first leader of a new cluster proposes the file's VIPs, once. With
+ * thousands of VIPs each step takes long (10,000 VIPs x 8 DIPs: building
+ * the command ~160 ms, checking it ~75, encoding it ~220, several times
+ * that on a loaded machine), and a leader whose loop misses the
+ * heartbeats for an election timeout loses its lead: so the command is
+ * built BOOTSTRAP_VIPS_PER_TICK VIPs per tick, checked on a tick of its
+ * own, and encoded on a libuv worker thread (nothing else holds the
+ * command meanwhile), then appended.
+ */
+#define BOOTSTRAP_VIPS_PER_TICK 1000
+
+static void bootstrap_reset(void)
+{
+	if (mgr.bs.phase == BS_ENCODE)
+		return; /* the thread has the command: after_encode drops it */
+	json_decref(mgr.bs.cmd);
+	mgr.bs.cmd = NULL;
+	mgr.bs.phase = BS_NONE;
+}
+
+/* Is this member (still) the one to propose the file's VIPs now? */
+static bool bootstrap_due(void)
 {
 	/* Only a ready leader knows generation 0 means a new cluster, not a
 	 * state it has yet to apply. */
-	if (mgr.bootstrapping || mgr.bootstrap_refused || mgr.fsm.state->generation != 0 ||
-	    !sl_mgr_lead_ready(&mgr.lead))
-		return;
-	struct sl_mgr_err err;
-	json_t *cmd = sl_mgr_cmd_bootstrap(&mgr.base, &err);
+	return !mgr.bootstrapping && !mgr.bootstrap_refused && mgr.fsm.state->generation == 0 &&
+	       sl_mgr_lead_ready(&mgr.lead);
+}
+
+static void encode_bootstrap(uv_work_t *req)
+{
+	(void)req; /* on a worker thread: reads only mgr.bs.cmd */
+	mgr.bs.rc = sl_mgr_cmd_to_buffer(mgr.bs.cmd, &mgr.bs.buf, NULL);
+}
+
+static void propose_bootstrap(json_t *cmd, bool checked, struct raft_buffer *buf)
+{
 	struct pending *p = calloc(1, sizeof(*p));
-	if (cmd == NULL || p == NULL) {
+	if (p == NULL) {
+		if (buf != NULL)
+			raft_free(buf->base);
 		json_decref(cmd);
-		free(p);
 		return;
 	}
 	mgr.bootstrapping = true;
 	p->done = on_bootstrap_done;
 	p->ok_status = 200;
-	propose(cmd, p);
+	if (checked) /* on an earlier tick, on a state of generation 0 as now */
+		append_buffer(cmd, p, *buf);
+	else
+		propose(cmd, p); /* refused: confirmed, then answered like any write */
 	json_decref(cmd);
+}
+
+static void after_encode(uv_work_t *req, int status)
+{
+	(void)req;
+	json_t *cmd = mgr.bs.cmd;
+	mgr.bs.cmd = NULL;
+	mgr.bs.phase = BS_NONE;
+	if (status != 0 || mgr.bs.rc != 0) {
+		json_decref(cmd); /* tried again from the start on a later tick */
+		return;
+	}
+	if (!bootstrap_due()) {
+		raft_free(mgr.bs.buf.base);
+		json_decref(cmd);
+		return;
+	}
+	propose_bootstrap(cmd, true, &mgr.bs.buf);
+}
+
+static void maybe_bootstrap(void)
+{
+	struct sl_mgr_err err;
+	if (mgr.bootstrapping || mgr.bootstrap_refused || mgr.fsm.state->generation != 0) {
+		bootstrap_reset();
+		return;
+	}
+	if (!bootstrap_due())
+		return;
+	switch (mgr.bs.phase) {
+	case BS_NONE:
+		if ((mgr.bs.cmd = sl_mgr_cmd_bootstrap_begin(&mgr.base, &err)) != NULL) {
+			mgr.bs.next = 0;
+			mgr.bs.phase = BS_BUILD;
+		}
+		break;
+	case BS_BUILD: {
+		int rc = sl_mgr_cmd_bootstrap_add(mgr.bs.cmd, &mgr.base, &mgr.bs.next,
+						  BOOTSTRAP_VIPS_PER_TICK, &err);
+		if (rc < 0)
+			bootstrap_reset();
+		else if (rc == 1)
+			mgr.bs.phase = BS_CHECK;
+		break;
+	}
+	case BS_CHECK:
+		if (sl_mgr_validate(mgr.fsm.state, mgr.bs.cmd, &err) != 0) {
+			json_t *cmd = mgr.bs.cmd;
+			mgr.bs.cmd = NULL;
+			mgr.bs.phase = BS_NONE;
+			propose_bootstrap(cmd, false, NULL);
+		} else if (uv_queue_work(mgr.tick.loop, &mgr.bs.work, encode_bootstrap, after_encode) == 0) {
+			mgr.bs.phase = BS_ENCODE;
+		}
+		break;
+	case BS_ENCODE:
+		break;
+	}
 }
 
 /*
@@ -336,6 +476,7 @@ static void guard_snapshots(void)
 static void on_tick(uv_timer_t *t)
 {
 	(void)t;
+	sl_mgr_fsm_collect(&mgr.fsm); /* large commands applied on an earlier turn */
 	guard_snapshots();
 	sl_mgr_lead_tick(&mgr.lead);
 	maybe_bootstrap();
@@ -985,6 +1126,7 @@ int sl_manager_reload(struct sl_config *next, char *msg, size_t msglen)
 	sl_config_free(&mgr.base);
 	mgr.base = *next;
 	memset(next, 0, sizeof(*next));
+	bootstrap_reset(); /* a bootstrap being built takes the new file's VIPs */
 	return sl_control_apply_spec(mgr.app, &spec, msg, msglen);
 }
 

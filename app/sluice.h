@@ -78,6 +78,13 @@ int sl_control_start(struct sl_app *app, char *err, size_t errlen);
 /* Build tables from spec (taken over and emptied, also on failure) and
  * publish them; message either way. */
 int sl_control_apply_spec(struct sl_app *app, struct sl_spec *spec, char *msg, size_t msglen);
+/* The same in steps of a few ms each, the loop running between them (a
+ * build of thousands of new services takes hundreds of ms): done gets 0
+ * once published, -1 on failure, 1 when a later apply superseded it (on
+ * the control loop, possibly before this returns); msg says which. */
+typedef void (*sl_control_built_cb)(int rc, const char *msg, void *arg);
+void sl_control_apply_spec_staged(struct sl_app *app, struct sl_spec *spec, sl_control_built_cb done,
+				  void *arg);
 
 /* manager.c: the embedded Raft manager, when the file has a manager group */
 struct uv_loop_s;

@@ -1,6 +1,7 @@
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "dataplane/services.h"
 
@@ -85,7 +86,8 @@ static struct sl_service_tables *build_entry(const struct sl_tables *t, const st
 	return e;
 }
 
-int sl_services_build(struct sl_tables *t, const struct sl_tables *prev, char *err, size_t errlen)
+int sl_services_begin(struct sl_tables *t, const struct sl_tables *prev, bool *reuse, char *err,
+		      size_t errlen)
 {
 	const struct sl_spec *spec = &t->spec;
 	t->index = sl_vip_index_build(spec);
@@ -94,17 +96,44 @@ int sl_services_build(struct sl_tables *t, const struct sl_tables *prev, char *e
 		snprintf(err, errlen, "out of memory building the service index");
 		return -1;
 	}
-	bool reuse = parts_reusable(t, prev);
-	for (uint32_t v = 0; v < spec->nb_services; v++) {
-		const struct sl_spec_service *svc = &spec->services[v];
+	*reuse = parts_reusable(t, prev);
+	return 0;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int sl_services_step(struct sl_tables *t, const struct sl_tables *prev, bool reuse, uint32_t *next,
+		     uint64_t deadline_ns, char *err, size_t errlen)
+{
+	const struct sl_spec *spec = &t->spec;
+	while (*next < spec->nb_services) {
+		const struct sl_spec_service *svc = &spec->services[*next];
 		struct sl_service_tables *e = reuse ? reusable(prev, svc) : NULL;
+		bool built = e == NULL;
 		if (e != NULL)
 			e->refs++;
 		else if ((e = build_entry(t, svc, err, errlen)) == NULL)
 			return -1;
-		t->service[v] = e;
+		t->service[(*next)++] = e;
+		/* Only building costs: a reused entry is a look-up. */
+		if (built && deadline_ns != 0 && *next < spec->nb_services && now_ns() >= deadline_ns)
+			return 0;
 	}
-	return 0;
+	return 1;
+}
+
+int sl_services_build(struct sl_tables *t, const struct sl_tables *prev, char *err, size_t errlen)
+{
+	bool reuse;
+	uint32_t next = 0;
+	if (sl_services_begin(t, prev, &reuse, err, errlen) < 0)
+		return -1;
+	return sl_services_step(t, prev, reuse, &next, 0, err, errlen) < 0 ? -1 : 0;
 }
 
 void sl_services_release(struct sl_tables *t)

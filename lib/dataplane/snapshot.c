@@ -74,14 +74,24 @@ static int build_stages(struct sl_tables *t, char *err, size_t errlen)
 	return 0;
 }
 
-struct sl_tables *sl_tables_build(struct sl_spec *spec, const struct sl_port_hw *hw,
-				  const struct sl_tables *prev, uint64_t generation, char *err,
-				  size_t errlen)
+struct sl_tables_job {
+	struct sl_tables *t;
+	const struct sl_tables *prev;
+	bool reuse;
+	uint32_t next; /* first service without its entry */
+};
+
+struct sl_tables_job *sl_tables_job_start(struct sl_spec *spec, const struct sl_port_hw *hw,
+					  const struct sl_tables *prev, uint64_t generation,
+					  char *err, size_t errlen)
 {
 	struct sl_tables *t = NULL;
-	if (kinds_known(spec, err, errlen) && (t = calloc(1, sizeof(*t))) == NULL)
+	struct sl_tables_job *j = NULL;
+	if (kinds_known(spec, err, errlen) &&
+	    ((t = calloc(1, sizeof(*t))) == NULL || (j = calloc(1, sizeof(*j))) == NULL))
 		snprintf(err, errlen, "out of memory");
-	if (t == NULL) {
+	if (j == NULL) {
+		free(t);
 		sl_spec_free(spec);
 		return NULL;
 	}
@@ -93,12 +103,50 @@ struct sl_tables *sl_tables_build(struct sl_spec *spec, const struct sl_port_hw 
 		uint16_t dev = hw[p].mtu, want = t->spec.ports[p].mtu;
 		t->mtu[p] = dev != 0 && dev < want ? dev : want;
 	}
-	if (build_stages(t, err, errlen) < 0 || sl_services_build(t, prev, err, errlen) < 0 ||
-	    sl_classifier_build(t, err, errlen) < 0) {
-		sl_tables_free(t);
+	j->t = t;
+	j->prev = prev;
+	if (build_stages(t, err, errlen) < 0 || sl_services_begin(t, prev, &j->reuse, err, errlen) < 0) {
+		sl_tables_job_cancel(j);
 		return NULL;
 	}
+	return j;
+}
+
+int sl_tables_job_run(struct sl_tables_job *j, uint64_t deadline_ns, char *err, size_t errlen)
+{
+	int rc = sl_services_step(j->t, j->prev, j->reuse, &j->next, deadline_ns, err, errlen);
+	if (rc == 1 && sl_classifier_build(j->t, err, errlen) < 0)
+		rc = -1;
+	return rc;
+}
+
+struct sl_tables *sl_tables_job_finish(struct sl_tables_job *j)
+{
+	struct sl_tables *t = j->t;
+	free(j);
 	return t;
+}
+
+void sl_tables_job_cancel(struct sl_tables_job *j)
+{
+	if (j == NULL)
+		return;
+	sl_tables_free(j->t);
+	free(j);
+}
+
+struct sl_tables *sl_tables_build(struct sl_spec *spec, const struct sl_port_hw *hw,
+				  const struct sl_tables *prev, uint64_t generation, char *err,
+				  size_t errlen)
+{
+	struct sl_tables_job *j = sl_tables_job_start(spec, hw, prev, generation, err, errlen);
+	if (j == NULL)
+		return NULL;
+	if (sl_tables_job_run(j, 0, err, errlen) != 1) {
+		sl_tables_job_cancel(j);
+		return NULL;
+	}
+	return sl_tables_job_finish(j);
 }
 
 void sl_tables_free(struct sl_tables *t)

@@ -40,4 +40,24 @@ struct sl_tables *sl_tables_build(struct sl_spec *spec, const struct sl_port_hw 
 				  size_t errlen);
 void sl_tables_free(struct sl_tables *t);
 
+/*
+ * sl_tables_build in steps, so that a build of many new services (a
+ * bootstrap, a snapshot restored, a large batch) need not hold the control
+ * thread's loop for its whole length. start takes spec over as
+ * sl_tables_build does (NULL with err: spec freed); run builds the
+ * per-service entries, stopping once an entry built finds the clock
+ * (CLOCK_MONOTONIC) past deadline_ns (0: no limit): 1 when the tables are
+ * complete, 0 when more remain, -1 with err (then cancel). finish frees the
+ * job and returns the tables (after run gave 1); cancel frees both. prev
+ * must stay alive (not be retired) until then: nothing else may replace
+ * the tables while a job runs.
+ */
+struct sl_tables_job;
+struct sl_tables_job *sl_tables_job_start(struct sl_spec *spec, const struct sl_port_hw *hw,
+					  const struct sl_tables *prev, uint64_t generation,
+					  char *err, size_t errlen);
+int sl_tables_job_run(struct sl_tables_job *j, uint64_t deadline_ns, char *err, size_t errlen);
+struct sl_tables *sl_tables_job_finish(struct sl_tables_job *j);
+void sl_tables_job_cancel(struct sl_tables_job *j);
+
 #endif

@@ -4,6 +4,7 @@
  * for tests and tools), and the bootstrap of a new cluster from the static
  * file (config -> state).
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,24 +166,40 @@ static json_t *cfg_members_to_json(const struct sl_manager_cfg *m)
 	return list;
 }
 
-json_t *sl_mgr_cmd_bootstrap(const struct sl_config *cfg, struct sl_mgr_err *err)
+json_t *sl_mgr_cmd_bootstrap_begin(const struct sl_config *cfg, struct sl_mgr_err *err)
 {
 	struct sl_mgr_err dummy;
-	json_t *vips = json_array();
-	for (unsigned i = 0; vips != NULL && i < cfg->nb_vips; i++)
-		if (json_array_append_new(vips, cfg_vip_to_json(&cfg->vips[i])) < 0) {
-			json_decref(vips);
-			vips = NULL;
-		}
 	/* Without the host role the file has no list to give the cluster: null
 	 * (not set) leaves every host agent its own file's. */
-	json_t *cmd = json_pack("{s:s, s:o, s:o, s:o}", "op", "bootstrap", "vips", vips, "members",
-				cfg_members_to_json(&cfg->manager), "tunnel_sources",
+	json_t *cmd = json_pack("{s:s, s:o, s:o, s:o}", "op", "bootstrap", "vips", json_array(),
+				"members", cfg_members_to_json(&cfg->manager), "tunnel_sources",
 				(cfg->roles & SL_ROLE_HOST)
 					? sl_mgr_prefixes_json(cfg->tunnel_sources, cfg->nb_tunnel_sources)
 					: json_null());
 	if (cmd == NULL)
 		sl_mgr_fail_oom(err != NULL ? err : &dummy);
+	return cmd;
+}
+
+int sl_mgr_cmd_bootstrap_add(json_t *cmd, const struct sl_config *cfg, unsigned *next, unsigned max,
+			     struct sl_mgr_err *err)
+{
+	struct sl_mgr_err dummy;
+	json_t *vips = json_object_get(cmd, "vips");
+	for (unsigned n = 0; *next < cfg->nb_vips && n < max; n++, (*next)++)
+		if (json_array_append_new(vips, cfg_vip_to_json(&cfg->vips[*next])) < 0)
+			return sl_mgr_fail_oom(err != NULL ? err : &dummy);
+	return *next == cfg->nb_vips ? 1 : 0;
+}
+
+json_t *sl_mgr_cmd_bootstrap(const struct sl_config *cfg, struct sl_mgr_err *err)
+{
+	unsigned next = 0;
+	json_t *cmd = sl_mgr_cmd_bootstrap_begin(cfg, err);
+	if (cmd != NULL && sl_mgr_cmd_bootstrap_add(cmd, cfg, &next, UINT_MAX, err) < 0) {
+		json_decref(cmd);
+		cmd = NULL;
+	}
 	return cmd;
 }
 

@@ -50,19 +50,39 @@ static void notify(struct sl_mgr_fsm *m)
 		m->changed(m, m->changed_arg);
 }
 
+/* The command of the entry being applied: the proposer's own, already
+ * parsed, when this member has led since it appended it (a leader never
+ * overwrites its log, so the entry at that index is that one), else parsed
+ * from the entry. */
+static json_t *entry_command(struct sl_mgr_fsm *m, const struct raft_buffer *buf, uint64_t index,
+			     struct sl_mgr_err *err)
+{
+	json_t *cmd = m->proposed;
+	if (cmd != NULL && index >= m->proposed_index) {
+		m->proposed = NULL;
+		if (index == m->proposed_index && buf->base == m->proposed_base &&
+		    buf->len == m->proposed_len && raft_state(m->raft) == RAFT_LEADER &&
+		    m->raft->current_term == m->proposed_term)
+			return cmd;
+		sl_mgr_fsm_dispose(m, cmd, m->proposed_len);
+	}
+	return sl_mgr_cmd_parse(buf->base, buf->len, err);
+}
+
 static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **result)
 {
 	struct sl_mgr_fsm *m = fsm->data;
 	struct sl_mgr_err err = {0};
 	/* libraft applies entries in order and advances last_applied after each. */
 	uint64_t index = m->raft != NULL ? raft_last_applied(m->raft) + 1 : 0;
-	json_t *cmd = sl_mgr_cmd_parse(buf->base, buf->len, &err);
+	json_t *cmd = entry_command(m, buf, index, &err);
 	int rc = cmd != NULL ? sl_mgr_apply_entry(m->state, cmd, index, &err) : -1;
-	json_decref(cmd);
+	sl_mgr_fsm_dispose(m, cmd, buf->len);
 	if (rc < 0 && err.code == SL_MGR_ENOMEM)
 		return RAFT_NOMEM; /* not applied here: raft tries the entry again */
 	set_result(m, &err, index);
 	*result = &m->result;
+	m->applied_bytes += buf->len;
 	if (rc < 0) {
 		m->n_refused++;
 		return 0;
@@ -70,6 +90,37 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
 	m->n_applied++;
 	notify(m);
 	return 0;
+}
+
+void sl_mgr_fsm_proposed(struct sl_mgr_fsm *m, const struct raft_buffer *buf, json_t *cmd)
+{
+	if (m->raft == NULL || buf->len < SL_MGR_FSM_LARGE) {
+		json_decref(cmd);
+		return;
+	}
+	sl_mgr_fsm_dispose(m, m->proposed, m->proposed_len);
+	m->proposed = cmd;
+	m->proposed_base = buf->base;
+	m->proposed_len = buf->len;
+	m->proposed_index = raft_last_index(m->raft);
+	m->proposed_term = m->raft->current_term;
+}
+
+void sl_mgr_fsm_dispose(struct sl_mgr_fsm *m, json_t *cmd, size_t len)
+{
+	/* Freeing a large command takes as long as parsing it took (~100 ms
+	 * for 80,000 DIPs): not in the same turn of the loop as applying it. */
+	if (cmd == NULL || len < SL_MGR_FSM_LARGE || m->nb_garbage == SL_MGR_FSM_GARBAGE) {
+		json_decref(cmd);
+		return;
+	}
+	m->garbage[m->nb_garbage++] = cmd;
+}
+
+void sl_mgr_fsm_collect(struct sl_mgr_fsm *m)
+{
+	while (m->nb_garbage > 0)
+		json_decref(m->garbage[--m->nb_garbage]);
 }
 
 static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n_bufs)
@@ -104,6 +155,7 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
 		return err.code == SL_MGR_ENOMEM ? RAFT_NOMEM : RAFT_MALFORMED;
 	sl_mgr_state_free(m->state);
 	m->state = s;
+	m->applied_bytes += buf->len;
 	raft_free(buf->base); /* ours on success, raft's on failure */
 	m->n_restores++;
 	notify(m);
@@ -131,6 +183,9 @@ void sl_mgr_fsm_bind(struct sl_mgr_fsm *m, struct raft *r)
 
 void sl_mgr_fsm_close(struct sl_mgr_fsm *m)
 {
+	json_decref(m->proposed);
+	m->proposed = NULL;
+	sl_mgr_fsm_collect(m);
 	sl_mgr_state_free(m->state);
 	m->state = NULL;
 }

@@ -42,6 +42,13 @@ struct sl_mgr_fsm;
  * data-plane tables once per loop iteration, not once per call. */
 typedef void (*sl_mgr_changed_cb)(struct sl_mgr_fsm *m, void *arg);
 
+/* Entries of at least this many bytes (a bootstrap of thousands of VIPs, a
+ * large batch) are not parsed twice on the proposer and are freed on a
+ * later turn of the loop: with jansson each costs ~30 ms per MB to parse and
+ * ~10 to free, time the loop would not serve Raft's heartbeats. */
+#define SL_MGR_FSM_LARGE (64u * 1024)
+#define SL_MGR_FSM_GARBAGE 4
+
 struct sl_mgr_fsm {
 	struct raft_fsm fsm;         /* give &fsm to raft_init() */
 	struct sl_mgr_state *state;  /* this replica; read-only for others */
@@ -54,6 +61,15 @@ struct sl_mgr_fsm {
 	uint64_t n_refused;          /* commands committed but refused by the state */
 	uint64_t n_snapshots;        /* snapshots taken */
 	uint64_t n_restores;         /* snapshots restored (start-up, InstallSnapshot) */
+	uint64_t applied_bytes;      /* of entries applied or refused and snapshots restored */
+	/* sl_mgr_fsm_proposed(): the large command this leader appended last */
+	json_t *proposed;
+	const void *proposed_base;
+	size_t proposed_len;
+	uint64_t proposed_index, proposed_term;
+	/* large commands applied, freed by sl_mgr_fsm_collect() */
+	json_t *garbage[SL_MGR_FSM_GARBAGE];
+	unsigned nb_garbage;
 };
 
 /* Empty state. Returns 0, or -1 on ENOMEM. */
@@ -65,6 +81,21 @@ int sl_mgr_fsm_init(struct sl_mgr_fsm *m);
 void sl_mgr_fsm_bind(struct sl_mgr_fsm *m, struct raft *r);
 /* After raft_close() has completed. */
 void sl_mgr_fsm_close(struct sl_mgr_fsm *m);
+
+/*
+ * The proposer's side: after raft_apply() of buf (from
+ * sl_mgr_cmd_to_buffer(cmd)) succeeded, hand cmd over (its reference is
+ * taken). When the entry applies while this member still leads in the
+ * term it appended it in (a leader never overwrites its own log, so the
+ * entry at that index is this one), apply uses cmd instead of parsing the
+ * entry again: the same command, since the encoding parses back to it.
+ * Only entries of SL_MGR_FSM_LARGE bytes or more are kept so.
+ */
+void sl_mgr_fsm_proposed(struct sl_mgr_fsm *m, const struct raft_buffer *buf, json_t *cmd);
+/* Free a command (len: its entry's size) now, or, when large, at the next
+ * sl_mgr_fsm_collect() (call it on a later turn of the loop). */
+void sl_mgr_fsm_dispose(struct sl_mgr_fsm *m, json_t *cmd, size_t len);
+void sl_mgr_fsm_collect(struct sl_mgr_fsm *m);
 
 /* cmd as a Raft entry payload: canonical JSON in raft_malloc()'d memory,
  * ready for raft_apply() (which takes it over on success; raft_free() it

@@ -233,6 +233,12 @@ bool sl_mgr_reloadable(const struct sl_mgr_state *s, const struct sl_config *cur
  * every replica alike. NULL on ENOMEM.
  */
 json_t *sl_mgr_cmd_bootstrap(const struct sl_config *cfg, struct sl_mgr_err *err);
+/* The same in steps (thousands of VIPs take a while): begin gives the
+ * command with no VIPs yet, add appends cfg's VIPs from *next on, at most
+ * max of them: 1 once all are in, 0 while more remain, -1 on ENOMEM. */
+json_t *sl_mgr_cmd_bootstrap_begin(const struct sl_config *cfg, struct sl_mgr_err *err);
+int sl_mgr_cmd_bootstrap_add(json_t *cmd, const struct sl_config *cfg, unsigned *next, unsigned max,
+			     struct sl_mgr_err *err);
 
 /* A new state holding cfg's VIPs: sl_mgr_cmd_bootstrap() applied to an
  * empty state. NULL with err when cfg breaks a rule of the state. */

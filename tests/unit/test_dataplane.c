@@ -1284,6 +1284,62 @@ START_TEST(tables_take_the_spec_over)
 }
 END_TEST
 
+/* A build in steps (sl_tables_job) with a deadline already past stops
+ * after each entry it builds, shares what it may like sl_tables_build, and
+ * ends with the same tables; cancelled midway it frees what it built
+ * (ASan's leak check). */
+START_TEST(build_in_steps_equals_one_build)
+{
+	static const struct sl_port_hw hw[2] = { { .mac = { 0x02, 0, 0, 0, 0, 0x10 } },
+						 { .mac = { 0x02, 0, 0, 0, 0, 0x11 } } };
+	struct sl_spec spec;
+	char err[512];
+	struct sl_tables *prev = tables_from(MUX_SPEC(&DIP1, &DIP2));
+	struct sl_tables *whole = tables_over(MUX_SPEC(&DIP1), prev);
+	spec_of(MUX_SPEC(&DIP1), &spec);
+	struct sl_tables_job *j = sl_tables_job_start(&spec, hw, prev, 7, err, sizeof(err));
+	ck_assert_msg(j != NULL, "%s", err);
+	ck_assert_ptr_null(spec.services); /* taken over */
+	unsigned steps = 1;
+	int rc;
+	while ((rc = sl_tables_job_run(j, 1, err, sizeof(err))) == 0)
+		steps++;
+	ck_assert_int_eq(rc, 1);
+	struct sl_tables *t = sl_tables_job_finish(j);
+	ck_assert_uint_eq(steps, 2); /* service 0 built anew (a step), the others shared */
+	ck_assert_uint_eq(t->generation, 7);
+	ck_assert_uint_eq(t->spec.nb_services, whole->spec.nb_services);
+	ck_assert_ptr_ne(t->service[0], prev->service[0]);
+	for (uint32_t v = 0; v < t->spec.nb_services; v++) {
+		if (v > 0)
+			ck_assert_ptr_eq(t->service[v], prev->service[v]);
+		const struct sl_mux_vip *a = sl_service_part(t, v, SL_STAGE_MUX);
+		const struct sl_mux_vip *b = sl_service_part(whole, v, SL_STAGE_MUX);
+		ck_assert_uint_eq(a->nb_dips, b->nb_dips);
+		ck_assert(same_maglev(a->maglev, b->maglev));
+	}
+	/* from nothing: a step per service but the last */
+	spec_of(MUX_SPEC(&DIP1, &DIP2), &spec);
+	j = sl_tables_job_start(&spec, hw, NULL, 1, err, sizeof(err));
+	ck_assert_ptr_nonnull(j);
+	for (steps = 1; (rc = sl_tables_job_run(j, 1, err, sizeof(err))) == 0; steps++)
+		;
+	ck_assert_int_eq(rc, 1);
+	ck_assert_uint_eq(steps, prev->spec.nb_services);
+	sl_tables_free(sl_tables_job_finish(j));
+	/* cancelled after one step: what it built and shared is let go */
+	spec_of(MUX_SPEC(&DIP2), &spec);
+	j = sl_tables_job_start(&spec, hw, prev, 8, err, sizeof(err));
+	ck_assert_ptr_nonnull(j);
+	ck_assert_int_eq(sl_tables_job_run(j, 1, err, sizeof(err)), 0);
+	sl_tables_job_cancel(j);
+	/* (a refused spec: tables_take_the_spec_over, through the same start) */
+	sl_tables_free(t);
+	sl_tables_free(whole);
+	sl_tables_free(prev);
+}
+END_TEST
+
 static void count_free(void *obj)
 {
 	(*(unsigned *)obj)++;
@@ -1400,6 +1456,7 @@ static Suite *suite(void)
 	tcase_add_test(publish, rebuild_over_previous_tables_equals_fresh_build);
 	tcase_add_test(publish, rebuild_shares_tables_of_unchanged_services);
 	tcase_add_test(publish, tables_take_the_spec_over);
+	tcase_add_test(publish, build_in_steps_equals_one_build);
 	tcase_add_test(publish, retired_objects_wait_for_every_online_worker);
 	tcase_add_test(publish, full_retire_queue_waits_then_frees_everything);
 	suite_add_tcase(s, publish);

@@ -2215,6 +2215,92 @@ START_TEST(test_raft_concurrent_writes)
 }
 END_TEST
 
+/* A large command (a bootstrap, a big batch) handed to the proposer's fsm
+ * is applied there as is, not parsed from its entry again; the followers
+ * parse theirs; all end equal, and each frees the command only when
+ * collected (on a later turn of the loop). */
+START_TEST(test_raft_large_command_not_parsed_twice)
+{
+	struct cluster *c = cluster_new(3, 0, 0);
+	unsigned l = elect(c);
+	json_t *cmds = json_array();
+	for (unsigned k = 1; k <= 600; k++)
+		json_array_append_new(cmds, J(create_cmd(k)));
+	json_t *cmd = json_pack("{s:s, s:o}", "op", "batch", "commands", cmds);
+	struct raft_buffer buf;
+	ck_assert_int_eq(sl_mgr_cmd_to_buffer(cmd, &buf, NULL), 0);
+	ck_assert_uint_ge(buf.len, SL_MGR_FSM_LARGE);
+	struct proposal *p = &c->prop[c->nb_prop++];
+	struct raft *r = raft_fixture_get(&c->f, l);
+	p->req.data = p;
+	ck_assert_int_eq(raft_apply(r, &p->req, &buf, 1, apply_done), 0);
+	p->index = raft_last_index(r);
+	sl_mgr_fsm_proposed(&c->fsm[l], &buf, json_incref(cmd));
+	wait_applied(c, ALL, p->index);
+	ck_assert(p->done);
+	ck_assert_int_eq(p->result.code, SL_MGR_OK);
+	assert_replicas_equal(c, ALL);
+	for (unsigned i = 0; i < 3; i++) {
+		ck_assert_uint_eq(c->fsm[i].state->nb_vips, 600);
+		ck_assert_ptr_null(c->fsm[i].proposed);
+		ck_assert_uint_eq(c->fsm[i].nb_garbage, 1); /* freed later */
+		if (i == l) /* the very command handed over */
+			ck_assert_ptr_eq(c->fsm[i].garbage[0], cmd);
+		else
+			ck_assert_ptr_ne(c->fsm[i].garbage[0], cmd);
+		sl_mgr_fsm_collect(&c->fsm[i]);
+		ck_assert_uint_eq(c->fsm[i].nb_garbage, 0);
+	}
+	/* a small one is neither kept nor deferred */
+	json_t *small = J(create_cmd(601));
+	ck_assert_int_eq(sl_mgr_cmd_to_buffer(small, &buf, NULL), 0);
+	p = &c->prop[c->nb_prop++];
+	p->req.data = p;
+	ck_assert_int_eq(raft_apply(r, &p->req, &buf, 1, apply_done), 0);
+	p->index = raft_last_index(r);
+	sl_mgr_fsm_proposed(&c->fsm[l], &buf, json_incref(small));
+	ck_assert_ptr_null(c->fsm[l].proposed);
+	wait_applied(c, ALL, p->index);
+	for (unsigned i = 0; i < 3; i++)
+		ck_assert_uint_eq(c->fsm[i].nb_garbage, 0);
+	json_decref(small);
+	json_decref(cmd); /* the last reference: the leader's fsm let its own go */
+	cluster_free(c);
+}
+END_TEST
+
+/* The bootstrap command built in steps is the one built at once. */
+START_TEST(test_bootstrap_in_steps)
+{
+	struct sl_config cfg;
+	struct sl_mgr_err err;
+	load_cfg(CFG, &cfg);
+	ck_assert_uint_ge(cfg.nb_vips, 2);
+	json_t *whole = sl_mgr_cmd_bootstrap(&cfg, &err);
+	json_t *steps = sl_mgr_cmd_bootstrap_begin(&cfg, &err);
+	ck_assert_ptr_nonnull(whole);
+	ck_assert_ptr_nonnull(steps);
+	unsigned next = 0, calls = 1;
+	int rc;
+	while ((rc = sl_mgr_cmd_bootstrap_add(steps, &cfg, &next, 1, &err)) == 0)
+		calls++;
+	ck_assert_int_eq(rc, 1);
+	ck_assert_uint_eq(calls, cfg.nb_vips);
+	ck_assert_uint_eq(next, cfg.nb_vips);
+	ck_assert(json_equal(whole, steps));
+	struct raft_buffer a, b;
+	ck_assert_int_eq(sl_mgr_cmd_to_buffer(whole, &a, NULL), 0);
+	ck_assert_int_eq(sl_mgr_cmd_to_buffer(steps, &b, NULL), 0);
+	ck_assert_uint_eq(a.len, b.len);
+	ck_assert_int_eq(memcmp(a.base, b.base, a.len), 0);
+	raft_free(a.base);
+	raft_free(b.base);
+	json_decref(whole);
+	json_decref(steps);
+	sl_config_free(&cfg);
+}
+END_TEST
+
 START_TEST(test_raft_partitioned_leader)
 {
 	struct cluster *c = cluster_new(5, 0, 0);
@@ -2472,6 +2558,7 @@ static Suite *manager_suite(void)
 	tcase_add_test(tc, test_tunnel_sources);
 	tcase_add_test(tc, test_tunnel_sources_all_or_nothing);
 	tcase_add_test(tc, test_tunnel_sources_bootstrap_not_set);
+	tcase_add_test(tc, test_bootstrap_in_steps);
 	tcase_add_test(tc, test_tunnel_sources_decode_not_set);
 	tcase_add_test(tc, test_tunnel_sources_unset);
 	tcase_add_test(tc, test_tunnel_sources_to_config);
@@ -2511,6 +2598,7 @@ static Suite *manager_suite(void)
 	tcase_add_test(tc, test_raft_follower_failure);
 	tcase_add_test(tc, test_raft_no_quorum);
 	tcase_add_test(tc, test_raft_concurrent_writes);
+	tcase_add_test(tc, test_raft_large_command_not_parsed_twice);
 	tcase_add_test(tc, test_raft_partitioned_leader);
 	tcase_add_test(tc, test_raft_all_killed_and_revived);
 	tcase_add_test(tc, test_raft_restart_all_from_disk);
