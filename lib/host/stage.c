@@ -248,7 +248,10 @@ static bool prepare(struct sl_burst *b, struct source_memo *memo, uint16_t i)
 
 static void host_burst(struct sl_burst *b, const uint16_t *idx, uint16_t n)
 {
-	uint16_t live[SL_BURST_MAX];
+	/* Zeroed: GCC cannot tell that the lookup reads only the nl set, and
+	 * -Wmaybe-uninitialized breaks the non-LTO release build (a few stores
+	 * per burst). */
+	uint16_t live[SL_BURST_MAX] = { 0 };
 	const struct sl_flow_value *hit[SL_BURST_MAX];
 	struct source_memo memo = { .family = SL_AF_NONE };
 	uint16_t nl = 0;
