@@ -232,7 +232,11 @@ class Cluster:
         argv = ["ip", "netns", "exec", self.ns, self.sluice, "--no-huge", "-m", "256",
                 "--no-pci", "--no-shconf", "--file-prefix", self.prefix(i),
                 "-l", str(i % max(1, min(2, os.cpu_count() or 1))),
-                "--vdev", "net_null0", "--", "-c", cfg]
+                # no-rx: the port receives nothing, so the workers idle-sleep as
+                # in a lull; net_null's endless frames kept three workers busy
+                # on two CPUs, competing with the control threads measured here
+                # (in production a worker has a core of its own).
+                "--vdev", "net_null0,no-rx=1", "--", "-c", cfg]
         cg = self.cgroup(i)
         if cg:
             os.makedirs(cg, exist_ok=True)
