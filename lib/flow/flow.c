@@ -1,45 +1,32 @@
 /*
- * Flow table: one lock-free rte_hash per worker shard whose key store
- * holds each entry whole: {key, value, last-seen stamp}.
+ * Flow table: one lock-free rte_hash per worker shard plus a
+ * position-indexed array of 64-byte {key, value} lines.
  *
  * Concurrency (see flow.h): only the owning lcore writes a shard; any
  * thread registered with the table's QSBR variable may read any shard.
  *
- * - Layout. rte_hash copies key_len bytes of every added key into its key
- *   store and compares them with our function, which looks at the first
- *   40 only (and our hash function hashes those 40 only). So the "key"
- *   handed to rte_hash is a whole entry (struct flow_entry): the 5-tuple,
- *   then the value and the last-seen stamp. A hit then costs the bucket
- *   and the key-store entry rte_hash reads anyway, and no line of ours
- *   elsewhere (docs/flowtable.md has the measurement).
  * - Publication. rte_hash makes a key visible to readers inside
- *   rte_hash_add_key_with_hash, with a NULL data pointer (readers treat
- *   NULL as a miss); the value was copied in with the key. The insert then
- *   sets the data pointer to the stored entry with
- *   rte_hash_add_key_with_hash_data, which release-stores it; readers
- *   acquire-load it in the *_data lookups. A reader thus never sees an
- *   entry that is not complete.
+ *   rte_hash_add_key_with_hash, before the caller knows the position and
+ *   can fill the line. So an insert adds the key with a NULL data pointer
+ *   (readers treat NULL as a miss), fills the line, then sets the data
+ *   pointer to the line with rte_hash_add_key_with_hash_data, which
+ *   release-stores it; readers acquire-load it in the *_data lookups. A
+ *   reader thus never sees a line before its contents.
  * - Reuse. Deleted positions go to the rte_hash RCU defer queue and come
  *   back only after every registered reader has reported a quiescent
- *   state, so an entry a reader found stays intact until that reader's
- *   next quiescent state. Key and value are never written after
- *   publication. Owners must be registered readers too: an owner may
- *   expire an entry it looked up earlier in the same loop iteration.
- * - Idle time. The stamp is refreshed by any reader with relaxed atomics,
- *   written only when it changes so hot flows do not bounce the cache line
- *   between cores every packet. A sweep racing with a refresh may delete a
- *   flow just used; the reader still holds a valid entry.
- * - Positions. The sweep walks positions; the stored entry of position p
- *   lies at entry0 + p * stride in the key store (rte_hash keeps its keys
- *   in one array of fixed-size slots). Both are measured once per shard at
- *   creation, with two keys added and read back through
- *   rte_hash_get_key_with_position, then the table is reset.
+ *   state, so a line a reader found stays intact until that reader's next
+ *   quiescent state. Lines are never written after publication. Owners
+ *   must be registered readers too: an owner may expire an entry it
+ *   looked up earlier in the same loop iteration.
+ * - Idle time. last_seen[] is refreshed by any reader with relaxed
+ *   atomics, written only when it changes so hot flows do not bounce the
+ *   cache line between cores every packet. A sweep racing with a refresh
+ *   may delete a flow just used; the reader still holds a valid line.
  */
 #include "flow/flow.h"
 
 #include <errno.h>
 #include <stdbool.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -59,22 +46,18 @@
  */
 #define SHARD_NAME_MAX 19
 
-/* What rte_hash stores as the "key" (key_len bytes); only key is compared. */
-struct flow_entry {
+struct flow_line {
 	struct sl_flow_key key;
 	struct sl_flow_value value;
-	uint32_t last_seen; /* ms clock, relaxed atomics */
-	uint32_t pad;
 };
 
 _Static_assert(sizeof(struct sl_flow_key) == 40, "flow key is hashed as 40 bytes");
-_Static_assert(offsetof(struct flow_entry, key) == 0, "rte_hash compares the entry's start");
-_Static_assert(sizeof(struct flow_entry) == 72, "rte_hash slot of 8 + 72 bytes, 16-aligned: 80");
+_Static_assert(sizeof(struct flow_line) == RTE_CACHE_LINE_SIZE, "one line per entry");
 
 struct flow_shard {
 	struct rte_hash *hash;
-	uint8_t *entry0;         /* stored entry of position 0 in rte_hash's key store */
-	size_t stride;           /* bytes from one position's entry to the next */
+	struct flow_line *lines; /* [positions], indexed by rte_hash position */
+	uint32_t *last_seen;     /* [positions], ms clock, relaxed atomics */
 	uint64_t *live;          /* bitmap of published positions; owner only */
 	uint32_t positions;      /* rte_hash_max_key_id() */
 	uint32_t cursor;         /* next position the sweep examines; owner only */
@@ -113,15 +96,12 @@ static void mark_dead(struct flow_shard *s, uint32_t pos)
 	__atomic_store_n(&s->count, s->count - 1, __ATOMIC_RELAXED);
 }
 
-static struct flow_entry *entry_at(const struct flow_shard *s, uint32_t pos)
+static void touch(struct flow_shard *s, const struct flow_line *line, uint32_t now)
 {
-	return (struct flow_entry *)(void *)(s->entry0 + pos * s->stride);
-}
+	uint32_t *seen = &s->last_seen[line - s->lines];
 
-static void touch(struct flow_entry *e, uint32_t now)
-{
-	if (__atomic_load_n(&e->last_seen, __ATOMIC_RELAXED) != now)
-		__atomic_store_n(&e->last_seen, now, __ATOMIC_RELAXED);
+	if (__atomic_load_n(seen, __ATOMIC_RELAXED) != now)
+		__atomic_store_n(seen, now, __ATOMIC_RELAXED);
 }
 
 /* ---- create / free ------------------------------------------------------ */
@@ -134,55 +114,14 @@ static int flow_key_differs(const void *a, const void *b, size_t len)
 	return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4])) != 0;
 }
 
-/* rte_hash's hash of a stored entry: the key's 40 bytes, as sl_flow_hash. */
-static uint32_t flow_key_hash(const void *key, uint32_t len, uint32_t init)
-{
-	(void)len; /* sizeof(struct flow_entry): only the key is hashed */
-	return rte_hash_crc(key, sizeof(struct sl_flow_key), init);
-}
-
-/*
- * Where rte_hash keeps the stored entry of each position: add two keys,
- * read their stored copies back, and reset. Fails (EINVAL) if the copies
- * do not lie at one fixed stride, so a different rte_hash can never make
- * the sweep read the wrong entry.
- */
-static bool measure_key_store(struct flow_shard *s)
-{
-	struct flow_entry probe[2];
-	int32_t pos[2];
-	void *stored[2];
-
-	memset(probe, 0, sizeof(probe));
-	for (unsigned i = 0; i < 2; i++) {
-		probe[i].key.sport = (uint16_t)(i + 1);
-		pos[i] = rte_hash_add_key_with_hash(s->hash, &probe[i], sl_flow_hash(&probe[i].key));
-		if (pos[i] < 0 || rte_hash_get_key_with_position(s->hash, pos[i], &stored[i]) != 0)
-			goto bad;
-	}
-	ptrdiff_t bytes = (uint8_t *)stored[1] - (uint8_t *)stored[0];
-	int32_t steps = pos[1] - pos[0];
-	if (steps == 0 || bytes % steps != 0 || bytes / steps < (ptrdiff_t)sizeof(struct flow_entry))
-		goto bad;
-	s->stride = (size_t)(bytes / steps);
-	s->entry0 = (uint8_t *)stored[0] - (size_t)pos[0] * s->stride;
-	if (memcmp(entry_at(s, (uint32_t)pos[1]), &probe[1], sizeof(probe[1])) != 0)
-		goto bad;
-	rte_hash_reset(s->hash);
-	return true;
-bad:
-	rte_errno = EINVAL;
-	return false;
-}
-
-static bool create_hash(struct flow_shard *s, const struct sl_flow_params *p, unsigned shard)
+static struct rte_hash *create_hash(const struct sl_flow_params *p, unsigned shard)
 {
 	char name[SHARD_NAME_MAX + 1];
 	int len = snprintf(name, sizeof(name), "%s.%u", p->name, shard);
 
 	if (len < 0 || len > SHARD_NAME_MAX) {
 		rte_errno = ENAMETOOLONG;
-		return false;
+		return NULL;
 	}
 	/*
 	 * EXT_TABLE: without overflow buckets cuckoo placement can fail before
@@ -192,28 +131,30 @@ static bool create_hash(struct flow_shard *s, const struct sl_flow_params *p, un
 	struct rte_hash_parameters hp = {
 		.name = name,
 		.entries = p->capacity,
-		.key_len = sizeof(struct flow_entry),
-		.hash_func = flow_key_hash,
+		.key_len = sizeof(struct sl_flow_key),
+		.hash_func = rte_hash_crc,
 		.hash_func_init_val = SL_FLOW_HASH_INIT,
 		.socket_id = p->socket_id,
 		.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF |
 			      RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
 	};
-	s->hash = rte_hash_create(&hp);
-	if (s->hash == NULL)
-		return false;
+	struct rte_hash *h = rte_hash_create(&hp);
+
+	if (h == NULL)
+		return NULL;
 	/* rte_hash has vector compares for 16/32/48/64... byte keys only; 40
-	 * would go to libc memcmp, a visible share of per-packet time. And
-	 * only the key part of an entry is compared. */
-	rte_hash_set_cmp_func(s->hash, flow_key_differs);
-	if (!measure_key_store(s))
-		return false;
+	 * would go to libc memcmp, a visible share of per-packet time. */
+	rte_hash_set_cmp_func(h, flow_key_differs);
 	/* Defer-queue mode: deletes never block; slots return after a grace period. */
 	struct rte_hash_rcu_config rc = {
 		.v = p->qsbr,
 		.mode = RTE_HASH_QSBR_MODE_DQ,
 	};
-	return rte_hash_rcu_qsbr_add(s->hash, &rc) == 0;
+	if (rte_hash_rcu_qsbr_add(h, &rc) != 0) {
+		rte_hash_free(h);
+		return NULL;
+	}
+	return h;
 }
 
 static void *zalloc(const char *what, size_t bytes, int socket)
@@ -223,13 +164,16 @@ static void *zalloc(const char *what, size_t bytes, int socket)
 
 static bool shard_init(struct flow_shard *s, const struct sl_flow_params *p, unsigned shard)
 {
-	if (!create_hash(s, p, shard))
+	s->hash = create_hash(p, shard);
+	if (s->hash == NULL)
 		return false;
 	/* Positions run from 0 to rte_hash_max_key_id() - 1. */
 	s->positions = (uint32_t)rte_hash_max_key_id(s->hash);
+	s->lines = zalloc("sl_flow_lines", (size_t)s->positions * sizeof(*s->lines), p->socket_id);
+	s->last_seen = zalloc("sl_flow_seen", (size_t)s->positions * sizeof(uint32_t), p->socket_id);
 	s->live = zalloc("sl_flow_live", ((size_t)s->positions + 63) / 64 * sizeof(uint64_t),
 			 p->socket_id);
-	if (s->live == NULL) {
+	if (s->lines == NULL || s->last_seen == NULL || s->live == NULL) {
 		rte_errno = ENOMEM;
 		return false;
 	}
@@ -240,6 +184,8 @@ static void shard_fini(struct flow_shard *s)
 {
 	/* Pending deletes are reclaimed here if readers have been quiescent. */
 	rte_hash_free(s->hash);
+	rte_free(s->lines);
+	rte_free(s->last_seen);
 	rte_free(s->live);
 }
 
@@ -286,30 +232,29 @@ void sl_flow_free(struct sl_flow_table *t)
 
 /* ---- lookups ------------------------------------------------------------ */
 
-/* A NULL data pointer marks a key whose entry is not published yet. */
-static const struct sl_flow_value *hit(void *data, uint32_t now)
+/* A NULL data pointer marks a key whose line is still being filled. */
+static const struct sl_flow_value *hit(struct flow_shard *s, void *data, uint32_t now)
 {
-	struct flow_entry *e = data;
+	struct flow_line *line = data;
 
-	if (e == NULL)
+	if (line == NULL)
 		return NULL;
-	touch(e, now);
-	return &e->value;
+	touch(s, line, now);
+	return &line->value;
 }
 
 /*
- * rte_hash has read every hit's key; start loading the rest of each entry
- * (value and stamp, often the next line) before the first is used, so
- * their cache misses overlap instead of queueing one after another.
+ * Start every hit's line and idle stamp loading before the first is used,
+ * so their cache misses overlap instead of queueing one after another.
  */
-static void prefetch_hits(void *const *data, uint64_t mask)
+static void prefetch_hits(const struct flow_shard *s, void *const *data, uint64_t mask)
 {
 	for (; mask != 0; mask &= mask - 1) {
-		const struct flow_entry *e = data[rte_bsf64(mask)];
+		const struct flow_line *line = data[rte_bsf64(mask)];
 
-		if (e != NULL) {
-			rte_prefetch0(&e->value);
-			rte_prefetch0(&e->last_seen);
+		if (line != NULL) {
+			rte_prefetch0(line);
+			rte_prefetch0(&s->last_seen[line - s->lines]);
 		}
 	}
 }
@@ -325,9 +270,9 @@ static unsigned lookup_chunk(struct flow_shard *s, const struct sl_flow_key *con
 	/* rte_hash only reads keys and hashes; its prototype lacks the consts. */
 	rte_hash_lookup_with_hash_bulk_data(s->hash, (const void **)(uintptr_t)keys,
 					    (hash_sig_t *)(uintptr_t)hashes, n, &mask, data);
-	prefetch_hits(data, mask);
+	prefetch_hits(s, data, mask);
 	for (unsigned i = 0; i < n; i++) {
-		out[i] = (mask >> i) & 1 ? hit(data[i], now) : NULL;
+		out[i] = (mask >> i) & 1 ? hit(s, data[i], now) : NULL;
 		hits += out[i] != NULL;
 	}
 	return hits;
@@ -356,7 +301,7 @@ static const struct sl_flow_value *lookup_one(struct flow_shard *s, const struct
 
 	if (rte_hash_lookup_with_hash_data(s->hash, k, hash, &data) < 0)
 		return NULL;
-	return hit(data, now);
+	return hit(s, data, now);
 }
 
 /* Shards first+from, first+from+1, ... (mod the count), to the last. */
@@ -400,19 +345,20 @@ const struct sl_flow_value *sl_flow_insert(struct sl_flow_table *t, unsigned sha
 		return existing;
 	if (s->count >= t->capacity)
 		return NULL;
-	/* The whole entry is copied into the key store, stamp included. */
-	struct flow_entry e = { .key = *k, .value = *v, .last_seen = now };
 	/* Fails (-ENOSPC) while freed positions still wait for a grace period. */
-	int32_t pos = rte_hash_add_key_with_hash(s->hash, &e, hash);
+	int32_t pos = rte_hash_add_key_with_hash(s->hash, k, hash);
 
 	if (pos < 0)
 		return NULL;
-	struct flow_entry *stored = entry_at(s, (uint32_t)pos);
+	struct flow_line *line = &s->lines[pos];
 
+	line->key = *k;
+	line->value = *v;
+	__atomic_store_n(&s->last_seen[pos], now, __ATOMIC_RELAXED);
 	mark_live(s, (uint32_t)pos);
 	/* Publish: release-stores the data pointer of the key just added. */
-	rte_hash_add_key_with_hash_data(s->hash, &e, hash, stored);
-	return &stored->value;
+	rte_hash_add_key_with_hash_data(s->hash, k, hash, line);
+	return &line->value;
 }
 
 static bool idle_for_longer(uint32_t now, uint32_t last, uint32_t idle_ms)
@@ -423,9 +369,9 @@ static bool idle_for_longer(uint32_t now, uint32_t last, uint32_t idle_ms)
 
 static void delete_position(struct flow_shard *s, uint32_t pos)
 {
-	const struct sl_flow_key *k = &entry_at(s, pos)->key;
+	const struct sl_flow_key *k = &s->lines[pos].key;
 
-	/* The position enters the RCU defer queue; the entry stays readable. */
+	/* The position enters the RCU defer queue; the line stays readable. */
 	rte_hash_del_key_with_hash(s->hash, k, sl_flow_hash(k));
 	mark_dead(s, pos);
 }
@@ -442,7 +388,7 @@ unsigned sl_flow_expire(struct sl_flow_table *t, unsigned shard, uint32_t now, u
 		s->cursor = pos + 1 == s->positions ? 0 : pos + 1;
 		if (!is_live(s, pos))
 			continue;
-		uint32_t last = __atomic_load_n(&entry_at(s, pos)->last_seen, __ATOMIC_RELAXED);
+		uint32_t last = __atomic_load_n(&s->last_seen[pos], __ATOMIC_RELAXED);
 
 		if (idle_for_longer(now, last, idle_ms)) {
 			delete_position(s, pos);

@@ -8,8 +8,8 @@
  * two directions on different ports, hence possibly different lcores).
  * Each shard is an rte_hash with RW_CONCURRENCY_LF; freed key slots are
  * reclaimed through the shared rte_rcu_qsbr after every reader has passed
- * a quiescent state. Entries (key, value, idle stamp) live whole in the
- * rte_hash key store, so a hit costs the hash probe and nothing more.
+ * a quiescent state. Entries live in a position-indexed array of 64-byte
+ * lines, so a lookup costs one hash probe and one line.
  *
  * Time is a caller-supplied 32-bit millisecond clock ("now"); comparisons
  * are wrap-safe.
