@@ -78,6 +78,10 @@ struct sl_spec_service {
 	union sl_addr addr;
 	struct sl_spec_backend *backends; /* owned; NULL when nb_backends is 0 */
 	uint32_t nb_backends;
+	/* The producer's promise, so a rebuild need not compare backends:
+	 * two services of its specs with the same nonzero rev have the same
+	 * fields and backends. 0: no promise (compare them). */
+	uint64_t rev;
 };
 
 struct sl_spec_mux {
