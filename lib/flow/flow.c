@@ -1,27 +1,38 @@
 /*
- * Flow table: one lock-free rte_hash per worker shard plus a
- * position-indexed array of 64-byte {key, value} lines.
+ * Flow table: per worker shard, an open-addressing index of 64-byte
+ * buckets over a pool of 64-byte {key, value} entries.
+ *
+ * Layout. A bucket holds seven slots, each one 64-bit word: the entry's
+ * number + 1 (0: empty) in the high half, the key's 32-bit hash in the
+ * low half, so a reader loads a slot in one atomic access and never sees
+ * a number with another key's hash. A key's home bucket is hash & mask;
+ * when it is full the insert walks on to the next buckets and counts,
+ * in each bucket it passes, one more entry living beyond it ("overflow",
+ * as in Folly's F14). A lookup stops at the first bucket whose overflow
+ * is zero, so a hit costs one bucket line and one entry line, a miss one
+ * bucket line, unless a bucket overflowed. Buckets are at most ~60 % full
+ * at capacity (buckets_for), so walks are rare and short.
  *
  * Concurrency (see flow.h): only the owning lcore writes a shard; any
  * thread registered with the table's QSBR variable may read any shard.
- *
- * - Publication. rte_hash makes a key visible to readers inside
- *   rte_hash_add_key_with_hash, before the caller knows the position and
- *   can fill the line. So an insert adds the key with a NULL data pointer
- *   (readers treat NULL as a miss), fills the line, then sets the data
- *   pointer to the line with rte_hash_add_key_with_hash_data, which
- *   release-stores it; readers acquire-load it in the *_data lookups. A
- *   reader thus never sees a line before its contents.
- * - Reuse. Deleted positions go to the rte_hash RCU defer queue and come
- *   back only after every registered reader has reported a quiescent
- *   state, so a line a reader found stays intact until that reader's next
- *   quiescent state. Lines are never written after publication. Owners
- *   must be registered readers too: an owner may expire an entry it
- *   looked up earlier in the same loop iteration.
+ * - Publication. An insert fills the entry, raises the overflow counts on
+ *   its walk, then release-stores the slot; readers acquire-load slots.
+ *   A reader thus never sees a slot before its entry.
+ * - Reuse. An expired entry's slot is cleared at once (the slot may take
+ *   another entry), but its number goes to a FIFO with an rte_rcu_qsbr
+ *   token and comes back only after every registered reader has reported
+ *   a quiescent state, so an entry a reader found stays intact until that
+ *   reader's next quiescent state. Entries are never written while
+ *   published. Owners must be registered readers too.
  * - Idle time. last_seen[] is refreshed by any reader with relaxed
  *   atomics, written only when it changes so hot flows do not bounce the
  *   cache line between cores every packet. A sweep racing with a refresh
- *   may delete a flow just used; the reader still holds a valid line.
+ *   may delete a flow just used; the reader still holds a valid entry.
+ *
+ * Why not rte_hash (the first version): its lock-free bulk lookup of a
+ * 40-byte key, through a compare callback, took ~38 ns per packet with
+ * every line in cache (tools/bench mux ablation, docs/flowtable.md); this
+ * one reads the same two lines a hit needs and compares inline.
  */
 #include "flow/flow.h"
 
@@ -32,36 +43,55 @@
 
 #include <rte_common.h>
 #include <rte_errno.h>
-#include <rte_hash.h>
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
+#include <rte_memzone.h>
 #include <rte_prefetch.h>
 #include <rte_rcu_qsbr.h>
 
 #define MIN_CAPACITY 64u
-/*
- * rte_hash derives ring and memzone names from the shard name; the
- * longest, "RG_HASH_RCU_<name>" for the RCU defer queue, must fit in
- * RTE_MEMZONE_NAMESIZE (32 with the NUL), leaving 19 characters.
- */
+#define MAX_CAPACITY (1u << 24) /* lib/config's flow_capacity bound */
+/* The shard's memzone is "SLF_<name>.<shard>"; RTE_MEMZONE_NAMESIZE is 32
+ * with the NUL. 19, as with rte_hash before, so configurations stay valid. */
 #define SHARD_NAME_MAX 19
+#define SLOTS 7
 
-struct flow_line {
+struct flow_entry {
 	struct sl_flow_key key;
 	struct sl_flow_value value;
 };
 
+struct bucket {
+	uint64_t slot[SLOTS];  /* (entry + 1) << 32 | hash; 0: empty */
+	uint32_t overflow;     /* entries whose walk passed this bucket */
+	uint32_t pad;
+};
+
 _Static_assert(sizeof(struct sl_flow_key) == 40, "flow key is hashed as 40 bytes");
-_Static_assert(sizeof(struct flow_line) == RTE_CACHE_LINE_SIZE, "one line per entry");
+_Static_assert(sizeof(struct flow_entry) == RTE_CACHE_LINE_SIZE, "one line per entry");
+_Static_assert(sizeof(struct bucket) == RTE_CACHE_LINE_SIZE, "one line per bucket");
+
+/* Freed entries waiting for a grace period, oldest first (owner only). */
+struct retired {
+	uint64_t token;
+	uint32_t entry;
+};
 
 struct flow_shard {
-	struct rte_hash *hash;
-	struct flow_line *lines; /* [positions], indexed by rte_hash position */
-	uint32_t *last_seen;     /* [positions], ms clock, relaxed atomics */
-	uint64_t *live;          /* bitmap of published positions; owner only */
-	uint32_t positions;      /* rte_hash_max_key_id() */
-	uint32_t cursor;         /* next position the sweep examines; owner only */
-	uint32_t count;          /* live entries; owner writes, anyone reads */
+	const struct rte_memzone *mz; /* the buckets; its name keeps shard names unique */
+	struct bucket *buckets;
+	uint32_t mask;                /* buckets - 1 */
+	struct flow_entry *entries;   /* [positions] */
+	uint32_t *last_seen;          /* [positions], ms clock, relaxed atomics */
+	uint64_t *live;               /* bitmap of published entries; owner only */
+	uint32_t *free;               /* stack of free entry numbers; owner only */
+	uint32_t nb_free;
+	struct retired *retired;      /* FIFO of [positions]; owner only */
+	uint32_t retired_head, nb_retired;
+	uint32_t positions;           /* = capacity */
+	uint32_t cursor;              /* next entry the sweep examines; owner only */
+	uint32_t count;               /* live entries; owner writes, anyone reads */
+	struct rte_rcu_qsbr *qsbr;
 } __rte_cache_aligned;
 
 struct sl_flow_table {
@@ -77,122 +107,148 @@ uint32_t sl_flow_hash_portable(const struct sl_flow_key *k)
 	return rte_hash_crc(k, sizeof(*k), SL_FLOW_HASH_INIT);
 }
 
-/* ---- per-position state ----------------------------------------------- */
+/* ---- slots and keys ------------------------------------------------------ */
 
-static bool is_live(const struct flow_shard *s, uint32_t pos)
+static inline uint64_t slot_word(uint32_t entry, uint32_t hash)
 {
-	return (s->live[pos / 64] >> (pos % 64)) & 1;
+	return (uint64_t)(entry + 1) << 32 | hash;
 }
 
-static void mark_live(struct flow_shard *s, uint32_t pos)
+static inline uint32_t slot_hash(uint64_t w)
 {
-	s->live[pos / 64] |= 1ull << (pos % 64);
+	return (uint32_t)w;
+}
+
+static inline uint32_t slot_entry(uint64_t w)
+{
+	return (uint32_t)(w >> 32) - 1;
+}
+
+static inline uint64_t load_slot(const struct bucket *b, unsigned i)
+{
+	return __atomic_load_n(&b->slot[i], __ATOMIC_ACQUIRE);
+}
+
+static inline bool same_key(const struct sl_flow_key *a, const struct sl_flow_key *b)
+{
+	const uint64_t *x = (const uint64_t *)(const void *)a, *y = (const uint64_t *)(const void *)b;
+	return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4])) == 0;
+}
+
+static inline struct bucket *home(const struct flow_shard *s, uint32_t hash)
+{
+	return &s->buckets[hash & s->mask];
+}
+
+static inline struct bucket *next_bucket(const struct flow_shard *s, const struct bucket *b)
+{
+	return &s->buckets[(uint32_t)(b - s->buckets + 1) & s->mask];
+}
+
+/* ---- per-entry state ----------------------------------------------------- */
+
+static bool is_live(const struct flow_shard *s, uint32_t e)
+{
+	return (s->live[e / 64] >> (e % 64)) & 1;
+}
+
+static void mark_live(struct flow_shard *s, uint32_t e)
+{
+	s->live[e / 64] |= 1ull << (e % 64);
 	__atomic_store_n(&s->count, s->count + 1, __ATOMIC_RELAXED);
 }
 
-static void mark_dead(struct flow_shard *s, uint32_t pos)
+static void mark_dead(struct flow_shard *s, uint32_t e)
 {
-	s->live[pos / 64] &= ~(1ull << (pos % 64));
+	s->live[e / 64] &= ~(1ull << (e % 64));
 	__atomic_store_n(&s->count, s->count - 1, __ATOMIC_RELAXED);
 }
 
-static void touch(struct flow_shard *s, const struct flow_line *line, uint32_t now)
+static inline void touch(struct flow_shard *s, uint32_t e, uint32_t now)
 {
-	uint32_t *seen = &s->last_seen[line - s->lines];
+	uint32_t *seen = &s->last_seen[e];
 
 	if (__atomic_load_n(seen, __ATOMIC_RELAXED) != now)
 		__atomic_store_n(seen, now, __ATOMIC_RELAXED);
 }
 
-/* ---- create / free ------------------------------------------------------ */
-
-/* Key compare for rte_hash: 0 when equal, like memcmp. */
-static int flow_key_differs(const void *a, const void *b, size_t len)
-{
-	const uint64_t *x = a, *y = b;
-	(void)len; /* always sizeof(struct sl_flow_key) */
-	return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4])) != 0;
-}
-
-static struct rte_hash *create_hash(const struct sl_flow_params *p, unsigned shard)
-{
-	char name[SHARD_NAME_MAX + 1];
-	int len = snprintf(name, sizeof(name), "%s.%u", p->name, shard);
-
-	if (len < 0 || len > SHARD_NAME_MAX) {
-		rte_errno = ENAMETOOLONG;
-		return NULL;
-	}
-	/*
-	 * EXT_TABLE: without overflow buckets cuckoo placement can fail before
-	 * `entries` keys are stored; with them, exactly `capacity` always fit.
-	 * No MULTI_WRITER: one writer per shard needs no lock.
-	 */
-	struct rte_hash_parameters hp = {
-		.name = name,
-		.entries = p->capacity,
-		.key_len = sizeof(struct sl_flow_key),
-		.hash_func = rte_hash_crc,
-		.hash_func_init_val = SL_FLOW_HASH_INIT,
-		.socket_id = p->socket_id,
-		.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF |
-			      RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
-	};
-	struct rte_hash *h = rte_hash_create(&hp);
-
-	if (h == NULL)
-		return NULL;
-	/* rte_hash has vector compares for 16/32/48/64... byte keys only; 40
-	 * would go to libc memcmp, a visible share of per-packet time. */
-	rte_hash_set_cmp_func(h, flow_key_differs);
-	/* Defer-queue mode: deletes never block; slots return after a grace period. */
-	struct rte_hash_rcu_config rc = {
-		.v = p->qsbr,
-		.mode = RTE_HASH_QSBR_MODE_DQ,
-	};
-	if (rte_hash_rcu_qsbr_add(h, &rc) != 0) {
-		rte_hash_free(h);
-		return NULL;
-	}
-	return h;
-}
+/* ---- create / free ------------------------------------------------------- */
 
 static void *zalloc(const char *what, size_t bytes, int socket)
 {
 	return rte_zmalloc_socket(what, bytes, RTE_CACHE_LINE_SIZE, socket);
 }
 
+/* A power of two with capacity entries filling at most ~60 % of the slots. */
+static uint32_t buckets_for(uint32_t capacity)
+{
+	uint64_t want = ((uint64_t)capacity * 5 / 3 + SLOTS - 1) / SLOTS;
+	uint32_t n = 1;
+
+	while (n < want)
+		n <<= 1;
+	return n;
+}
+
+static bool reserve_buckets(struct flow_shard *s, const struct sl_flow_params *p, unsigned shard)
+{
+	char name[RTE_MEMZONE_NAMESIZE], shard_name[SHARD_NAME_MAX + 2];
+	int len = snprintf(shard_name, sizeof(shard_name), "%s.%u", p->name, shard);
+
+	if (len < 0 || len > SHARD_NAME_MAX) {
+		rte_errno = ENAMETOOLONG;
+		return false;
+	}
+	snprintf(name, sizeof(name), "SLF_%s", shard_name);
+	uint32_t n = buckets_for(p->capacity);
+	/* Fails with EEXIST on a name in use: shard names are unique per process. */
+	s->mz = rte_memzone_reserve_aligned(name, (size_t)n * sizeof(struct bucket), p->socket_id, 0,
+					    RTE_CACHE_LINE_SIZE);
+	if (s->mz == NULL)
+		return false;
+	s->buckets = s->mz->addr;
+	s->mask = n - 1;
+	memset(s->buckets, 0, (size_t)n * sizeof(struct bucket));
+	return true;
+}
+
 static bool shard_init(struct flow_shard *s, const struct sl_flow_params *p, unsigned shard)
 {
-	s->hash = create_hash(p, shard);
-	if (s->hash == NULL)
+	if (!reserve_buckets(s, p, shard))
 		return false;
-	/* Positions run from 0 to rte_hash_max_key_id() - 1. */
-	s->positions = (uint32_t)rte_hash_max_key_id(s->hash);
-	s->lines = zalloc("sl_flow_lines", (size_t)s->positions * sizeof(*s->lines), p->socket_id);
+	s->qsbr = p->qsbr;
+	s->positions = p->capacity;
+	s->entries = zalloc("sl_flow_entries", (size_t)s->positions * sizeof(*s->entries), p->socket_id);
 	s->last_seen = zalloc("sl_flow_seen", (size_t)s->positions * sizeof(uint32_t), p->socket_id);
-	s->live = zalloc("sl_flow_live", ((size_t)s->positions + 63) / 64 * sizeof(uint64_t),
-			 p->socket_id);
-	if (s->lines == NULL || s->last_seen == NULL || s->live == NULL) {
+	s->live = zalloc("sl_flow_live", ((size_t)s->positions + 63) / 64 * sizeof(uint64_t), p->socket_id);
+	s->free = zalloc("sl_flow_free", (size_t)s->positions * sizeof(uint32_t), p->socket_id);
+	s->retired = zalloc("sl_flow_retired", (size_t)s->positions * sizeof(*s->retired), p->socket_id);
+	if (s->entries == NULL || s->last_seen == NULL || s->live == NULL || s->free == NULL ||
+	    s->retired == NULL) {
 		rte_errno = ENOMEM;
 		return false;
 	}
+	/* Lowest numbers first, so a small table's entries stay together. */
+	for (uint32_t e = 0; e < s->positions; e++)
+		s->free[e] = s->positions - 1 - e;
+	s->nb_free = s->positions;
 	return true;
 }
 
 static void shard_fini(struct flow_shard *s)
 {
-	/* Pending deletes are reclaimed here if readers have been quiescent. */
-	rte_hash_free(s->hash);
-	rte_free(s->lines);
+	rte_memzone_free(s->mz);
+	rte_free(s->entries);
 	rte_free(s->last_seen);
 	rte_free(s->live);
+	rte_free(s->free);
+	rte_free(s->retired);
 }
 
 static bool params_valid(const struct sl_flow_params *p)
 {
 	return p != NULL && p->name != NULL && p->qsbr != NULL && p->nb_shards > 0 &&
-	       p->capacity >= MIN_CAPACITY && p->capacity <= RTE_HASH_ENTRIES_MAX;
+	       p->capacity >= MIN_CAPACITY && p->capacity <= MAX_CAPACITY;
 }
 
 struct sl_flow_table *sl_flow_create(const struct sl_flow_params *p)
@@ -230,78 +286,101 @@ void sl_flow_free(struct sl_flow_table *t)
 	rte_free(t);
 }
 
-/* ---- lookups ------------------------------------------------------------ */
+/* ---- lookups ------------------------------------------------------------- */
 
-/* A NULL data pointer marks a key whose line is still being filled. */
-static const struct sl_flow_value *hit(struct flow_shard *s, void *data, uint32_t now)
+/* The entry of k in slots of b, or UINT32_MAX. */
+static inline uint32_t find_in_bucket(const struct flow_shard *s, const struct bucket *b,
+				      const struct sl_flow_key *k, uint32_t hash)
 {
-	struct flow_line *line = data;
+	for (unsigned i = 0; i < SLOTS; i++) {
+		uint64_t w = load_slot(b, i);
 
-	if (line == NULL)
-		return NULL;
-	touch(s, line, now);
-	return &line->value;
+		if (w != 0 && slot_hash(w) == hash && same_key(&s->entries[slot_entry(w)].key, k))
+			return slot_entry(w);
+	}
+	return UINT32_MAX;
 }
 
-/*
- * Start every hit's line and idle stamp loading before the first is used,
- * so their cache misses overlap instead of queueing one after another.
- */
-static void prefetch_hits(const struct flow_shard *s, void *const *data, uint64_t mask)
+static inline bool overflowed(const struct bucket *b)
 {
-	for (; mask != 0; mask &= mask - 1) {
-		const struct flow_line *line = data[rte_bsf64(mask)];
-
-		if (line != NULL) {
-			rte_prefetch0(line);
-			rte_prefetch0(&s->last_seen[line - s->lines]);
-		}
-	}
+	return __atomic_load_n(&b->overflow, __ATOMIC_ACQUIRE) != 0;
 }
 
-static unsigned lookup_chunk(struct flow_shard *s, const struct sl_flow_key *const *keys,
-			     const uint32_t *hashes, unsigned n, const struct sl_flow_value **out,
-			     uint32_t now)
+/* Walk from k's home bucket while buckets say entries live beyond them. */
+static uint32_t find(const struct flow_shard *s, const struct sl_flow_key *k, uint32_t hash)
 {
-	void *data[RTE_HASH_LOOKUP_BULK_MAX];
-	uint64_t mask = 0;
-	unsigned hits = 0;
+	const struct bucket *b = home(s, hash);
 
-	/* rte_hash only reads keys and hashes; its prototype lacks the consts. */
-	rte_hash_lookup_with_hash_bulk_data(s->hash, (const void **)(uintptr_t)keys,
-					    (hash_sig_t *)(uintptr_t)hashes, n, &mask, data);
-	prefetch_hits(s, data, mask);
-	for (unsigned i = 0; i < n; i++) {
-		out[i] = (mask >> i) & 1 ? hit(s, data[i], now) : NULL;
-		hits += out[i] != NULL;
+	for (uint32_t walked = 0; walked <= s->mask; walked++, b = next_bucket(s, b)) {
+		uint32_t e = find_in_bucket(s, b, k, hash);
+
+		if (e != UINT32_MAX)
+			return e;
+		if (!overflowed(b))
+			break;
 	}
-	return hits;
+	return UINT32_MAX;
 }
 
-unsigned sl_flow_lookup_burst(struct sl_flow_table *t, unsigned shard,
-			      const struct sl_flow_key *const *keys, const uint32_t *hashes,
-			      unsigned n, const struct sl_flow_value **out, uint32_t now)
+static const struct sl_flow_value *hit(struct flow_shard *s, uint32_t e, uint32_t now)
 {
-	unsigned hits = 0;
-
-	for (unsigned done = 0; done < n;) {
-		unsigned chunk = RTE_MIN(n - done, (unsigned)RTE_HASH_LOOKUP_BULK_MAX);
-
-		hits += lookup_chunk(&t->shard[shard], keys + done, hashes + done, chunk,
-				     out + done, now);
-		done += chunk;
-	}
-	return hits;
+	touch(s, e, now);
+	return &s->entries[e].value;
 }
 
 static const struct sl_flow_value *lookup_one(struct flow_shard *s, const struct sl_flow_key *k,
 					      uint32_t hash, uint32_t now)
 {
-	void *data = NULL;
+	uint32_t e = find(s, k, hash);
 
-	if (rte_hash_lookup_with_hash_data(s->hash, k, hash, &data) < 0)
-		return NULL;
-	return hit(s, data, now);
+	return e == UINT32_MAX ? NULL : hit(s, e, now);
+}
+
+/* The first slot of b whose hash is k's (its entry prefetched), or UINT32_MAX. */
+static inline uint32_t candidate(const struct flow_shard *s, const struct bucket *b, uint32_t hash)
+{
+	for (unsigned i = 0; i < SLOTS; i++) {
+		uint64_t w = load_slot(b, i);
+
+		if (w != 0 && slot_hash(w) == hash) {
+			rte_prefetch0(&s->entries[slot_entry(w)]);
+			return slot_entry(w);
+		}
+	}
+	return UINT32_MAX;
+}
+
+/*
+ * In three passes, so the cache misses of a burst overlap: every home
+ * bucket is requested, then every first candidate's entry (and idle
+ * stamp), then keys are compared. A wrong first candidate (two keys with
+ * the same 32-bit hash) or an overflowed bucket takes the full walk.
+ */
+unsigned sl_flow_lookup_burst(struct sl_flow_table *t, unsigned shard,
+			      const struct sl_flow_key *const *keys, const uint32_t *hashes,
+			      unsigned n, const struct sl_flow_value **out, uint32_t now)
+{
+	struct flow_shard *s = &t->shard[shard];
+	uint32_t cand[64];
+	unsigned hits = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		rte_prefetch0(home(s, hashes[i]));
+	for (unsigned i = 0; i < n; i++) {
+		cand[i] = candidate(s, home(s, hashes[i]), hashes[i]);
+		if (cand[i] != UINT32_MAX)
+			rte_prefetch0(&s->last_seen[cand[i]]);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t e = cand[i];
+
+		if (e == UINT32_MAX || !same_key(&s->entries[e].key, keys[i]))
+			e = e == UINT32_MAX && !overflowed(home(s, hashes[i])) ? UINT32_MAX
+										 : find(s, keys[i], hashes[i]);
+		out[i] = e == UINT32_MAX ? NULL : hit(s, e, now);
+		hits += out[i] != NULL;
+	}
+	return hits;
 }
 
 /* Shards first+from, first+from+1, ... (mod the count), to the last. */
@@ -332,7 +411,50 @@ const struct sl_flow_value *sl_flow_lookup_others(struct sl_flow_table *t, unsig
 	return lookup_from(t, own, 1, k, hash, now);
 }
 
-/* ---- owner-side writes ------------------------------------------------- */
+/* ---- owner-side writes --------------------------------------------------- */
+
+/* Entries whose grace period is over go back to the free stack. */
+static void reclaim(struct flow_shard *s)
+{
+	while (s->nb_retired > 0) {
+		const struct retired *r = &s->retired[s->retired_head];
+
+		if (rte_rcu_qsbr_check(s->qsbr, r->token, false) != 1)
+			return;
+		s->free[s->nb_free++] = r->entry;
+		s->retired_head = s->retired_head + 1 == s->positions ? 0 : s->retired_head + 1;
+		s->nb_retired--;
+	}
+}
+
+static bool take_entry(struct flow_shard *s, uint32_t *e)
+{
+	if (s->nb_free == 0)
+		reclaim(s);
+	if (s->nb_free == 0)
+		return false; /* every free entry still waits for a grace period */
+	*e = s->free[--s->nb_free];
+	return true;
+}
+
+/* Publish entry e in the first free slot from its home bucket on. */
+static void place(struct flow_shard *s, uint32_t e, uint32_t hash)
+{
+	struct bucket *b = home(s, hash);
+
+	/* Bounded by the bucket count; there are more slots than entries. */
+	for (uint32_t walked = 0; walked <= s->mask; walked++) {
+		for (unsigned i = 0; i < SLOTS; i++)
+			if (b->slot[i] == 0) {
+				__atomic_store_n(&b->slot[i], slot_word(e, hash), __ATOMIC_RELEASE);
+				return;
+			}
+		/* Raised before the slot is published: a reader that finds the
+		 * entry beyond this bucket always gets there. */
+		__atomic_store_n(&b->overflow, b->overflow + 1, __ATOMIC_RELEASE);
+		b = next_bucket(s, b);
+	}
+}
 
 const struct sl_flow_value *sl_flow_insert(struct sl_flow_table *t, unsigned shard,
 					   const struct sl_flow_key *k, uint32_t hash,
@@ -340,25 +462,18 @@ const struct sl_flow_value *sl_flow_insert(struct sl_flow_table *t, unsigned sha
 {
 	struct flow_shard *s = &t->shard[shard];
 	const struct sl_flow_value *existing = lookup_one(s, k, hash, now);
+	uint32_t e;
 
 	if (existing != NULL)
 		return existing;
-	if (s->count >= t->capacity)
+	if (s->count >= t->capacity || !take_entry(s, &e))
 		return NULL;
-	/* Fails (-ENOSPC) while freed positions still wait for a grace period. */
-	int32_t pos = rte_hash_add_key_with_hash(s->hash, k, hash);
-
-	if (pos < 0)
-		return NULL;
-	struct flow_line *line = &s->lines[pos];
-
-	line->key = *k;
-	line->value = *v;
-	__atomic_store_n(&s->last_seen[pos], now, __ATOMIC_RELAXED);
-	mark_live(s, (uint32_t)pos);
-	/* Publish: release-stores the data pointer of the key just added. */
-	rte_hash_add_key_with_hash_data(s->hash, k, hash, line);
-	return &line->value;
+	s->entries[e].key = *k;
+	s->entries[e].value = *v;
+	__atomic_store_n(&s->last_seen[e], now, __ATOMIC_RELAXED);
+	mark_live(s, e);
+	place(s, e, hash); /* fewer entries than slots: always finds one */
+	return &s->entries[e].value;
 }
 
 static bool idle_for_longer(uint32_t now, uint32_t last, uint32_t idle_ms)
@@ -367,33 +482,61 @@ static bool idle_for_longer(uint32_t now, uint32_t last, uint32_t idle_ms)
 	return (int32_t)(now - last) > (int32_t)RTE_MIN(idle_ms, (uint32_t)INT32_MAX);
 }
 
-static void delete_position(struct flow_shard *s, uint32_t pos)
+/* Clear e's slot and lower the overflow counts its walk raised. */
+static void unpublish(struct flow_shard *s, uint32_t e)
 {
-	const struct sl_flow_key *k = &s->lines[pos].key;
+	uint32_t hash = sl_flow_hash(&s->entries[e].key);
+	uint64_t w = slot_word(e, hash);
+	struct bucket *b = home(s, hash);
 
-	/* The position enters the RCU defer queue; the line stays readable. */
-	rte_hash_del_key_with_hash(s->hash, k, sl_flow_hash(k));
-	mark_dead(s, pos);
+	/* Bounded by the bucket count; a live entry is always found. */
+	for (uint32_t walked = 0; walked <= s->mask; walked++) {
+		for (unsigned i = 0; i < SLOTS; i++)
+			if (b->slot[i] == w) {
+				__atomic_store_n(&b->slot[i], 0, __ATOMIC_RELEASE);
+				return;
+			}
+		__atomic_store_n(&b->overflow, b->overflow - 1, __ATOMIC_RELEASE);
+		b = next_bucket(s, b);
+	}
+}
+
+static void retire(struct flow_shard *s, uint32_t e, uint64_t token)
+{
+	uint32_t tail = s->retired_head + s->nb_retired;
+
+	s->retired[tail >= s->positions ? tail - s->positions : tail] = (struct retired){ token, e };
+	s->nb_retired++;
 }
 
 unsigned sl_flow_expire(struct sl_flow_table *t, unsigned shard, uint32_t now, uint32_t idle_ms,
 			unsigned budget)
 {
 	struct flow_shard *s = &t->shard[shard];
+	uint32_t first = s->nb_retired;
 	unsigned deleted = 0;
 
 	for (unsigned examined = 0; examined < budget; examined++) {
-		uint32_t pos = s->cursor;
+		uint32_t e = s->cursor;
 
-		s->cursor = pos + 1 == s->positions ? 0 : pos + 1;
-		if (!is_live(s, pos))
+		s->cursor = e + 1 == s->positions ? 0 : e + 1;
+		if (!is_live(s, e) ||
+		    !idle_for_longer(now, __atomic_load_n(&s->last_seen[e], __ATOMIC_RELAXED), idle_ms))
 			continue;
-		uint32_t last = __atomic_load_n(&s->last_seen[pos], __ATOMIC_RELAXED);
+		unpublish(s, e);
+		mark_dead(s, e);
+		retire(s, e, 0);
+		deleted++;
+	}
+	if (deleted == 0)
+		return 0;
+	/* One grace period for the whole sweep, begun after its last slot was
+	 * cleared: readers that saw any of them have loaded it by now. */
+	uint64_t token = rte_rcu_qsbr_start(s->qsbr);
+	for (uint32_t i = first; i < s->nb_retired; i++) {
+		uint32_t at = s->retired_head + i;
 
-		if (idle_for_longer(now, last, idle_ms)) {
-			delete_position(s, pos);
-			deleted++;
-		}
+		s->retired[at >= s->positions ? at - s->positions : at].token = token;
 	}
 	return deleted;
 }
