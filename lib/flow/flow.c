@@ -2,10 +2,9 @@
  * Flow table: per worker shard, an open-addressing index of 64-byte
  * buckets over a pool of 64-byte {key, value} entries.
  *
- * Layout. A bucket holds seven slots, each one 64-bit word: the entry's
- * number + 1 (0: empty) in the high half, the key's 32-bit hash in the
- * low half, so a reader loads a slot in one atomic access and never sees
- * a number with another key's hash. A key's home bucket is hash & mask;
+ * Layout. A bucket holds seven slots: the keys' 32-bit hashes side by
+ * side (compared with the key's in two SSE instructions) and their entry
+ * numbers + 1 (0: empty). A key's home bucket is hash & mask;
  * when it is full the insert walks on to the next buckets and counts,
  * in each bucket it passes, one more entry living beyond it ("overflow",
  * as in Folly's F14). A lookup stops at the first bucket whose overflow
@@ -16,8 +15,11 @@
  * Concurrency (see flow.h): only the owning lcore writes a shard; any
  * thread registered with the table's QSBR variable may read any shard.
  * - Publication. An insert fills the entry, raises the overflow counts on
- *   its walk, then release-stores the slot; readers acquire-load slots.
- *   A reader thus never sees a slot before its entry.
+ *   its walk, writes the slot's hash, then release-stores its entry
+ *   number; readers acquire-load numbers. A reader thus never sees a
+ *   number before its entry. A hash and a number read at different
+ *   moments may belong to different occupants: the key compare decides,
+ *   and every entry a reader can reach holds a whole key.
  * - Reuse. An expired entry's slot is cleared at once (the slot may take
  *   another entry), but its number goes to a FIFO with an rte_rcu_qsbr
  *   token and comes back only after every registered reader has reported
@@ -37,6 +39,7 @@
 #include "flow/flow.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -48,6 +51,10 @@
 #include <rte_memzone.h>
 #include <rte_prefetch.h>
 #include <rte_rcu_qsbr.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #define MIN_CAPACITY 64u
 #define MAX_CAPACITY (1u << 24) /* lib/config's flow_capacity bound */
@@ -62,14 +69,16 @@ struct flow_entry {
 };
 
 struct bucket {
-	uint64_t slot[SLOTS];  /* (entry + 1) << 32 | hash; 0: empty */
-	uint32_t overflow;     /* entries whose walk passed this bucket */
+	uint32_t hash[SLOTS];  /* meaningful while entry[] says the slot is full */
+	uint32_t overflow;     /* entries whose walk passed this bucket; lane 8 of hash[] */
+	uint32_t entry[SLOTS]; /* entry number + 1; 0: empty */
 	uint32_t pad;
-};
+} __rte_aligned(RTE_CACHE_LINE_SIZE);
 
 _Static_assert(sizeof(struct sl_flow_key) == 40, "flow key is hashed as 40 bytes");
 _Static_assert(sizeof(struct flow_entry) == RTE_CACHE_LINE_SIZE, "one line per entry");
 _Static_assert(sizeof(struct bucket) == RTE_CACHE_LINE_SIZE, "one line per bucket");
+_Static_assert(offsetof(struct bucket, overflow) == SLOTS * sizeof(uint32_t), "hash[] and overflow: two SSE loads");
 
 /* Freed entries waiting for a grace period, oldest first (owner only). */
 struct retired {
@@ -109,24 +118,28 @@ uint32_t sl_flow_hash_portable(const struct sl_flow_key *k)
 
 /* ---- slots and keys ------------------------------------------------------ */
 
-static inline uint64_t slot_word(uint32_t entry, uint32_t hash)
+/* Bit i set: slot i's hash is `hash` (its entry still to be checked). */
+static inline unsigned hash_matches(const struct bucket *b, uint32_t hash)
 {
-	return (uint64_t)(entry + 1) << 32 | hash;
+#if defined(__SSE2__)
+	__m128i want = _mm_set1_epi32((int)hash);
+	__m128i lo = _mm_load_si128((const __m128i *)(const void *)&b->hash[0]);
+	__m128i hi = _mm_load_si128((const __m128i *)(const void *)&b->hash[4]);
+	unsigned m = (unsigned)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(lo, want))) |
+		     (unsigned)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(hi, want))) << 4;
+	return m & ((1u << SLOTS) - 1); /* lane 8 is the overflow count */
+#else
+	unsigned m = 0;
+	for (unsigned i = 0; i < SLOTS; i++)
+		m |= (unsigned)(__atomic_load_n(&b->hash[i], __ATOMIC_RELAXED) == hash) << i;
+	return m;
+#endif
 }
 
-static inline uint32_t slot_hash(uint64_t w)
+/* Slot i's entry number, or UINT32_MAX when empty. */
+static inline uint32_t slot_entry(const struct bucket *b, unsigned i)
 {
-	return (uint32_t)w;
-}
-
-static inline uint32_t slot_entry(uint64_t w)
-{
-	return (uint32_t)(w >> 32) - 1;
-}
-
-static inline uint64_t load_slot(const struct bucket *b, unsigned i)
-{
-	return __atomic_load_n(&b->slot[i], __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&b->entry[i], __ATOMIC_ACQUIRE) - 1;
 }
 
 static inline bool same_key(const struct sl_flow_key *a, const struct sl_flow_key *b)
@@ -292,11 +305,11 @@ void sl_flow_free(struct sl_flow_table *t)
 static inline uint32_t find_in_bucket(const struct flow_shard *s, const struct bucket *b,
 				      const struct sl_flow_key *k, uint32_t hash)
 {
-	for (unsigned i = 0; i < SLOTS; i++) {
-		uint64_t w = load_slot(b, i);
+	for (unsigned m = hash_matches(b, hash); m != 0; m &= m - 1) {
+		uint32_t e = slot_entry(b, (unsigned)__builtin_ctz(m));
 
-		if (w != 0 && slot_hash(w) == hash && same_key(&s->entries[slot_entry(w)].key, k))
-			return slot_entry(w);
+		if (e != UINT32_MAX && same_key(&s->entries[e].key, k))
+			return e;
 	}
 	return UINT32_MAX;
 }
@@ -339,12 +352,12 @@ static const struct sl_flow_value *lookup_one(struct flow_shard *s, const struct
 /* The first slot of b whose hash is k's (its entry prefetched), or UINT32_MAX. */
 static inline uint32_t candidate(const struct flow_shard *s, const struct bucket *b, uint32_t hash)
 {
-	for (unsigned i = 0; i < SLOTS; i++) {
-		uint64_t w = load_slot(b, i);
+	for (unsigned m = hash_matches(b, hash); m != 0; m &= m - 1) {
+		uint32_t e = slot_entry(b, (unsigned)__builtin_ctz(m));
 
-		if (w != 0 && slot_hash(w) == hash) {
-			rte_prefetch0(&s->entries[slot_entry(w)]);
-			return slot_entry(w);
+		if (e != UINT32_MAX) {
+			rte_prefetch0(&s->entries[e]);
+			return e;
 		}
 	}
 	return UINT32_MAX;
@@ -445,8 +458,9 @@ static void place(struct flow_shard *s, uint32_t e, uint32_t hash)
 	/* Bounded by the bucket count; there are more slots than entries. */
 	for (uint32_t walked = 0; walked <= s->mask; walked++) {
 		for (unsigned i = 0; i < SLOTS; i++)
-			if (b->slot[i] == 0) {
-				__atomic_store_n(&b->slot[i], slot_word(e, hash), __ATOMIC_RELEASE);
+			if (b->entry[i] == 0) {
+				__atomic_store_n(&b->hash[i], hash, __ATOMIC_RELAXED);
+				__atomic_store_n(&b->entry[i], e + 1, __ATOMIC_RELEASE);
 				return;
 			}
 		/* Raised before the slot is published: a reader that finds the
@@ -486,14 +500,13 @@ static bool idle_for_longer(uint32_t now, uint32_t last, uint32_t idle_ms)
 static void unpublish(struct flow_shard *s, uint32_t e)
 {
 	uint32_t hash = sl_flow_hash(&s->entries[e].key);
-	uint64_t w = slot_word(e, hash);
 	struct bucket *b = home(s, hash);
 
 	/* Bounded by the bucket count; a live entry is always found. */
 	for (uint32_t walked = 0; walked <= s->mask; walked++) {
 		for (unsigned i = 0; i < SLOTS; i++)
-			if (b->slot[i] == w) {
-				__atomic_store_n(&b->slot[i], 0, __ATOMIC_RELEASE);
+			if (b->entry[i] == e + 1) {
+				__atomic_store_n(&b->entry[i], 0, __ATOMIC_RELEASE);
 				return;
 			}
 		__atomic_store_n(&b->overflow, b->overflow - 1, __ATOMIC_RELEASE);
