@@ -396,6 +396,11 @@ unsigned sl_flow_lookup_burst(struct sl_flow_table *t, unsigned shard,
 	return hits;
 }
 
+void sl_flow_prefetch(const struct sl_flow_table *t, unsigned shard, uint32_t hash)
+{
+	rte_prefetch0(home(&t->shard[shard], hash));
+}
+
 /* Shards first+from, first+from+1, ... (mod the count), to the last. */
 static const struct sl_flow_value *lookup_from(struct sl_flow_table *t, unsigned first, unsigned from,
 					       const struct sl_flow_key *k, uint32_t hash, uint32_t now)

@@ -90,6 +90,11 @@ unsigned sl_flow_lookup_burst(struct sl_flow_table *t, unsigned shard,
 			      const struct sl_flow_key *const *keys, const uint32_t *hashes,
 			      unsigned n, const struct sl_flow_value **out, uint32_t now);
 
+/* Start loading the line a lookup of hash in shard `shard` reads first:
+ * issued while a burst is still being prepared, its miss overlaps that
+ * work instead of queueing behind the burst's other misses. */
+void sl_flow_prefetch(const struct sl_flow_table *t, unsigned shard, uint32_t hash);
+
 /* Look up one key in every shard, `first` first. NULL on a miss. */
 const struct sl_flow_value *sl_flow_lookup_any(struct sl_flow_table *t, unsigned first,
 					       const struct sl_flow_key *k, uint32_t hash,

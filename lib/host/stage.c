@@ -256,9 +256,10 @@ static void host_burst(struct sl_burst *b, const uint16_t *idx, uint16_t n)
 	struct source_memo memo = { .family = SL_AF_NONE };
 	uint16_t nl = 0;
 	for (uint16_t j = 0; j < n; j++) {
-		if (prepare(b, &memo, idx[j]))
+		if (prepare(b, &memo, idx[j])) {
+			sl_flow_prefetch(b->w->flows[SL_STAGE_HOST], b->w->id, b->st[idx[j]].hash);
 			live[nl++] = idx[j];
-		else
+		} else
 			sl_stage_drop(b->w, b->pkts[idx[j]], b->st[idx[j]].drop);
 	}
 	sl_stage_lookup(b->w, b->w->flows[SL_STAGE_HOST], b, live, nl, hit);

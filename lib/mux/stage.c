@@ -116,6 +116,7 @@ static void mux_burst(struct sl_burst *b, const uint16_t *idx, uint16_t n)
 		rte_prefetch0(rte_pktmbuf_mtod(b->pkts[idx[j]], uint8_t *) - RTE_CACHE_LINE_SIZE);
 		if (!st->icmp) /* an error's key is the quoted flow's, set at classification */
 			sl_stage_set_key(st);
+		sl_flow_prefetch(b->w->flows[SL_STAGE_MUX], b->w->id, st->hash);
 	}
 	sl_stage_lookup(b->w, b->w->flows[SL_STAGE_MUX], b, idx, n, hit);
 	for (uint16_t j = 0; j < n; j++)
