@@ -200,18 +200,30 @@ static struct {
 	uv_idle_t idle;
 } staged;
 
-/* Services whose entry t built rather than shared with the tables before
- * (only t holds it yet) need their next hops; all do when the ports changed. */
-static bool built_anew(const struct sl_tables *t, const struct sl_tables *prev, uint32_t v)
+/* The ports decide every next hop (gateways, connected prefixes): when
+ * they changed, all services' are wanted again. */
+static bool ports_changed(const struct sl_tables *t, const struct sl_tables *prev)
 {
-	return prev == NULL || t->service[v]->refs == 1 || t->spec.nb_ports != prev->spec.nb_ports ||
+	return prev == NULL || t->spec.nb_ports != prev->spec.nb_ports ||
 	       memcmp(t->spec.ports, prev->spec.ports, t->spec.nb_ports * sizeof(t->spec.ports[0])) != 0;
+}
+
+static void want_service_next_hops(struct sl_app *app, const struct sl_spec *spec,
+				   const struct sl_spec_service *svc)
+{
+	for (unsigned d = 0; d < svc->nb_backends; d++) {
+		if (spec->roles & SL_ROLE_MUX)
+			want_next_hop(app, svc->family, &svc->backends[d].host);
+		if (spec->roles & SL_ROLE_HOST)
+			want_next_hop(app, svc->family, &svc->backends[d].addr);
+	}
 }
 
 /* Everything the data path will need a MAC for, known from the spec: the
  * gateways, and the hosts (mux) or DIPs (host agent) of services built
- * anew. Wants stay (NE_WANTED), so shared services' are there already,
- * and the workers ask for any next hop they miss. */
+ * anew (only those: a change costs what it changed). Wants stay
+ * (NE_WANTED), so shared services' are there already, and the workers
+ * ask for any next hop they miss. */
 static void want_specified_next_hops(struct sl_app *app, const struct sl_tables *t,
 				     const struct sl_tables *prev)
 {
@@ -222,17 +234,15 @@ static void want_specified_next_hops(struct sl_app *app, const struct sl_tables 
 		if (!sl_addr_is_zero(&spec->ports[p].gateway6))
 			sl_neigh_want(app->neigh, SL_AF_INET6, &spec->ports[p].gateway6);
 	}
-	for (unsigned v = 0; v < spec->nb_services; v++) {
-		const struct sl_spec_service *svc = &spec->services[v];
-		if (!built_anew(t, prev, v))
-			continue;
-		for (unsigned d = 0; d < svc->nb_backends; d++) {
-			if (spec->roles & SL_ROLE_MUX)
-				want_next_hop(app, svc->family, &svc->backends[d].host);
-			if (spec->roles & SL_ROLE_HOST)
-				want_next_hop(app, svc->family, &svc->backends[d].addr);
-		}
+	if (ports_changed(t, prev)) {
+		for (uint32_t v = 0; v < spec->nb_services; v++)
+			want_service_next_hops(app, spec, &spec->services[v]);
+		return;
 	}
+	uint32_t n;
+	const uint32_t *anew = sl_tables_built_anew(t, &n);
+	for (uint32_t i = 0; i < n; i++)
+		want_service_next_hops(app, spec, &spec->services[anew[i]]);
 }
 
 /* Publish tables built since start; message either way. */

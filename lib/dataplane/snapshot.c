@@ -77,8 +77,7 @@ static int build_stages(struct sl_tables *t, char *err, size_t errlen)
 struct sl_tables_job {
 	struct sl_tables *t;
 	const struct sl_tables *prev;
-	bool reuse;
-	uint32_t next; /* first service without its entry */
+	struct sl_services_cursor at;
 };
 
 struct sl_tables_job *sl_tables_job_start(struct sl_spec *spec, const struct sl_port_hw *hw,
@@ -105,7 +104,7 @@ struct sl_tables_job *sl_tables_job_start(struct sl_spec *spec, const struct sl_
 	}
 	j->t = t;
 	j->prev = prev;
-	if (build_stages(t, err, errlen) < 0 || sl_services_begin(t, prev, &j->reuse, err, errlen) < 0) {
+	if (build_stages(t, err, errlen) < 0 || sl_services_begin(t, prev, &j->at, err, errlen) < 0) {
 		sl_tables_job_cancel(j);
 		return NULL;
 	}
@@ -114,7 +113,7 @@ struct sl_tables_job *sl_tables_job_start(struct sl_spec *spec, const struct sl_
 
 int sl_tables_job_run(struct sl_tables_job *j, uint64_t deadline_ns, char *err, size_t errlen)
 {
-	int rc = sl_services_step(j->t, j->prev, j->reuse, &j->next, deadline_ns, err, errlen);
+	int rc = sl_services_step(j->t, j->prev, &j->at, deadline_ns, err, errlen);
 	if (rc == 1 && sl_classifier_build(j->t, err, errlen) < 0)
 		rc = -1;
 	return rc;

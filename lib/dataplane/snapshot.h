@@ -40,6 +40,11 @@ struct sl_tables *sl_tables_build(struct sl_spec *spec, const struct sl_port_hw 
 				  size_t errlen);
 void sl_tables_free(struct sl_tables *t);
 
+/* The numbers of the services whose per-service tables t built rather
+ * than shared with the tables it was built over (all of them without
+ * those), in order: *n of them. */
+const uint32_t *sl_tables_built_anew(const struct sl_tables *t, uint32_t *n);
+
 /*
  * sl_tables_build in steps, so that a build of many new services (a
  * bootstrap, a snapshot restored, a large batch) need not hold the control

@@ -12,6 +12,7 @@
 #include "stage/stage.h"
 
 struct rte_ring;
+struct sl_service_shares;
 
 /* The classifier's view of the claims of the built stages (stage.h). */
 struct sl_classifier {
@@ -31,12 +32,11 @@ struct sl_classifier {
 
 /*
  * One service's tables, shared by every snapshot built while it does not
- * change: each stage that claims its kind keeps a part here. Counted
- * references are taken and dropped only by the control thread (builds
- * and retirement), so a plain counter does.
+ * change: each stage that claims its kind keeps a part here. The control
+ * thread counts the snapshots holding it apart from it (sl_tables.shares),
+ * so that sharing it does not touch it.
  */
 struct sl_service_tables {
-	uint32_t refs;
 	uint8_t kind;
 	void *part[SL_STAGE_COUNT];
 };
@@ -51,6 +51,9 @@ struct sl_tables {
 	struct sl_local local;               /* own MACs and addresses, by spec port index */
 	uint16_t mtu[SL_MAX_PORTS];          /* the spec's, capped by what the device carries */
 	uint64_t generation;
+	/* Control thread only (lib/dataplane/services.c): the entries' ids
+	 * for their reference counts, the services built anew. */
+	struct sl_service_shares *shares;
 };
 
 struct sl_snapshot {

@@ -123,18 +123,25 @@ struct fixture {
 	struct sl_worker *w;
 };
 
-/* Tables for a preset, built over prev (NULL: from scratch). */
-static struct sl_tables *tables_over(const struct preset *p, const struct sl_tables *prev)
+static const struct sl_port_hw test_hw[2] = { { .mac = { 0x02, 0, 0, 0, 0, 0x10 } },
+					      { .mac = { 0x02, 0, 0, 0, 0, 0x11 } } };
+
+/* Tables for a spec (taken over), built over prev (NULL: from scratch). */
+static struct sl_tables *tables_of(struct sl_spec *spec, const struct sl_tables *prev)
 {
-	static const struct sl_port_hw hw[2] = { { .mac = { 0x02, 0, 0, 0, 0, 0x10 } },
-						 { .mac = { 0x02, 0, 0, 0, 0, 0x11 } } };
-	struct sl_spec spec;
 	char err[512];
-	spec_of(p, &spec);
-	struct sl_tables *t = sl_tables_build(&spec, hw, prev, prev ? prev->generation + 1 : 1, err,
+	struct sl_tables *t = sl_tables_build(spec, test_hw, prev, prev ? prev->generation + 1 : 1, err,
 					      sizeof(err));
 	ck_assert_msg(t != NULL, "%s", err);
 	return t;
+}
+
+/* Tables for a preset, built over prev (NULL: from scratch). */
+static struct sl_tables *tables_over(const struct preset *p, const struct sl_tables *prev)
+{
+	struct sl_spec spec;
+	spec_of(p, &spec);
+	return tables_of(&spec, prev);
 }
 
 static struct sl_tables *tables_from(const struct preset *p)
@@ -1290,8 +1297,7 @@ END_TEST
  * (ASan's leak check). */
 START_TEST(build_in_steps_equals_one_build)
 {
-	static const struct sl_port_hw hw[2] = { { .mac = { 0x02, 0, 0, 0, 0, 0x10 } },
-						 { .mac = { 0x02, 0, 0, 0, 0, 0x11 } } };
+	const struct sl_port_hw *hw = test_hw;
 	struct sl_spec spec;
 	char err[512];
 	struct sl_tables *prev = tables_from(MUX_SPEC(&DIP1, &DIP2));
@@ -1337,6 +1343,151 @@ START_TEST(build_in_steps_equals_one_build)
 	sl_tables_free(t);
 	sl_tables_free(whole);
 	sl_tables_free(prev);
+}
+END_TEST
+
+/* A mux spec of numbered VIPs 203.0.113.(100 + k):80, each with DIP
+ * 198.18.1.(k + 2) (weight w[k] when given, else 100) behind 192.0.2.21,
+ * in the order of ks; rev k + 1 when revs, else 0. */
+static void numbered_spec(struct sl_spec *s, const unsigned *ks, unsigned n, const uint32_t *w,
+			  bool revs)
+{
+	char addr[32];
+	fx_init(s, SL_ROLE_MUX);
+	add_mux_port(s, 0);
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(addr, sizeof(addr), "203.0.113.%u", 100 + ks[i]);
+		struct sl_spec_service *v = fx_vip(s, addr, SL_PROTO_TCP, 80);
+		v->rev = revs ? ks[i] + 1 : 0;
+		snprintf(addr, sizeof(addr), "198.18.1.%u", 2 + ks[i]);
+		fx_backend(v, addr, 8080, "192.0.2.21", w != NULL ? w[ks[i]] : 100);
+	}
+}
+
+static struct sl_tables *numbered_over(const unsigned *ks, unsigned n, const uint32_t *w, bool revs,
+				       const struct sl_tables *prev)
+{
+	struct sl_spec spec;
+	numbered_spec(&spec, ks, n, w, revs);
+	return tables_of(&spec, prev);
+}
+
+/* prev's number of the service t numbers v (the same key), or SL_VIP_NONE. */
+static uint32_t number_in(const struct sl_tables *prev, const struct sl_tables *t, uint32_t v)
+{
+	const struct sl_spec_service *svc = &t->spec.services[v];
+	return sl_vip_find(prev->index, svc->family, svc->proto, &svc->addr, htons(svc->port));
+}
+
+/* Every service of t: found by the index under its own number, with a
+ * part for its DIPs; shared with prev (NULL: none) exactly when it is not
+ * among the anew ones, which t reports in order. */
+static void expect_shared_but(const struct sl_tables *t, const struct sl_tables *prev,
+			      const uint32_t *anew, uint32_t nb_anew)
+{
+	uint32_t n, k = 0;
+	const uint32_t *built = sl_tables_built_anew(t, &n);
+	ck_assert_uint_eq(n, nb_anew);
+	for (uint32_t v = 0; v < t->spec.nb_services; v++) {
+		const struct sl_spec_service *svc = &t->spec.services[v];
+		ck_assert_uint_eq(sl_vip_find(t->index, svc->family, svc->proto, &svc->addr, htons(svc->port)), v);
+		const struct sl_mux_vip *part = sl_service_part(t, v, SL_STAGE_MUX);
+		ck_assert_uint_eq(part->nb_dips, svc->nb_backends);
+		if (k < nb_anew && anew[k] == v) {
+			ck_assert_uint_eq(built[k++], v);
+			uint32_t p = prev != NULL ? number_in(prev, t, v) : SL_VIP_NONE;
+			ck_assert(p == SL_VIP_NONE || t->service[v] != prev->service[p]);
+			continue;
+		}
+		ck_assert_ptr_nonnull(prev);
+		ck_assert_msg(t->service[v] == prev->service[number_in(prev, t, v)], "service %u not shared", v);
+	}
+}
+
+/* Reordered, inserted into, deleted from: a service keeps its entry
+ * wherever it moves, the merge walk falling back to the index where the
+ * orders part; only a new key builds. A chain of tables freed out of
+ * order frees each entry once, after its last holder (ASan). */
+START_TEST(rebuild_shares_across_reorder_insert_and_delete)
+{
+	static const unsigned base[] = { 0, 1, 2, 3, 4, 5 };
+	static const unsigned reversed[] = { 5, 4, 3, 2, 1, 0 };
+	static const unsigned inserted[] = { 5, 4, 3, 9, 2, 1, 0 };
+	static const unsigned deleted[] = { 5, 3, 9, 2, 1 };
+	struct sl_tables *t0 = numbered_over(base, 6, NULL, false, NULL);
+	expect_shared_but(t0, NULL, (const uint32_t[]){ 0, 1, 2, 3, 4, 5 }, 6);
+	struct sl_tables *t1 = numbered_over(reversed, 6, NULL, false, t0);
+	expect_shared_but(t1, t0, NULL, 0);
+	struct sl_tables *t2 = numbered_over(inserted, 7, NULL, false, t1);
+	expect_shared_but(t2, t1, (const uint32_t[]){ 3 }, 1);
+	struct sl_tables *t3 = numbered_over(deleted, 5, NULL, false, t2);
+	expect_shared_but(t3, t2, NULL, 0);
+	sl_tables_free(t1);
+	sl_tables_free(t0);
+	struct sl_tables *t4 = numbered_over(base, 6, NULL, false, t3); /* 0 and 4 come back */
+	expect_shared_but(t4, t3, (const uint32_t[]){ 0, 4 }, 2);
+	sl_tables_free(t3);
+	sl_tables_free(t2);
+	const struct sl_mux_vip *kept = sl_service_part(t4, 5, SL_STAGE_MUX);
+	ck_assert_uint_eq(kept->nb_dips, 1); /* t0's entry, held by t4 alone now */
+	sl_tables_free(t4);
+}
+END_TEST
+
+/* An equal nonzero rev is trusted, so the backends are not compared (a
+ * producer breaking its word gets the old DIPs: that is the promise);
+ * without it, or with different revs, backends decide. The fields, the
+ * number of backends among them, are compared whatever the rev. */
+START_TEST(rebuild_trusts_equal_revs_and_compares_the_rest)
+{
+	static const unsigned ks[] = { 0, 1, 2 };
+	static const uint32_t changed[] = { 100, 50, 100 };
+	struct sl_tables *t0 = numbered_over(ks, 3, NULL, true, NULL);
+	struct sl_tables *t1 = numbered_over(ks, 3, changed, true, t0); /* same revs */
+	expect_shared_but(t1, t0, NULL, 0);
+	struct sl_spec spec;
+	numbered_spec(&spec, ks, 3, NULL, true);
+	spec.services[1].rev = 77; /* a different rev: compared with t1's spec (50), and changed */
+	spec.services[2].rev = 78; /* compared, and the same */
+	struct sl_tables *t2 = tables_of(&spec, t1);
+	expect_shared_but(t2, t1, (const uint32_t[]){ 1 }, 1);
+	numbered_spec(&spec, ks, 3, changed, false); /* no revs: compared */
+	struct sl_tables *t3 = tables_of(&spec, t2);
+	expect_shared_but(t3, t2, (const uint32_t[]){ 1 }, 1);
+	numbered_spec(&spec, ks, 3, changed, true);
+	fx_backend(&spec.services[0], "198.18.1.99", 8080, "192.0.2.22", 100); /* rev as t1's */
+	struct sl_tables *t4 = tables_of(&spec, t1);
+	expect_shared_but(t4, t1, (const uint32_t[]){ 0 }, 1);
+	sl_tables_free(t0);
+	sl_tables_free(t1);
+	sl_tables_free(t2);
+	sl_tables_free(t3);
+	sl_tables_free(t4);
+}
+END_TEST
+
+/* A build cancelled midway takes nothing from the tables it was built
+ * over: a later build over them shares as if it had never been, and
+ * their entries live until they and that build are freed (ASan). */
+START_TEST(cancelled_build_leaves_the_running_tables_whole)
+{
+	static const unsigned base[] = { 0, 1, 2, 3 };
+	static const unsigned more[] = { 0, 7, 1, 8, 2, 3 };
+	char err[512];
+	struct sl_spec spec;
+	struct sl_tables *t0 = numbered_over(base, 4, NULL, true, NULL);
+	numbered_spec(&spec, more, 6, NULL, true);
+	struct sl_tables_job *j = sl_tables_job_start(&spec, test_hw, t0, 2, err, sizeof(err));
+	ck_assert_msg(j != NULL, "%s", err);
+	ck_assert_int_eq(sl_tables_job_run(j, 1, err, sizeof(err)), 0); /* 7 built, 8 not yet */
+	sl_tables_job_cancel(j);
+	struct sl_tables *t1 = numbered_over(more, 6, NULL, true, t0);
+	expect_shared_but(t1, t0, (const uint32_t[]){ 1, 3 }, 2);
+	sl_tables_free(t0);
+	struct sl_tables *t2 = numbered_over(base, 4, NULL, true, t1);
+	expect_shared_but(t2, t1, NULL, 0);
+	sl_tables_free(t1);
+	sl_tables_free(t2);
 }
 END_TEST
 
@@ -1457,6 +1608,9 @@ static Suite *suite(void)
 	tcase_add_test(publish, rebuild_shares_tables_of_unchanged_services);
 	tcase_add_test(publish, tables_take_the_spec_over);
 	tcase_add_test(publish, build_in_steps_equals_one_build);
+	tcase_add_test(publish, rebuild_shares_across_reorder_insert_and_delete);
+	tcase_add_test(publish, rebuild_trusts_equal_revs_and_compares_the_rest);
+	tcase_add_test(publish, cancelled_build_leaves_the_running_tables_whole);
 	tcase_add_test(publish, retired_objects_wait_for_every_online_worker);
 	tcase_add_test(publish, full_retire_queue_waits_then_frees_everything);
 	suite_add_tcase(s, publish);
