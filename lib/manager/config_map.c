@@ -47,6 +47,21 @@ static void vip_to_service(const struct sl_mgr_vip *v, struct sl_spec_backend *b
 	}
 }
 
+/* The DIP arrays are the pass's only scattered reads (one heap object per
+ * VIP): ask for them ahead, the header of VIP i + 16 and then, its length
+ * known by now, the whole array of VIP i + 8. */
+static void prefetch_ahead(const struct sl_mgr_state *s, uint32_t i)
+{
+	if (i + 16 < s->nb_vips)
+		__builtin_prefetch(s->vips[i + 16].dips);
+	const struct sl_mgr_dips *d = i + 8 < s->nb_vips ? s->vips[i + 8].dips : NULL;
+	if (d == NULL)
+		return;
+	const char *end = (const char *)&d->dip[d->n];
+	for (const char *p = (const char *)d + 64; p < end; p += 64)
+		__builtin_prefetch(p);
+}
+
 /* The VIPs as services, their backends in one block: two allocations for
  * the whole state, one sequential pass over the VIPs. */
 static int vips_to_services(const struct sl_mgr_state *s, const struct sl_config *base,
@@ -58,9 +73,7 @@ static int vips_to_services(const struct sl_mgr_state *s, const struct sl_config
 	uint64_t used = 0;
 	for (uint32_t i = 0; i < s->nb_vips; i++) {
 		const struct sl_mgr_vip *v = &s->vips[i];
-		/* The DIP arrays are the pass's only scattered reads: ask ahead. */
-		if (i + 8 < s->nb_vips)
-			__builtin_prefetch(s->vips[i + 8].dips);
+		prefetch_ahead(s, i);
 		if (check_fits(v, base, err) < 0)
 			return -1;
 		if (used + sl_mgr_vip_nb_dips(v) > s->nb_dips) /* nb_dips is kept wrong: a bug */
