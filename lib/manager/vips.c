@@ -692,6 +692,50 @@ static int parse_health_target(const json_t *cmd, struct health_target *ht,
 	return 0;
 }
 
+#define NO_VIP UINT32_MAX
+static uint32_t holder_index(const struct sl_mgr_state *s, const struct sl_mgr_holding *h);
+
+/* h's DIP gets health, if h's VIP holds it in the working copy. */
+static int set_health_held(struct sl_mgr_txn *t, const struct sl_mgr_holding *h, uint8_t health,
+			   unsigned *hits, struct sl_mgr_err *err)
+{
+	uint32_t pos = holder_index(t->work, h);
+	if (pos == NO_VIP)
+		return 0;
+	struct sl_mgr_vip *v = &t->work->vips[pos];
+	struct sl_mgr_dip key = {.addr = h->key.addr, .port = h->key.port};
+	bool found;
+	if (dips_writable(t, v, 0, err) < 0)
+		return -1;
+	v->dips->dip[dip_search(v, &key, &found)].health = health;
+	(*hits)++;
+	return 0;
+}
+
+/* A DIP on a given host is a host-agent key under each protocol: its VIPs
+ * are the key map's holders and those this transaction added it to (as
+ * for the host-agent rule), found without a pass over every VIP. */
+static int report_health_on_host(struct sl_mgr_txn *t, const struct health_target *ht,
+				 uint8_t health, unsigned *hits, struct sl_mgr_err *err)
+{
+	static const uint8_t protos[] = {SL_PROTO_TCP, SL_PROTO_UDP};
+	struct sl_mgr_agent_key k = {.addr = ht->key.addr, .host = ht->key.host,
+				     .family = (uint8_t)ht->family, .port = ht->key.port};
+	for (unsigned i = 0; i < sizeof(protos) / sizeof(protos[0]); i++) {
+		k.proto = protos[i];
+		const struct sl_mgr_holding *h = sl_mgr_agents_find(t->work->agents, &k);
+		if (h != NULL && set_health_held(t, h, health, hits, err) < 0)
+			return -1;
+	}
+	for (uint32_t i = 0; i < t->nb_added; i++) {
+		const struct sl_mgr_agent_key *a = &t->added[i].key;
+		if (a->family == k.family && a->port == k.port && sl_addr_eq(&a->addr, &k.addr) &&
+		    sl_addr_eq(&a->host, &k.host) && set_health_held(t, &t->added[i], health, hits, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int report_health_everywhere(struct sl_mgr_txn *t, const json_t *cmd, uint8_t health,
 				    struct sl_mgr_err *err)
 {
@@ -700,7 +744,9 @@ static int report_health_everywhere(struct sl_mgr_txn *t, const json_t *cmd, uin
 	unsigned hits = 0;
 	if (parse_health_target(cmd, &ht, err) < 0)
 		return -1;
-	for (uint32_t i = 0; i < t->work->nb_vips; i++) {
+	if (!ht.any_host && report_health_on_host(t, &ht, health, &hits, err) < 0)
+		return -1;
+	for (uint32_t i = 0; ht.any_host && i < t->work->nb_vips; i++) {
 		struct sl_mgr_vip *v = &t->work->vips[i];
 		bool found = false;
 		size_t pos = v->family == ht.family ? dip_search(v, &ht.key, &found) : 0;
@@ -763,8 +809,6 @@ static bool same_vip(const struct sl_mgr_holding *a, const struct sl_mgr_holding
 {
 	return a->vip_port == b->vip_port && sl_addr_eq(&a->vip_addr, &b->vip_addr);
 }
-
-#define NO_VIP UINT32_MAX
 
 /* Index in s of h's VIP if it holds h's key, else NO_VIP. */
 static uint32_t holder_index(const struct sl_mgr_state *s, const struct sl_mgr_holding *h)

@@ -997,6 +997,29 @@ START_TEST(test_health_report_fans_out)
 }
 END_TEST
 
+/* A report on a host reaches the DIPs the same batch added there (not yet
+ * in the state's key map) and not those it moved away. */
+START_TEST(test_health_report_in_batch)
+{
+	struct sl_mgr_state *s = base_state();
+	apply_ok(s, "{'op':'batch','commands':["
+		    "{'op':'dip_add','vip':" VC ",'dip':{'address':'10.0.0.7','port':8080,'host':"
+		    "'192.0.2.21'}},"
+		    "{'op':'dip_remove','vip':" VA ",'dip':" D1 "},"
+		    "{'op':'dip_add','vip':" VD ",'dip':{'address':'10.0.0.1','port':8080,'host':"
+		    "'192.0.2.21'}},"
+		    "{'op':'dip_health','dip':{'address':'10.0.0.7','port':8080,'host':'192.0.2.21'},"
+		    "'health':'unhealthy'},"
+		    "{'op':'dip_health','dip':{'address':'10.0.0.1','port':8080,'host':'192.0.2.21'},"
+		    "'health':'healthy'}]}");
+	ck_assert_int_eq(vip_of(s, VC)->dips->dip[0].health, SL_MGR_UNHEALTHY);
+	ck_assert_int_eq(vip_of(s, VD)->dips->dip[0].health, SL_MGR_HEALTHY);
+	ck_assert_uint_eq(sl_mgr_vip_nb_dips(vip_of(s, VA)), 1);
+	ck_assert_int_eq(vip_of(s, VA)->dips->dip[0].health, SL_MGR_HEALTH_UNKNOWN);
+	sl_mgr_state_free(s);
+}
+END_TEST
+
 /* Limits: SL_MAX_VIPS VIPs, SL_MAX_DIPS_PER_VIP DIPs per VIP. */
 static json_t *many_dips(unsigned n)
 {
@@ -1682,10 +1705,38 @@ static int random_command(unsigned *seed, char *buf, size_t len)
 		random_dip_key(seed, d, sizeof(d));
 		return snprintf(buf, len, "{'op':'dip_set_weight','vip':%s,'dip':%s,'weight':%u}", v, d,
 				1 + rnd(seed, 9));
-	default:
-		random_dip_key(seed, d, sizeof(d));
-		return snprintf(buf, len, "{'op':'dip_health','dip':%s,'health':'unhealthy'}", d);
+	default: /* on any host, or on one */
+		if (rnd(seed, 2))
+			random_dip_key(seed, d, sizeof(d));
+		else
+			random_dip(seed, d, sizeof(d));
+		return snprintf(buf, len, "{'op':'dip_health','dip':%s,'health':'%s'}", d,
+				rnd(seed, 2) ? "unhealthy" : "healthy");
 	}
+}
+
+/* After an accepted dip_health without a VIP: every DIP it names (on its
+ * host, when given) has the health reported. */
+static void assert_health_reached(const struct sl_mgr_state *s, const char *text)
+{
+	json_t *cmd = J(text), *dip = json_object_get(cmd, "dip");
+	const char *host = json_string_value(json_object_get(dip, "host"));
+	union sl_addr addr = {0}, h = {0};
+	ck_assert_int_eq(sl_addr_parse(json_string_value(json_object_get(dip, "address")), &addr),
+			 SL_AF_INET);
+	ck_assert(host == NULL || sl_addr_parse(host, &h) == SL_AF_INET);
+	uint8_t want = strcmp(json_string_value(json_object_get(cmd, "health")), "healthy") == 0
+			       ? SL_MGR_HEALTHY
+			       : SL_MGR_UNHEALTHY;
+	uint16_t port = (uint16_t)json_integer_value(json_object_get(dip, "port"));
+	for (uint32_t i = 0; i < s->nb_vips; i++)
+		for (uint32_t j = 0; j < sl_mgr_vip_nb_dips(&s->vips[i]); j++) {
+			const struct sl_mgr_dip *d = &s->vips[i].dips->dip[j];
+			if (d->port == port && sl_addr_eq(&d->addr, &addr) &&
+			    (host == NULL || sl_addr_eq(&d->host, &h)))
+				ck_assert_msg(d->health == want, "%s missed a DIP", text);
+		}
+	json_decref(cmd);
 }
 
 static void random_batch(unsigned *seed, char *buf, size_t len)
@@ -1737,7 +1788,7 @@ START_TEST(test_agent_keys_random)
 	struct sl_mgr_state *s = sl_mgr_state_new();
 	unsigned seed = 12345;
 	char cmd[4096];
-	unsigned accepted = 0, shared = 0;
+	unsigned accepted = 0, shared = 0, health = 0;
 	for (unsigned i = 0; i < 2000; i++) {
 		if (rnd(&seed, 4) == 0)
 			random_batch(&seed, cmd, sizeof(cmd));
@@ -1746,10 +1797,15 @@ START_TEST(test_agent_keys_random)
 		uint64_t gen = s->generation;
 		shared += apply_both_ways(s, cmd);
 		accepted += s->generation != gen;
+		if (s->generation != gen && strstr(cmd, "'op':'dip_health'") == cmd + 1) {
+			assert_health_reached(s, cmd);
+			health++;
+		}
 	}
 	/* the mix keeps changing the state, and often breaks the rule */
 	ck_assert_uint_gt(accepted, 200);
 	ck_assert_uint_gt(shared, 20);
+	ck_assert_uint_gt(health, 50);
 	sl_mgr_state_free(s);
 }
 END_TEST
@@ -2824,6 +2880,7 @@ static Suite *manager_suite(void)
 	tcase_add_test(tc, test_copy_on_write);
 	tcase_add_test(tc, test_update_keeps_health);
 	tcase_add_test(tc, test_health_report_fans_out);
+	tcase_add_test(tc, test_health_report_in_batch);
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_determinism);
 	tcase_add_test(tc, test_api_commands_are_log_ops);
