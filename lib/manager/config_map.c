@@ -27,21 +27,60 @@ static int check_fits(const struct sl_mgr_vip *v, const struct sl_config *base,
 	return 0;
 }
 
-static int vip_to_service(const struct sl_mgr_vip *v, struct sl_spec_service *svc,
-			  struct sl_mgr_err *err)
+/* v as a service whose backends go at b (room for all of v's DIPs). */
+static void vip_to_service(const struct sl_mgr_vip *v, struct sl_spec_backend *b,
+			   struct sl_spec_service *svc)
 {
 	uint32_t n = sl_mgr_vip_nb_dips(v);
+	/* An array never changes once the state holds it, nor does its VIP's
+	 * key: its rev stands for everything the service says. */
 	*svc = (struct sl_spec_service){.kind = SL_SERVICE_VIP, .family = v->family,
-					.proto = v->proto, .port = v->port, .addr = v->addr};
-	if (sl_spec_alloc_backends(svc, n) != 0)
-		return sl_mgr_fail_oom(err);
+					.proto = v->proto, .port = v->port, .addr = v->addr,
+					.backends = n ? b : NULL, .nb_backends = n,
+					.rev = v->dips != NULL ? v->dips->rev : 0};
 	for (uint32_t j = 0; j < n; j++) {
 		const struct sl_mgr_dip *d = &v->dips->dip[j];
 		/* Weight 0 keeps the DIP known to the data plane (its established
 		 * flows go on) but gives it no Maglev slot: no new flows. */
-		svc->backends[j] = (struct sl_spec_backend){.addr = d->addr, .host = d->host,
-							    .port = d->port,
-							    .weight = sl_mgr_dip_weight(d)};
+		b[j] = (struct sl_spec_backend){.addr = d->addr, .host = d->host, .port = d->port,
+						.weight = sl_mgr_dip_weight(d)};
+	}
+}
+
+/* The DIP arrays are the pass's only scattered reads (one heap object per
+ * VIP): ask for them ahead, the header of VIP i + 16 and then, its length
+ * known by now, the whole array of VIP i + 8. */
+static void prefetch_ahead(const struct sl_mgr_state *s, uint32_t i)
+{
+	if (i + 16 < s->nb_vips)
+		__builtin_prefetch(s->vips[i + 16].dips);
+	const struct sl_mgr_dips *d = i + 8 < s->nb_vips ? s->vips[i + 8].dips : NULL;
+	if (d == NULL)
+		return;
+	const char *end = (const char *)&d->dip[d->n];
+	for (const char *p = (const char *)d + 64; p < end; p += 64)
+		__builtin_prefetch(p);
+}
+
+/* The VIPs as services, their backends in one block: two allocations for
+ * the whole state, one sequential pass over the VIPs. */
+static int vips_to_services(const struct sl_mgr_state *s, const struct sl_config *base,
+			    struct sl_spec *out, struct sl_mgr_err *err)
+{
+	if (sl_spec_alloc_services(out, s->nb_vips) != 0 ||
+	    sl_spec_alloc_backend_block(out, s->nb_dips) != 0)
+		return sl_mgr_fail_oom(err);
+	uint64_t used = 0;
+	for (uint32_t i = 0; i < s->nb_vips; i++) {
+		const struct sl_mgr_vip *v = &s->vips[i];
+		prefetch_ahead(s, i);
+		if (check_fits(v, base, err) < 0)
+			return -1;
+		if (used + sl_mgr_vip_nb_dips(v) > s->nb_dips) /* nb_dips is kept wrong: a bug */
+			return sl_mgr_fail(err, SL_MGR_ENOMEM, "the state counts %u DIPs but has more",
+					   s->nb_dips);
+		vip_to_service(v, out->backend_block + used, &out->services[i]);
+		used += sl_mgr_vip_nb_dips(v);
 	}
 	return 0;
 }
@@ -60,14 +99,10 @@ int sl_mgr_state_to_spec(const struct sl_mgr_state *s, const struct sl_config *b
 		       s->nb_tunnel_sources * sizeof(s->tunnel_sources[0]));
 		out->host.nb_tunnel_sources = s->nb_tunnel_sources;
 	}
-	if (sl_spec_alloc_services(out, s->nb_vips) != 0)
-		return sl_mgr_fail_oom(err);
-	for (uint32_t i = 0; i < s->nb_vips; i++)
-		if (check_fits(&s->vips[i], base, err) < 0 ||
-		    vip_to_service(&s->vips[i], &out->services[i], err) < 0) {
-			sl_spec_free(out);
-			return -1;
-		}
+	if (vips_to_services(s, base, out, err) < 0) {
+		sl_spec_free(out);
+		return -1;
+	}
 	return 0;
 }
 

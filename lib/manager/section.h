@@ -3,40 +3,38 @@
  * (state.c), and the JSON field helpers every section uses.
  *
  * A transaction works on a copy of the state. Copies are cheap because a
- * section's clone() shares its large parts copy-on-write (a VIP's DIP array
- * is copied only when a command in the transaction changes it). Commit swaps
- * the copy in; abort drops it. So an op may change its working copy step by
- * step and simply return -1 on the first error: nothing it did is visible.
+ * section's clone() lends its large parts to the copy (a VIP's DIP array
+ * is copied only when a command in the transaction changes it, and the
+ * transaction remembers what it made and what it replaced). Commit swaps
+ * the copy in and frees what it replaced; abort frees what it made. So an
+ * op may change its working copy step by step and simply return -1 on the
+ * first error: nothing it did is visible. Neither end touches what the
+ * transaction did not change.
  */
 #ifndef SLUICE_MANAGER_SECTION_H
 #define SLUICE_MANAGER_SECTION_H
 
 #include <stdarg.h>
 
+#include "manager/agents.h"
 #include "manager/state.h"
 
 /* Transaction flags: which whole-state checks the commit must run. */
 #define SL_MGR_TXN_VIPS 0x1 /* DIP sets or VIP keys changed */
 
-/* What identifies a DIP to the host agent that serves it (vips.c). */
-struct sl_mgr_agent_key {
-	union sl_addr addr, host;
-	uint8_t family, proto;
-	uint16_t port;
-	uint32_t vip; /* index: ties break by VIP, so the report is deterministic */
-};
-
-/* DIPs a transaction adds are listed (up to this many), so that the
- * host-agent rule compares only them with the rest: only an added DIP can
- * break it, the state before having kept it. */
-#define SL_MGR_TXN_ADDED 64
-#define SL_MGR_TXN_ADDED_ALL (SL_MGR_TXN_ADDED + 1) /* too many to list: check every DIP */
-
 struct sl_mgr_txn {
 	struct sl_mgr_state *work;
 	unsigned flags;
-	uint32_t nb_added; /* SL_MGR_TXN_ADDED_ALL: not listed */
-	struct sl_mgr_agent_key added[SL_MGR_TXN_ADDED];
+	/* vips.c's bookkeeping, each list grown as needed: */
+	struct sl_mgr_dips **created;    /* arrays made here (NULL once freed): abort frees them */
+	uint32_t nb_created, cap_created;
+	struct sl_mgr_vip *dropped;      /* the state's arrays the copy stopped using, each under
+					  * the VIP key it had: commit frees them */
+	uint32_t nb_dropped, cap_dropped;
+	struct sl_mgr_holding *added;    /* host-agent keys added, with their VIP: only those
+					  * can break the host-agent rule, the state before
+					  * having kept it */
+	uint32_t nb_added, cap_added;
 };
 
 struct sl_mgr_op {
@@ -48,12 +46,19 @@ struct sl_mgr_op {
 struct sl_mgr_section {
 	const char *name;             /* member in snapshots and in "bootstrap" */
 	const struct sl_mgr_op *ops;  /* terminated by an entry with name NULL */
-	/* dst starts zeroed; share what can be shared. -1 on ENOMEM. */
+	/* dst starts zeroed; lend it what can be shared. -1 on ENOMEM (then
+	 * abort() runs). */
 	int (*clone)(struct sl_mgr_state *dst, const struct sl_mgr_state *src);
+	/* t->work replaces old (NULL: it replaces nothing, a decoded state):
+	 * free what only old holds. NULL: release(old). */
+	void (*commit)(struct sl_mgr_txn *t, struct sl_mgr_state *old);
+	/* t->work is dropped: free what only it holds. NULL: release(t->work). */
+	void (*abort)(struct sl_mgr_txn *t);
+	/* Free everything s owns (a committed state). */
 	void (*release)(struct sl_mgr_state *s);
 	/* Whole-state invariants, run once per transaction whose flags ask. */
 	unsigned check_flags;
-	int (*check)(const struct sl_mgr_txn *t, struct sl_mgr_err *err);
+	int (*check)(struct sl_mgr_txn *t, struct sl_mgr_err *err);
 	json_t *(*encode)(const struct sl_mgr_state *s); /* NULL on ENOMEM */
 	/* Fill an empty section from its encoding; full validation. */
 	int (*decode)(struct sl_mgr_txn *t, const json_t *v, struct sl_mgr_err *err);

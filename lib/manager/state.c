@@ -33,7 +33,12 @@ const char *sl_mgr_code_name(enum sl_mgr_code code)
 
 struct sl_mgr_state *sl_mgr_state_new(void)
 {
-	return calloc(1, sizeof(struct sl_mgr_state));
+	struct sl_mgr_state *s = calloc(1, sizeof(struct sl_mgr_state));
+	if (s != NULL && (s->agents = sl_mgr_agents_new()) == NULL) {
+		free(s);
+		s = NULL;
+	}
+	return s;
 }
 
 static void release(struct sl_mgr_state *s)
@@ -51,15 +56,41 @@ void sl_mgr_state_free(struct sl_mgr_state *s)
 	free(s);
 }
 
-/* A working copy: scalars copied, sections shared copy-on-write. */
-static int clone(struct sl_mgr_state *dst, const struct sl_mgr_state *src, struct sl_mgr_err *err)
+/* ------------------------------------------------------------ transactions */
+
+/* Drop the working copy: only what the transaction made is freed. */
+static void txn_abort(struct sl_mgr_txn *t)
 {
-	memset(dst, 0, sizeof(*dst));
-	dst->generation = src->generation;
-	dst->index = src->index;
 	for (size_t i = 0; i < NB_SECTIONS; i++)
-		if (sections[i]->clone(dst, src) < 0) {
-			release(dst);
+		if (sections[i]->abort != NULL)
+			sections[i]->abort(t);
+		else
+			sections[i]->release(t->work);
+	memset(t->work, 0, sizeof(*t->work));
+}
+
+/* t->work takes the place of old (NULL: of nothing); the caller then
+ * moves it there. */
+static void txn_commit(struct sl_mgr_txn *t, struct sl_mgr_state *old)
+{
+	for (size_t i = 0; i < NB_SECTIONS; i++)
+		if (sections[i]->commit != NULL)
+			sections[i]->commit(t, old);
+		else if (old != NULL)
+			sections[i]->release(old);
+}
+
+/* A working copy of s: scalars copied, sections lent. */
+static int txn_begin(struct sl_mgr_txn *t, const struct sl_mgr_state *s, struct sl_mgr_state *work,
+		     struct sl_mgr_err *err)
+{
+	memset(work, 0, sizeof(*work));
+	*t = (struct sl_mgr_txn){.work = work};
+	work->generation = s->generation;
+	work->index = s->index;
+	for (size_t i = 0; i < NB_SECTIONS; i++)
+		if (sections[i]->clone(work, s) < 0) {
+			txn_abort(t);
 			return sl_mgr_fail_oom(err);
 		}
 	return 0;
@@ -196,26 +227,31 @@ static int run_command(struct sl_mgr_txn *t, const json_t *cmd, bool nested,
 	return 0;
 }
 
-/* Whole-state invariants of the sections the transaction touched. */
-static int check_sections(const struct sl_mgr_txn *t, struct sl_mgr_err *err)
+/* Whole-state invariants of the sections the transaction touched; on
+ * failure the transaction is aborted. */
+static int txn_check(struct sl_mgr_txn *t, struct sl_mgr_err *err)
 {
 	for (size_t i = 0; i < NB_SECTIONS; i++)
-		if ((t->flags & sections[i]->check_flags) && sections[i]->check(t, err) < 0)
+		if ((t->flags & sections[i]->check_flags) && sections[i]->check(t, err) < 0) {
+			txn_abort(t);
 			return -1;
+		}
 	return 0;
 }
 
-/* Run cmd on a working copy of s; *work is the new state on success. */
+/* Run cmd on a working copy of s; *work is the new state on success, t
+ * to commit or abort. */
 static int transact(const struct sl_mgr_state *s, const json_t *cmd, uint64_t index,
-		    struct sl_mgr_state *work, struct sl_mgr_err *err)
+		    struct sl_mgr_state *work, struct sl_mgr_txn *t, struct sl_mgr_err *err)
 {
-	if (clone(work, s, err) < 0)
+	if (txn_begin(t, s, work, err) < 0)
 		return -1;
-	struct sl_mgr_txn t = {.work = work};
-	if (run_command(&t, cmd, false, err) < 0 || check_sections(&t, err) < 0) {
-		release(work);
+	if (run_command(t, cmd, false, err) < 0) {
+		txn_abort(t);
 		return -1;
 	}
+	if (txn_check(t, err) < 0)
+		return -1;
 	work->generation++;
 	work->index = index;
 	return 0;
@@ -225,12 +261,13 @@ int sl_mgr_validate(const struct sl_mgr_state *s, const json_t *cmd, struct sl_m
 {
 	struct sl_mgr_err dummy;
 	struct sl_mgr_state work;
+	struct sl_mgr_txn t;
 	if (err == NULL)
 		err = &dummy;
 	/* The same path as apply, so the verdicts cannot drift apart. */
-	if (transact(s, cmd, s->index, &work, err) < 0)
+	if (transact(s, cmd, s->index, &work, &t, err) < 0)
 		return -1;
-	release(&work);
+	txn_abort(&t);
 	err->code = SL_MGR_OK;
 	err->msg[0] = '\0';
 	return 0;
@@ -241,11 +278,12 @@ int sl_mgr_apply_entry(struct sl_mgr_state *s, const json_t *cmd, uint64_t index
 {
 	struct sl_mgr_err dummy;
 	struct sl_mgr_state work;
+	struct sl_mgr_txn t;
 	if (err == NULL)
 		err = &dummy;
-	if (transact(s, cmd, index, &work, err) < 0)
+	if (transact(s, cmd, index, &work, &t, err) < 0)
 		return -1;
-	release(s); /* drops s's references; work keeps the shared parts */
+	txn_commit(&t, s);
 	*s = work;
 	err->code = SL_MGR_OK;
 	err->msg[0] = '\0';
@@ -327,17 +365,28 @@ static int get_u64(const json_t *o, const char *key, uint64_t *out, struct sl_mg
 	return 0;
 }
 
+/* Decoded into a working copy of the empty s, so that a snapshot broken
+ * halfway frees what it made like any refused command. */
 static int decode_into(struct sl_mgr_state *s, const json_t *root, struct sl_mgr_err *err)
 {
 	uint32_t format;
-	/* every check, on everything: nothing here was checked before */
-	struct sl_mgr_txn t = {.work = s, .flags = ~0u, .nb_added = SL_MGR_TXN_ADDED_ALL};
+	struct sl_mgr_state work;
+	struct sl_mgr_txn t;
+	if (txn_begin(&t, s, &work, err) < 0)
+		return -1;
+	t.flags = ~0u; /* every check: nothing here was checked before */
 	if (check_section_members(root, snapshot_members, err) < 0 ||
 	    sl_mgr_get_uint(root, "format", true, 1, SL_MGR_FORMAT, 0, &format, err) < 0 ||
-	    get_u64(root, "generation", &s->generation, err) < 0 ||
-	    get_u64(root, "index", &s->index, err) < 0 || decode_sections(&t, root, err) < 0)
+	    get_u64(root, "generation", &work.generation, err) < 0 ||
+	    get_u64(root, "index", &work.index, err) < 0 || decode_sections(&t, root, err) < 0) {
+		txn_abort(&t);
 		return -1;
-	return check_sections(&t, err);
+	}
+	if (txn_check(&t, err) < 0)
+		return -1;
+	txn_commit(&t, s);
+	*s = work;
+	return 0;
 }
 
 struct sl_mgr_state *sl_mgr_state_decode(const void *buf, size_t len, struct sl_mgr_err *err)

@@ -64,10 +64,16 @@ struct sl_mgr_dip {
 	uint8_t health;      /* enum sl_mgr_health */
 };
 
-/* A VIP's DIPs, sorted by (address, port). Shared copy-on-write between a
- * state and its working copies: read-only for users of this header. */
+/* A VIP's DIPs, sorted by (address, port). Lent to working copies, which
+ * copy it before they change it: read-only for users of this header. */
 struct sl_mgr_dips {
-	unsigned refs;
+	/* Unique in the process: every new array (a copy too) gets a new one,
+	 * and an array does not change once a state holds it, nor does the
+	 * key of its VIP. So equal revs mean equal DIPs under the same VIP
+	 * (the data-plane spec's sl_spec_service.rev). */
+	uint64_t rev;
+	unsigned refs;  /* states holding it: 1 (working copies borrow it uncounted) */
+	uint32_t slot;  /* private: its place among the arrays its transaction made */
 	uint32_t n, cap;
 	struct sl_mgr_dip dip[];
 };
@@ -101,6 +107,8 @@ struct sl_mgr_state {
 	uint64_t index;      /* Raft index of the entry that made the last change (0 outside Raft) */
 	struct sl_mgr_vip *vips; /* sorted by (family, protocol, address, port) */
 	uint32_t nb_vips;
+	uint32_t nb_dips;        /* of all VIPs together */
+	struct sl_mgr_agents *agents; /* private: the host-agent keys of the VIPs (agents.h) */
 	struct sl_mgr_member *members; /* sorted by id */
 	uint32_t nb_members;
 	/* Where muxes send tunnels from: host agents drop tunnels from any

@@ -104,32 +104,113 @@ static size_t dip_search(const struct sl_mgr_vip *v, const struct sl_mgr_dip *ke
 
 /* ------------------------------------------------- copy-on-write DIP sets */
 
-static void dips_put(struct sl_mgr_dips *d)
+/*
+ * The working copy borrows the state's DIP arrays. An op that changes one
+ * first makes its own (dips_writable); the transaction lists the arrays it
+ * made (freed if it aborts) and the state's arrays the copy stopped using
+ * (freed when it commits). Nothing else is counted or visited, so a
+ * transaction costs what it changes, whatever the size of the state.
+ */
+
+/* Make room for one more element of a list; -1 on ENOMEM. */
+static int reserve_one(void **list, uint32_t n, uint32_t *cap, size_t size)
 {
-	if (d != NULL && --d->refs == 0)
-		free(d);
+	if (n < *cap)
+		return 0;
+	uint32_t ncap = *cap ? 2 * *cap : 16;
+	void *grown = realloc(*list, (size_t)ncap * size);
+	if (grown == NULL)
+		return -1;
+	*list = grown;
+	*cap = ncap;
+	return 0;
 }
 
-/* Make v's DIP array private to this working copy, with room for `extra`
- * more: the committed state keeps the array it shares. */
-static int dips_writable(struct sl_mgr_vip *v, uint32_t extra, struct sl_mgr_err *err)
+static uint64_t next_rev(void)
+{
+	static uint64_t last;
+	return __atomic_add_fetch(&last, 1, __ATOMIC_RELAXED);
+}
+
+/* Did this transaction make d (so it may change it in place)? */
+static bool txn_made(const struct sl_mgr_txn *t, const struct sl_mgr_dips *d)
+{
+	return d->slot < t->nb_created && t->created[d->slot] == d;
+}
+
+/* An empty array with room for cap, listed as made by t. */
+static struct sl_mgr_dips *dips_new(struct sl_mgr_txn *t, uint32_t cap)
+{
+	if (reserve_one((void **)&t->created, t->nb_created, &t->cap_created, sizeof(*t->created)) < 0)
+		return NULL;
+	struct sl_mgr_dips *d = malloc(sizeof(*d) + (size_t)cap * sizeof(d->dip[0]));
+	if (d == NULL)
+		return NULL;
+	*d = (struct sl_mgr_dips){.rev = next_rev(), .refs = 1, .slot = t->nb_created, .cap = cap};
+	t->created[t->nb_created++] = d;
+	return d;
+}
+
+/* v no longer uses its array: freed now if t made it, else by the commit
+ * (the state before still holds it). */
+static int drop_dips(struct sl_mgr_txn *t, const struct sl_mgr_vip *v, struct sl_mgr_err *err)
+{
+	struct sl_mgr_dips *d = v->dips;
+	if (d == NULL)
+		return 0;
+	if (txn_made(t, d)) {
+		t->created[d->slot] = NULL;
+		free(d);
+		return 0;
+	}
+	if (reserve_one((void **)&t->dropped, t->nb_dropped, &t->cap_dropped, sizeof(*t->dropped)) < 0)
+		return sl_mgr_fail_oom(err);
+	t->dropped[t->nb_dropped++] = *v;
+	return 0;
+}
+
+/* v loses its DIPs (deleted, or given a new list). */
+static int forget_dips(struct sl_mgr_txn *t, const struct sl_mgr_vip *v, struct sl_mgr_err *err)
+{
+	t->work->nb_dips -= sl_mgr_vip_nb_dips(v);
+	return drop_dips(t, v, err);
+}
+
+/* Grow an array t made, in place of the old one in its list. */
+static int dips_grow(struct sl_mgr_txn *t, struct sl_mgr_vip *v, uint32_t cap)
+{
+	struct sl_mgr_dips *d = realloc(v->dips, sizeof(*d) + (size_t)cap * sizeof(d->dip[0]));
+	if (d == NULL)
+		return -1;
+	d->cap = cap;
+	t->created[d->slot] = d;
+	v->dips = d;
+	return 0;
+}
+
+/* Make v's DIP array this transaction's own, with room for `extra` more:
+ * the committed state keeps the array it holds. */
+static int dips_writable(struct sl_mgr_txn *t, struct sl_mgr_vip *v, uint32_t extra,
+			 struct sl_mgr_err *err)
 {
 	struct sl_mgr_dips *d = v->dips;
 	uint32_t n = d != NULL ? d->n : 0;
-	if (d != NULL && d->refs == 1 && d->cap >= n + extra)
+	bool mine = d != NULL && txn_made(t, d);
+	if (mine && d->cap >= n + extra)
 		return 0;
 	uint32_t cap = n + extra < 2 * n ? 2 * n : n + extra;
 	if (cap < 4)
 		cap = 4;
-	struct sl_mgr_dips *nd = malloc(sizeof(*nd) + (size_t)cap * sizeof(nd->dip[0]));
+	if (mine)
+		return dips_grow(t, v, cap) < 0 ? sl_mgr_fail_oom(err) : 0;
+	struct sl_mgr_dips *nd = dips_new(t, cap);
 	if (nd == NULL)
 		return sl_mgr_fail_oom(err);
-	nd->refs = 1;
-	nd->cap = cap;
 	nd->n = n;
 	if (n > 0)
 		memcpy(nd->dip, d->dip, (size_t)n * sizeof(nd->dip[0]));
-	dips_put(d);
+	if (drop_dips(t, v, err) < 0)
+		return -1; /* nd is listed: the abort frees it */
 	v->dips = nd;
 	return 0;
 }
@@ -200,20 +281,23 @@ static int parse_dip(const json_t *o, const struct sl_mgr_vip *v, bool full, str
 
 /* ------------------------------------------------------------ mutations */
 
-static struct sl_mgr_agent_key agent_key(const struct sl_mgr_vip *v, const struct sl_mgr_dip *d,
-					 uint32_t vip)
+static struct sl_mgr_holding holding(const struct sl_mgr_vip *v, const struct sl_mgr_dip *d)
 {
-	return (struct sl_mgr_agent_key){.addr = d->addr, .host = d->host, .family = v->family,
-					 .proto = v->proto, .port = d->port, .vip = vip};
+	return (struct sl_mgr_holding){
+		.key = {.addr = d->addr, .host = d->host, .family = v->family, .proto = v->proto,
+			.port = d->port},
+		.vip_addr = v->addr,
+		.vip_port = v->port};
 }
 
-/* List d for the host-agent rule (vips_check), or give up listing. */
-static void note_added(struct sl_mgr_txn *t, const struct sl_mgr_vip *v, const struct sl_mgr_dip *d)
+/* List d for the host-agent rule (vips_check) and the key map. */
+static int note_added(struct sl_mgr_txn *t, const struct sl_mgr_vip *v, const struct sl_mgr_dip *d,
+		      struct sl_mgr_err *err)
 {
-	if (t->nb_added < SL_MGR_TXN_ADDED)
-		t->added[t->nb_added] = agent_key(v, d, 0);
-	if (t->nb_added < SL_MGR_TXN_ADDED_ALL)
-		t->nb_added++;
+	if (reserve_one((void **)&t->added, t->nb_added, &t->cap_added, sizeof(*t->added)) < 0)
+		return sl_mgr_fail_oom(err);
+	t->added[t->nb_added++] = holding(v, d);
+	return 0;
 }
 
 static struct sl_mgr_vip *insert_vip_at(struct sl_mgr_state *s, size_t pos,
@@ -251,7 +335,8 @@ static struct sl_mgr_vip *add_vip(struct sl_mgr_txn *t, const struct sl_mgr_vip 
 	/* A VIP moved to a new key (vip_update) brings its DIPs under new
 	 * host-agent keys: they count as added. */
 	for (uint32_t j = 0; j < sl_mgr_vip_nb_dips(v); j++)
-		note_added(t, v, &v->dips->dip[j]);
+		if (note_added(t, v, &v->dips->dip[j], err) < 0)
+			return NULL;
 	return insert_vip_at(t->work, pos, v, err);
 }
 
@@ -274,15 +359,15 @@ static int add_dip(struct sl_mgr_txn *t, struct sl_mgr_vip *v, const struct sl_m
 		return sl_mgr_fail(err, SL_MGR_ELIMIT,
 				   "cannot add DIP %s: VIP %s already has %u DIPs, the most allowed",
 				   dip_name(v->family, d, dn), sl_mgr_vip_name(v, vn), SL_MAX_DIPS_PER_VIP);
-	if (dips_writable(v, 1, err) < 0)
+	if (dips_writable(t, v, 1, err) < 0)
 		return -1;
 	struct sl_mgr_dips *ds = v->dips;
 	memmove(&ds->dip[pos + 1], &ds->dip[pos], (ds->n - pos) * sizeof(ds->dip[0]));
 	ds->dip[pos] = *d;
 	ds->n++;
+	t->work->nb_dips++;
 	t->flags |= SL_MGR_TXN_VIPS;
-	note_added(t, v, d);
-	return 0;
+	return note_added(t, v, d, err);
 }
 
 /* Health a re-listed DIP keeps: that of the same (address, port, host) in old. */
@@ -366,7 +451,7 @@ static struct sl_mgr_dip *find_dip(struct sl_mgr_txn *t, const json_t *cmd,
 			    dip_name(v->family, &key, dn), sl_mgr_vip_name(v, vn));
 		return NULL;
 	}
-	if (dips_writable(v, 0, err) < 0)
+	if (dips_writable(t, v, 0, err) < 0)
 		return NULL;
 	*vp = v;
 	return &v->dips->dip[*pos];
@@ -469,19 +554,23 @@ static int op_vip_update(struct sl_mgr_txn *t, const json_t *cmd, struct sl_mgr_
 				   "set.address: the VIP's DIPs are IPv%u; a VIP of another family "
 				   "needs its new DIPs in dips",
 				   v->family);
-	/* Move the VIP to its new place; nv holds its DIP array (and reference). */
+	if (list != NULL)
+		nv.dips = NULL; /* built from list below */
+	else if (vip_cmp(&nv, v) != 0 && v->dips != NULL) {
+		/* The same DIPs under a new key: a new array (a new rev), as the
+		 * data-plane spec's revs promise. */
+		if (dips_writable(t, v, 0, err) < 0)
+			return -1;
+		nv.dips = v->dips;
+	}
+	struct sl_mgr_vip was = *v;
 	remove_vip_at(t->work, pos);
 	struct sl_mgr_vip *moved = add_vip(t, &nv, err);
-	if (moved == NULL) {
-		dips_put(nv.dips);
-		return -1;
-	}
-	if (list == NULL)
-		return 0;
-	struct sl_mgr_dips *old = moved->dips;
-	moved->dips = NULL;
-	int rc = add_dip_list(t, moved, list, false, old, err);
-	dips_put(old);
+	if (moved == NULL || list == NULL)
+		return moved == NULL ? -1 : 0;
+	int rc = add_dip_list(t, moved, list, false, was.dips, err);
+	if (rc == 0)
+		rc = forget_dips(t, &was, err);
 	if (rc < 0 && in_set)
 		sl_mgr_err_path(err, "set");
 	return rc;
@@ -491,9 +580,8 @@ static int op_vip_delete(struct sl_mgr_txn *t, const json_t *cmd, struct sl_mgr_
 {
 	size_t pos;
 	struct sl_mgr_vip *v = find_vip(t, cmd, &pos, err);
-	if (v == NULL)
+	if (v == NULL || forget_dips(t, v, err) < 0)
 		return -1;
-	dips_put(v->dips);
 	remove_vip_at(t->work, pos);
 	return 0;
 }
@@ -522,6 +610,7 @@ static int op_dip_remove(struct sl_mgr_txn *t, const json_t *cmd, struct sl_mgr_
 	struct sl_mgr_dips *ds = v->dips;
 	memmove(&ds->dip[pos], &ds->dip[pos + 1], (ds->n - pos - 1) * sizeof(ds->dip[0]));
 	ds->n--;
+	t->work->nb_dips--;
 	return 0;
 }
 
@@ -603,6 +692,50 @@ static int parse_health_target(const json_t *cmd, struct health_target *ht,
 	return 0;
 }
 
+#define NO_VIP UINT32_MAX
+static uint32_t holder_index(const struct sl_mgr_state *s, const struct sl_mgr_holding *h);
+
+/* h's DIP gets health, if h's VIP holds it in the working copy. */
+static int set_health_held(struct sl_mgr_txn *t, const struct sl_mgr_holding *h, uint8_t health,
+			   unsigned *hits, struct sl_mgr_err *err)
+{
+	uint32_t pos = holder_index(t->work, h);
+	if (pos == NO_VIP)
+		return 0;
+	struct sl_mgr_vip *v = &t->work->vips[pos];
+	struct sl_mgr_dip key = {.addr = h->key.addr, .port = h->key.port};
+	bool found;
+	if (dips_writable(t, v, 0, err) < 0)
+		return -1;
+	v->dips->dip[dip_search(v, &key, &found)].health = health;
+	(*hits)++;
+	return 0;
+}
+
+/* A DIP on a given host is a host-agent key under each protocol: its VIPs
+ * are the key map's holders and those this transaction added it to (as
+ * for the host-agent rule), found without a pass over every VIP. */
+static int report_health_on_host(struct sl_mgr_txn *t, const struct health_target *ht,
+				 uint8_t health, unsigned *hits, struct sl_mgr_err *err)
+{
+	static const uint8_t protos[] = {SL_PROTO_TCP, SL_PROTO_UDP};
+	struct sl_mgr_agent_key k = {.addr = ht->key.addr, .host = ht->key.host,
+				     .family = (uint8_t)ht->family, .port = ht->key.port};
+	for (unsigned i = 0; i < sizeof(protos) / sizeof(protos[0]); i++) {
+		k.proto = protos[i];
+		const struct sl_mgr_holding *h = sl_mgr_agents_find(t->work->agents, &k);
+		if (h != NULL && set_health_held(t, h, health, hits, err) < 0)
+			return -1;
+	}
+	for (uint32_t i = 0; i < t->nb_added; i++) {
+		const struct sl_mgr_agent_key *a = &t->added[i].key;
+		if (a->family == k.family && a->port == k.port && sl_addr_eq(&a->addr, &k.addr) &&
+		    sl_addr_eq(&a->host, &k.host) && set_health_held(t, &t->added[i], health, hits, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int report_health_everywhere(struct sl_mgr_txn *t, const json_t *cmd, uint8_t health,
 				    struct sl_mgr_err *err)
 {
@@ -611,14 +744,16 @@ static int report_health_everywhere(struct sl_mgr_txn *t, const json_t *cmd, uin
 	unsigned hits = 0;
 	if (parse_health_target(cmd, &ht, err) < 0)
 		return -1;
-	for (uint32_t i = 0; i < t->work->nb_vips; i++) {
+	if (!ht.any_host && report_health_on_host(t, &ht, health, &hits, err) < 0)
+		return -1;
+	for (uint32_t i = 0; ht.any_host && i < t->work->nb_vips; i++) {
 		struct sl_mgr_vip *v = &t->work->vips[i];
 		bool found = false;
 		size_t pos = v->family == ht.family ? dip_search(v, &ht.key, &found) : 0;
 		if (v->family != ht.family || !found ||
 		    (!ht.any_host && !sl_addr_eq(&v->dips->dip[pos].host, &ht.key.host)))
 			continue;
-		if (dips_writable(v, 0, err) < 0)
+		if (dips_writable(t, v, 0, err) < 0)
 			return -1;
 		v->dips->dip[pos].health = health;
 		hits++;
@@ -647,9 +782,8 @@ static int op_dip_health(struct sl_mgr_txn *t, const json_t *cmd, struct sl_mgr_
 
 /* ------------------------------------------------------------ invariants */
 
-static int agent_key_cmp(const void *pa, const void *pb)
+static int agent_key_cmp(const struct sl_mgr_agent_key *a, const struct sl_mgr_agent_key *b)
 {
-	const struct sl_mgr_agent_key *a = pa, *b = pb;
 	int d = cmp_u(a->family, b->family);
 	if (d == 0)
 		d = cmp_u(a->proto, b->proto);
@@ -657,136 +791,118 @@ static int agent_key_cmp(const void *pa, const void *pb)
 		d = memcmp(&a->addr, &b->addr, sizeof(a->addr));
 	if (d == 0)
 		d = cmp_u(a->port, b->port);
-	if (d == 0)
-		d = memcmp(&a->host, &b->host, sizeof(a->host));
-	return d != 0 ? d : cmp_u(a->vip, b->vip);
+	return d != 0 ? d : memcmp(&a->host, &b->host, sizeof(a->host));
 }
 
-/* The same key, whichever VIP. */
-static bool agent_key_same(struct sl_mgr_agent_key a, struct sl_mgr_agent_key b)
+/* By key, then VIP: a key's holdings side by side, in the key order the
+ * report has always used (the smallest shared key is the one named). */
+static int holding_cmp(const void *pa, const void *pb)
 {
-	a.vip = b.vip = 0;
-	return agent_key_cmp(&a, &b) == 0;
+	const struct sl_mgr_holding *a = pa, *b = pb;
+	int d = agent_key_cmp(&a->key, &b->key);
+	if (d == 0)
+		d = memcmp(&a->vip_addr, &b->vip_addr, sizeof(a->vip_addr));
+	return d != 0 ? d : cmp_u(a->vip_port, b->vip_port);
 }
 
-static int report_shared_dip(const struct sl_mgr_state *s, const struct sl_mgr_agent_key *a,
-			     const struct sl_mgr_agent_key *b, struct sl_mgr_err *err)
+static bool same_vip(const struct sl_mgr_holding *a, const struct sl_mgr_holding *b)
+{
+	return a->vip_port == b->vip_port && sl_addr_eq(&a->vip_addr, &b->vip_addr);
+}
+
+/* Index in s of h's VIP if it holds h's key, else NO_VIP. */
+static uint32_t holder_index(const struct sl_mgr_state *s, const struct sl_mgr_holding *h)
+{
+	struct sl_mgr_vip key = {.addr = h->vip_addr, .family = h->key.family,
+				 .proto = h->key.proto, .port = h->vip_port};
+	struct sl_mgr_dip dkey = {.addr = h->key.addr, .port = h->key.port};
+	bool found;
+	size_t pos = vip_search(s, &key, &found);
+	if (!found)
+		return NO_VIP;
+	const struct sl_mgr_vip *v = &s->vips[pos];
+	size_t dpos = dip_search(v, &dkey, &found);
+	return found && sl_addr_eq(&v->dips->dip[dpos].host, &h->key.host) ? (uint32_t)pos : NO_VIP;
+}
+
+static int report_shared_dip(const struct sl_mgr_state *s, const struct sl_mgr_agent_key *k,
+			     uint32_t vip1, uint32_t vip2, struct sl_mgr_err *err)
 {
 	char dn[SL_MGR_NAME_LEN], hn[64], v1[SL_MGR_NAME_LEN], v2[SL_MGR_NAME_LEN];
-	struct sl_mgr_dip d = {.addr = a->addr, .port = a->port};
+	struct sl_mgr_dip d = {.addr = k->addr, .port = k->port};
 	return sl_mgr_fail(err, SL_MGR_EEXIST,
 			   "DIP %s on host %s would back both VIP %s and VIP %s; its host agent "
 			   "could not map replies back to one VIP",
-			   dip_name(a->family, &d, dn), sl_addr_format(a->family, &a->host, hn, sizeof(hn)),
-			   sl_mgr_vip_name(&s->vips[a->vip], v1), sl_mgr_vip_name(&s->vips[b->vip], v2));
+			   dip_name(k->family, &d, dn), sl_addr_format(k->family, &k->host, hn, sizeof(hn)),
+			   sl_mgr_vip_name(&s->vips[vip1], v1), sl_mgr_vip_name(&s->vips[vip2], v2));
 }
 
-/* Every DIP's key, sorted: the first equal neighbours are the smallest
- * shared key with its two lowest VIPs. */
-static int check_all(const struct sl_mgr_state *s, struct sl_mgr_err *err)
-{
-	size_t n = 0, k = 0;
-	for (uint32_t i = 0; i < s->nb_vips; i++)
-		n += sl_mgr_vip_nb_dips(&s->vips[i]);
-	if (n < 2)
-		return 0;
-	struct sl_mgr_agent_key *keys = malloc(n * sizeof(*keys));
-	if (keys == NULL)
-		return sl_mgr_fail_oom(err);
-	for (uint32_t i = 0; i < s->nb_vips; i++)
-		for (uint32_t j = 0; j < sl_mgr_vip_nb_dips(&s->vips[i]); j++)
-			keys[k++] = agent_key(&s->vips[i], &s->vips[i].dips->dip[j], i);
-	qsort(keys, n, sizeof(*keys), agent_key_cmp);
-	int rc = 0;
-	for (size_t i = 1; i < n && rc == 0; i++)
-		if (agent_key_same(keys[i - 1], keys[i]))
-			rc = report_shared_dip(s, &keys[i - 1], &keys[i], err);
-	free(keys);
-	return rc;
-}
-
-/* 16 bits of (address, port): a filter that lets almost every DIP of the
- * state skip the search among the added ones. */
-static uint16_t key_bucket(const union sl_addr *a, uint16_t port)
-{
-	uint64_t h = (a->u64[0] ^ (a->u64[1] * 0x9e3779b97f4a7c15ull) ^ port) * 0xbf58476d1ce4e5b9ull;
-	return (uint16_t)(h >> 48);
-}
-
-/* Which VIPs hold each added key: the two lowest, UINT32_MAX for none. */
-struct added_hits {
-	struct sl_mgr_agent_key key[SL_MGR_TXN_ADDED];
-	uint32_t first[SL_MGR_TXN_ADDED], second[SL_MGR_TXN_ADDED];
-	uint64_t bucket[65536 / 64];
-	uint32_t n;
+/* The two lowest indices of VIPs in s holding a key. */
+struct lowest_two {
+	uint32_t first, second;
 };
 
-static void hit(struct added_hits *h, const struct sl_mgr_agent_key *k)
+static void consider(struct lowest_two *l, uint32_t vip)
 {
-	uint16_t b = key_bucket(&k->addr, k->port);
-	if (!((h->bucket[b / 64] >> (b % 64)) & 1))
+	if (vip == NO_VIP || vip == l->first || vip == l->second)
 		return;
-	struct sl_mgr_agent_key probe = *k;
-	probe.vip = 0; /* the added keys' VIP: the first equal one is found */
-	bool found;
-	size_t p = lower_bound(h->key, h->n, sizeof(h->key[0]), &probe, agent_key_cmp, &found);
-	if (p == h->n || !agent_key_same(h->key[p], *k))
-		return;
-	if (h->first[p] == UINT32_MAX)
-		h->first[p] = k->vip;
-	else if (h->second[p] == UINT32_MAX)
-		h->second[p] = k->vip;
+	if (vip < l->first) {
+		l->second = l->first;
+		l->first = vip;
+	} else if (vip < l->second)
+		l->second = vip;
 }
 
 /*
- * Only the added DIPs, against every DIP of the state (a linear pass; the
- * sort of check_all is what made a change cost tens of ms at 80,000 DIPs).
- * The same verdict and message as check_all: a shared key must be an
- * added one, the added keys are searched in check_all's order, and the
- * pass meets VIPs in index order.
+ * The VIPs that may hold a key the transaction added, group[0..n) (its
+ * holdings, sorted): those it was added to, and the one holding it in the
+ * state before (the key map). Another VIP holding it now would have held
+ * it before too, and then been its holder. Fails on two holders, naming
+ * the two lowest VIPs.
  */
-static int check_added(const struct sl_mgr_txn *t, struct sl_mgr_err *err)
+static int check_key(const struct sl_mgr_txn *t, const struct sl_mgr_holding *group, uint32_t n,
+		     struct sl_mgr_err *err)
 {
-	const struct sl_mgr_state *s = t->work;
-	struct added_hits *h = calloc(1, sizeof(*h));
-	if (h == NULL)
-		return sl_mgr_fail_oom(err);
-	h->n = t->nb_added;
-	memcpy(h->key, t->added, h->n * sizeof(h->key[0]));
-	qsort(h->key, h->n, sizeof(h->key[0]), agent_key_cmp);
-	for (uint32_t i = 0; i < h->n; i++) {
-		h->first[i] = h->second[i] = UINT32_MAX;
-		uint16_t b = key_bucket(&h->key[i].addr, h->key[i].port);
-		h->bucket[b / 64] |= 1ull << (b % 64);
-	}
-	for (uint32_t i = 0; i < s->nb_vips; i++)
-		for (uint32_t j = 0; j < sl_mgr_vip_nb_dips(&s->vips[i]); j++) {
-			struct sl_mgr_agent_key k = agent_key(&s->vips[i], &s->vips[i].dips->dip[j], i);
-			hit(h, &k);
-		}
-	int rc = 0;
-	for (uint32_t i = 0; i < h->n && rc == 0; i++)
-		if (h->second[i] != UINT32_MAX) {
-			struct sl_mgr_agent_key a = h->key[i], b = h->key[i];
-			a.vip = h->first[i];
-			b.vip = h->second[i];
-			rc = report_shared_dip(s, &a, &b, err);
-		}
-	free(h);
-	return rc;
+	const struct sl_mgr_holding *before = sl_mgr_agents_find(t->work->agents, &group[0].key);
+	uint32_t candidates = before != NULL;
+	for (uint32_t i = 0; i < n; i++)
+		if ((i == 0 || !same_vip(&group[i - 1], &group[i])) &&
+		    (before == NULL || !same_vip(before, &group[i])))
+			candidates++;
+	if (candidates < 2)
+		return 0; /* one VIP at most: nothing to look up */
+	struct lowest_two l = {NO_VIP, NO_VIP};
+	if (before != NULL)
+		consider(&l, holder_index(t->work, before));
+	for (uint32_t i = 0; i < n; i++)
+		consider(&l, holder_index(t->work, &group[i]));
+	return l.second == NO_VIP ? 0 : report_shared_dip(t->work, &group[0].key, l.first, l.second, err);
 }
 
 /*
  * lib/config's rule for local DIPs, for every host at once: the host agent
  * recognises a reply by its source (protocol, DIP address, port), so on one
  * host that must lead to one VIP. Checked once per transaction, so a batch
- * may move a DIP from one VIP to another in either order.
+ * may move a DIP from one VIP to another in either order; only the keys it
+ * added are looked at, against the key map (agents.h), so the cost is that
+ * of the change. The verdict and message are those of comparing every DIP
+ * with every other: the smallest shared key, with its two lowest VIPs.
  */
-static int vips_check(const struct sl_mgr_txn *t, struct sl_mgr_err *err)
+static int vips_check(struct sl_mgr_txn *t, struct sl_mgr_err *err)
 {
-	if (t->nb_added >= SL_MGR_TXN_ADDED_ALL)
-		return check_all(t->work, err);
-	return t->nb_added == 0 ? 0 : check_added(t, err);
+	if (t->nb_added == 0)
+		return 0;
+	/* The commit adds these keys to the map and must not fail. */
+	if (sl_mgr_agents_reserve(t->work->agents, t->nb_added) < 0)
+		return sl_mgr_fail_oom(err);
+	qsort(t->added, t->nb_added, sizeof(t->added[0]), holding_cmp);
+	for (uint32_t i = 0, j; i < t->nb_added; i = j) {
+		for (j = i + 1; j < t->nb_added && agent_key_cmp(&t->added[i].key, &t->added[j].key) == 0; j++)
+			;
+		if (check_key(t, &t->added[i], j - i, err) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 /* ------------------------------------------------------------ encoding */
@@ -911,8 +1027,12 @@ const struct sl_mgr_vip *sl_mgr_vip_find(const struct sl_mgr_state *s, const str
 
 /* ------------------------------------------------------------ section */
 
+/* The working copy: its own VIP array (one sequential copy), every DIP
+ * array and the key map borrowed. */
 static int vips_clone(struct sl_mgr_state *dst, const struct sl_mgr_state *src)
 {
+	dst->agents = src->agents;
+	dst->nb_dips = src->nb_dips;
 	if (src->nb_vips == 0)
 		return 0;
 	dst->vips = malloc(src->nb_vips * sizeof(*dst->vips));
@@ -920,19 +1040,74 @@ static int vips_clone(struct sl_mgr_state *dst, const struct sl_mgr_state *src)
 		return -1;
 	memcpy(dst->vips, src->vips, src->nb_vips * sizeof(*dst->vips));
 	dst->nb_vips = src->nb_vips;
-	for (uint32_t i = 0; i < dst->nb_vips; i++)
-		if (dst->vips[i].dips != NULL)
-			dst->vips[i].dips->refs++;
 	return 0;
+}
+
+static void txn_lists_free(struct sl_mgr_txn *t)
+{
+	free(t->created);
+	free(t->dropped);
+	free(t->added);
+	t->created = NULL;
+	t->dropped = NULL;
+	t->added = NULL;
+	t->nb_created = t->nb_dropped = t->nb_added = 0;
+	t->cap_created = t->cap_dropped = t->cap_added = 0;
+}
+
+/* The key map follows the committed change: the keys of dropped arrays
+ * their VIP no longer holds leave it, the keys added and still held join. */
+static void update_agents(const struct sl_mgr_txn *t)
+{
+	struct sl_mgr_agents *a = t->work->agents;
+	for (uint32_t i = 0; i < t->nb_dropped; i++) {
+		const struct sl_mgr_vip *v = &t->dropped[i];
+		for (uint32_t j = 0; j < v->dips->n; j++) {
+			struct sl_mgr_holding h = holding(v, &v->dips->dip[j]);
+			const struct sl_mgr_holding *cur = sl_mgr_agents_find(a, &h.key);
+			if (cur != NULL && same_vip(cur, &h) && holder_index(t->work, &h) == NO_VIP)
+				sl_mgr_agents_remove(a, &h.key);
+		}
+	}
+	for (uint32_t i = 0; i < t->nb_added; i++)
+		if (holder_index(t->work, &t->added[i]) != NO_VIP)
+			sl_mgr_agents_set(a, &t->added[i]);
+}
+
+static void vips_commit(struct sl_mgr_txn *t, struct sl_mgr_state *old)
+{
+	update_agents(t);
+	for (uint32_t i = 0; i < t->nb_dropped; i++)
+		free(t->dropped[i].dips);
+	txn_lists_free(t);
+	if (old == NULL)
+		return;
+	free(old->vips); /* its DIP arrays: now the new state's, or just freed */
+	old->vips = NULL;
+	old->nb_vips = old->nb_dips = 0;
+	old->agents = NULL; /* the new state's */
+}
+
+static void vips_abort(struct sl_mgr_txn *t)
+{
+	for (uint32_t i = 0; i < t->nb_created; i++)
+		free(t->created[i]);
+	txn_lists_free(t);
+	free(t->work->vips);
+	t->work->vips = NULL;
+	t->work->nb_vips = t->work->nb_dips = 0;
+	t->work->agents = NULL; /* the state's */
 }
 
 static void vips_release(struct sl_mgr_state *s)
 {
 	for (uint32_t i = 0; i < s->nb_vips; i++)
-		dips_put(s->vips[i].dips);
+		free(s->vips[i].dips);
 	free(s->vips);
+	sl_mgr_agents_free(s->agents);
 	s->vips = NULL;
-	s->nb_vips = 0;
+	s->nb_vips = s->nb_dips = 0;
+	s->agents = NULL;
 }
 
 #define KEY "vip"
@@ -962,6 +1137,8 @@ const struct sl_mgr_section sl_mgr_vips_section = {
 	.name = "vips",
 	.ops = vips_ops,
 	.clone = vips_clone,
+	.commit = vips_commit,
+	.abort = vips_abort,
 	.release = vips_release,
 	.check_flags = SL_MGR_TXN_VIPS,
 	.check = vips_check,

@@ -5,8 +5,10 @@
 
 int sl_spec_alloc_services(struct sl_spec *s, uint32_t n)
 {
-	for (uint32_t i = 0; i < s->nb_services; i++)
+	for (uint32_t i = 0; s->backend_block == NULL && i < s->nb_services; i++)
 		free(s->services[i].backends);
+	free(s->backend_block);
+	s->backend_block = NULL;
 	free(s->services);
 	s->services = n ? calloc(n, sizeof(*s->services)) : NULL;
 	s->nb_services = s->services ? n : 0;
@@ -19,6 +21,13 @@ int sl_spec_alloc_backends(struct sl_spec_service *svc, uint32_t n)
 	svc->backends = n ? calloc(n, sizeof(*svc->backends)) : NULL;
 	svc->nb_backends = svc->backends ? n : 0;
 	return n && svc->backends == NULL ? -1 : 0;
+}
+
+int sl_spec_alloc_backend_block(struct sl_spec *s, uint64_t n)
+{
+	free(s->backend_block);
+	s->backend_block = n ? malloc(n * sizeof(*s->backend_block)) : NULL;
+	return n && s->backend_block == NULL ? -1 : 0;
 }
 
 void sl_spec_free(struct sl_spec *s)
@@ -46,6 +55,7 @@ int sl_spec_copy(struct sl_spec *dst, const struct sl_spec *src)
 	*dst = *src;
 	dst->services = NULL;
 	dst->nb_services = 0;
+	dst->backend_block = NULL; /* the copy's services own their backends */
 	if (sl_spec_alloc_services(dst, src->nb_services) != 0)
 		return -1;
 	for (uint32_t i = 0; i < src->nb_services; i++)

@@ -5,8 +5,9 @@
  * (sl_spec_from_config() in lib/config) and the replicated state (the
  * manager's data-plane configuration, converted at the app boundary).
  *
- * Plain data with one kind of allocation: the services array and each
- * service's backends array, owned by the spec (sl_spec_free,
+ * Plain data with one kind of allocation: the services array and the
+ * services' backends (each service its own array, or all of them in one
+ * block: sl_spec_alloc_backend_block), owned by the spec (sl_spec_free,
  * sl_spec_copy). Everything else is inline, so a spec moves by assignment.
  * Dependency-free: packet/addr.h for addresses, spec/limits.h for sizes.
  */
@@ -115,15 +116,26 @@ struct sl_spec {
 	uint32_t nb_ports;
 	struct sl_spec_service *services; /* owned; a VIP's number is its index here */
 	uint32_t nb_services;
+	/* Owned; when set, every service's backends lie in it (one allocation
+	 * for thousands of services, freed once). NULL: each service owns its
+	 * backends array. */
+	struct sl_spec_backend *backend_block;
 	struct sl_spec_mux mux;
 	struct sl_spec_host host;
 	struct sl_spec_workers workers;
 };
 
-/* n zeroed services in place of s's (freed); 0, or -1 on ENOMEM with none. */
+/* n zeroed services in place of s's (freed, their backends too); 0, or -1
+ * on ENOMEM with none. */
 int sl_spec_alloc_services(struct sl_spec *s, uint32_t n);
-/* n zeroed backends in place of svc's (freed); 0, or -1 on ENOMEM with none. */
+/* n zeroed backends in place of svc's (freed); 0, or -1 on ENOMEM with
+ * none. Not for a spec with a backend block. */
 int sl_spec_alloc_backends(struct sl_spec_service *svc, uint32_t n);
+/* One block of n backends (not zeroed: the producer fills each) for s's
+ * services (just allocated, no backends of their own), which then point
+ * into it: set svc->backends = s->backend_block + offset. 0, or -1 on
+ * ENOMEM with none. */
+int sl_spec_alloc_backend_block(struct sl_spec *s, uint64_t n);
 
 /* Free what s owns and zero it; NULL is ignored. */
 void sl_spec_free(struct sl_spec *s);

@@ -1432,7 +1432,7 @@ static void expect_route(const char *method, const char *path, const char *body,
 	struct sl_api_outcome o;
 	char *e = route_text(method, path, body, &o);
 	if (status == 0)
-		ck_assert_msg(o.next == SL_API_SUBMIT, "%s %s %s: %s", method, path, body, e);
+		ck_assert_msg(o.next == SL_API_SUBMIT, "%s %s %s: %s", method, path, body ? body : "", e);
 	else
 		ck_assert_msg(o.next == SL_API_REPLY && o.status == status, "%s %s %s: %d %s",
 			      method, path, body ? body : "", o.status, e);

@@ -997,6 +997,29 @@ START_TEST(test_health_report_fans_out)
 }
 END_TEST
 
+/* A report on a host reaches the DIPs the same batch added there (not yet
+ * in the state's key map) and not those it moved away. */
+START_TEST(test_health_report_in_batch)
+{
+	struct sl_mgr_state *s = base_state();
+	apply_ok(s, "{'op':'batch','commands':["
+		    "{'op':'dip_add','vip':" VC ",'dip':{'address':'10.0.0.7','port':8080,'host':"
+		    "'192.0.2.21'}},"
+		    "{'op':'dip_remove','vip':" VA ",'dip':" D1 "},"
+		    "{'op':'dip_add','vip':" VD ",'dip':{'address':'10.0.0.1','port':8080,'host':"
+		    "'192.0.2.21'}},"
+		    "{'op':'dip_health','dip':{'address':'10.0.0.7','port':8080,'host':'192.0.2.21'},"
+		    "'health':'unhealthy'},"
+		    "{'op':'dip_health','dip':{'address':'10.0.0.1','port':8080,'host':'192.0.2.21'},"
+		    "'health':'healthy'}]}");
+	ck_assert_int_eq(vip_of(s, VC)->dips->dip[0].health, SL_MGR_UNHEALTHY);
+	ck_assert_int_eq(vip_of(s, VD)->dips->dip[0].health, SL_MGR_HEALTHY);
+	ck_assert_uint_eq(sl_mgr_vip_nb_dips(vip_of(s, VA)), 1);
+	ck_assert_int_eq(vip_of(s, VA)->dips->dip[0].health, SL_MGR_HEALTH_UNKNOWN);
+	sl_mgr_state_free(s);
+}
+END_TEST
+
 /* Limits: SL_MAX_VIPS VIPs, SL_MAX_DIPS_PER_VIP DIPs per VIP. */
 static json_t *many_dips(unsigned n)
 {
@@ -1497,6 +1520,292 @@ START_TEST(test_to_spec)
 	ck_assert_int_eq(err.code, SL_MGR_ELIMIT);
 	ck_assert_ptr_null(direct.services);
 	sl_config_free(&cfg);
+	sl_mgr_state_free(s);
+}
+END_TEST
+
+/* ------------------------------------------------------------ spec revs */
+
+/* The rev of VIP key's service in the spec s gives the data plane. */
+static uint64_t rev_of(const struct sl_mgr_state *s, const struct sl_config *cfg, const char *key)
+{
+	struct sl_spec spec;
+	struct sl_mgr_err err;
+	const struct sl_mgr_vip *v = vip_of(s, key);
+	ck_assert_ptr_nonnull(v);
+	ck_assert_int_eq(sl_mgr_state_to_spec(s, cfg, &spec, &err), 0);
+	uint64_t rev = spec.services[v - s->vips].rev;
+	sl_spec_free(&spec);
+	return rev;
+}
+
+/* Base's VIPs with DIPs (C has none: rev 0, no promise). */
+static const char *const rev_keys[] = {VA, VB, VD};
+#define NB_REV_KEYS (sizeof(rev_keys) / sizeof(rev_keys[0]))
+
+/* After cmd (applied, or refused when ok is false), the VIP rev_keys[changed]
+ * has a new rev and every other VIP its old one (changed -1: none). */
+static void expect_revs(struct sl_mgr_state *s, const struct sl_config *cfg, const char *cmd,
+			bool ok, int changed)
+{
+	uint64_t before[NB_REV_KEYS];
+	struct sl_mgr_err err;
+	for (unsigned i = 0; i < NB_REV_KEYS; i++)
+		before[i] = rev_of(s, cfg, rev_keys[i]);
+	ck_assert_msg(apply_text(s, cmd, &err) == (ok ? 0 : -1), "%s: %s", cmd, err.msg);
+	for (unsigned i = 0; i < NB_REV_KEYS; i++) {
+		uint64_t now = rev_of(s, cfg, rev_keys[i]);
+		ck_assert_uint_ne(now, 0);
+		if ((int)i == changed)
+			ck_assert_msg(now != before[i], "%s: the rev of %s stayed", cmd, rev_keys[i]);
+		else
+			ck_assert_msg(now == before[i], "%s: the rev of %s changed", cmd, rev_keys[i]);
+	}
+}
+
+/* sl_spec_service.rev: whatever reaches a service (a DIP's weight, admin
+ * state or health, DIPs added or removed, the VIP's key) gives it a new
+ * rev; anything else leaves it; two services never share one. */
+START_TEST(test_spec_revs)
+{
+	struct sl_config cfg;
+	struct sl_spec spec;
+	struct sl_mgr_err err;
+	load_cfg(CFG, &cfg);
+	struct sl_mgr_state *s = base_state();
+	ck_assert_int_eq(sl_mgr_state_to_spec(s, &cfg, &spec, &err), 0);
+	for (uint32_t i = 0; i < spec.nb_services; i++)
+		for (uint32_t j = i + 1; j < spec.nb_services; j++)
+			ck_assert(spec.services[i].rev == 0 || spec.services[i].rev != spec.services[j].rev);
+	ck_assert_uint_eq(spec.services[vip_of(s, VC) - s->vips].rev, 0);
+	sl_spec_free(&spec);
+
+	expect_revs(s, &cfg, "{'op':'dip_set_weight','vip':" VA ",'dip':" D1 ",'weight':7}", true, 0);
+	expect_revs(s, &cfg, "{'op':'dip_drain','vip':" VA ",'dip':" D1 "}", true, 0);
+	expect_revs(s, &cfg, "{'op':'dip_enable','vip':" VA ",'dip':" D1 "}", true, 0);
+	expect_revs(s, &cfg, "{'op':'dip_health','vip':" VA ",'dip':" D1 ",'health':'unhealthy'}",
+		    true, 0);
+	expect_revs(s, &cfg, "{'op':'dip_health','dip':{'address':'10.0.0.3','port':8443},"
+			     "'health':'healthy'}", true, 2);
+	expect_revs(s, &cfg, "{'op':'dip_add','vip':" VB ",'dip':{'address':'2001:db8:1::2',"
+			     "'host':'2001:db8:2::21'}}", true, 1);
+	expect_revs(s, &cfg, "{'op':'dip_remove','vip':" VB ",'dip':{'address':'2001:db8:1::2',"
+			     "'port':53}}", true, 1);
+	expect_revs(s, &cfg, "{'op':'vip_update','vip':" VA ",'dips':[{'address':'10.0.0.1',"
+			     "'port':8080,'host':'192.0.2.21'}]}", true, 0);
+	/* unrelated changes, refused commands and validations leave every rev */
+	expect_revs(s, &cfg, "{'op':'vip_create','vip':{'address':'198.51.100.1','protocol':'tcp',"
+			     "'port':80,'dips':[{'address':'10.1.0.1','host':'192.0.2.21'}]}}", true, -1);
+	expect_revs(s, &cfg, "{'op':'vip_delete','vip':{'address':'198.51.100.1','protocol':'tcp',"
+			     "'port':80}}", true, -1);
+	expect_revs(s, &cfg, "{'op':'member_api','id':2,'api':'https://192.0.2.12:8443'}", true, -1);
+	expect_revs(s, &cfg, "{'op':'set_tunnel_sources','prefixes':['192.0.2.10/32']}", true, -1);
+	expect_revs(s, &cfg, "{'op':'batch','commands':[{'op':'dip_set_weight','vip':" VA ",'dip':" D1
+			     ",'weight':9},{'op':'dip_drain','vip':" VD ",'dip':{'address':'10.0.0.9',"
+			     "'port':1}}]}", false, -1);
+	json_t *cmd = J("{'op':'dip_set_weight','vip':" VD ",'dip':{'address':'10.0.0.3','port':8443},"
+			"'weight':3}");
+	uint64_t d_rev = rev_of(s, &cfg, VD);
+	ck_assert_int_eq(sl_mgr_validate(s, cmd, &err), 0);
+	ck_assert_uint_eq(rev_of(s, &cfg, VD), d_rev);
+	json_decref(cmd);
+	/* the same DIPs under a new key */
+	apply_ok(s, "{'op':'vip_update','vip':" VD ",'set':{'port':444}}");
+	uint64_t moved = rev_of(s, &cfg, "{'address':'203.0.113.11','protocol':'tcp','port':444}");
+	ck_assert_uint_ne(moved, 0);
+	ck_assert_uint_ne(moved, d_rev);
+	sl_config_free(&cfg);
+	sl_mgr_state_free(s);
+}
+END_TEST
+
+/* ------------------------------------------------------------ host-agent keys */
+
+/* The host-agent rule by brute force (no key in two VIPs), and the DIP count. */
+static void assert_agent_rule(const struct sl_mgr_state *s)
+{
+	uint32_t total = 0;
+	for (uint32_t i = 0; i < s->nb_vips; i++) {
+		const struct sl_mgr_vip *v = &s->vips[i];
+		total += sl_mgr_vip_nb_dips(v);
+		for (uint32_t k = i + 1; k < s->nb_vips; k++) {
+			const struct sl_mgr_vip *w = &s->vips[k];
+			if (v->family != w->family || v->proto != w->proto)
+				continue;
+			for (uint32_t a = 0; a < sl_mgr_vip_nb_dips(v); a++)
+				for (uint32_t b = 0; b < sl_mgr_vip_nb_dips(w); b++) {
+					const struct sl_mgr_dip *x = &v->dips->dip[a], *y = &w->dips->dip[b];
+					ck_assert(!(x->port == y->port && sl_addr_eq(&x->addr, &y->addr) &&
+						    sl_addr_eq(&x->host, &y->host)));
+				}
+		}
+	}
+	ck_assert_uint_eq(total, s->nb_dips);
+}
+
+static unsigned rnd(unsigned *seed, unsigned n)
+{
+	*seed = *seed * 1103515245u + 12345u;
+	return (*seed >> 16) % n;
+}
+
+/* A few VIPs, DIPs and hosts, so that commands collide often. */
+static int random_vip(unsigned *seed, char *buf, size_t len)
+{
+	return snprintf(buf, len, "{'address':'203.0.113.%u','protocol':'%s','port':80}",
+			1 + rnd(seed, 3), rnd(seed, 2) ? "tcp" : "udp");
+}
+
+static int random_dip(unsigned *seed, char *buf, size_t len)
+{
+	return snprintf(buf, len, "{'address':'10.0.0.%u','port':%u,'host':'192.0.2.%u'}",
+			1 + rnd(seed, 3), 8080 + rnd(seed, 2), 1 + (rnd(seed, 4) == 0));
+}
+
+static int random_dip_key(unsigned *seed, char *buf, size_t len)
+{
+	return snprintf(buf, len, "{'address':'10.0.0.%u','port':%u}", 1 + rnd(seed, 3),
+			8080 + rnd(seed, 2));
+}
+
+static int random_dip_list(unsigned *seed, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "[");
+	for (unsigned i = 0, k = rnd(seed, 4); i < k; i++) {
+		n += snprintf(buf + n, len - (size_t)n, "%s", i ? "," : "");
+		n += random_dip(seed, buf + n, len - (size_t)n);
+	}
+	return n + snprintf(buf + n, len - (size_t)n, "]");
+}
+
+/* One command of the vips section, or none (0) for the batch to pick again. */
+static int random_command(unsigned *seed, char *buf, size_t len)
+{
+	char v[96], d[96], list[512];
+	random_vip(seed, v, sizeof(v));
+	switch (rnd(seed, 8)) {
+	case 0:
+		random_dip_list(seed, list, sizeof(list));
+		return snprintf(buf, len, "{'op':'vip_create','vip':%s,'dips':%s}", v, list);
+	case 1:
+		return snprintf(buf, len, "{'op':'vip_delete','vip':%s}", v);
+	case 2:
+		random_dip(seed, d, sizeof(d));
+		return snprintf(buf, len, "{'op':'dip_add','vip':%s,'dip':%s}", v, d);
+	case 3:
+		random_dip_key(seed, d, sizeof(d));
+		return snprintf(buf, len, "{'op':'dip_remove','vip':%s,'dip':%s}", v, d);
+	case 4:
+		return snprintf(buf, len, "{'op':'vip_update','vip':%s,'set':{'address':'203.0.113.%u',"
+				"'protocol':'%s'}}", v, 1 + rnd(seed, 3), rnd(seed, 2) ? "tcp" : "udp");
+	case 5:
+		random_dip_list(seed, list, sizeof(list));
+		return snprintf(buf, len, "{'op':'vip_update','vip':%s,'dips':%s}", v, list);
+	case 6:
+		random_dip_key(seed, d, sizeof(d));
+		return snprintf(buf, len, "{'op':'dip_set_weight','vip':%s,'dip':%s,'weight':%u}", v, d,
+				1 + rnd(seed, 9));
+	default: /* on any host, or on one */
+		if (rnd(seed, 2))
+			random_dip_key(seed, d, sizeof(d));
+		else
+			random_dip(seed, d, sizeof(d));
+		return snprintf(buf, len, "{'op':'dip_health','dip':%s,'health':'%s'}", d,
+				rnd(seed, 2) ? "unhealthy" : "healthy");
+	}
+}
+
+/* After an accepted dip_health without a VIP: every DIP it names (on its
+ * host, when given) has the health reported. */
+static void assert_health_reached(const struct sl_mgr_state *s, const char *text)
+{
+	json_t *cmd = J(text), *dip = json_object_get(cmd, "dip");
+	const char *host = json_string_value(json_object_get(dip, "host"));
+	union sl_addr addr = {0}, h = {0};
+	ck_assert_int_eq(sl_addr_parse(json_string_value(json_object_get(dip, "address")), &addr),
+			 SL_AF_INET);
+	ck_assert(host == NULL || sl_addr_parse(host, &h) == SL_AF_INET);
+	uint8_t want = strcmp(json_string_value(json_object_get(cmd, "health")), "healthy") == 0
+			       ? SL_MGR_HEALTHY
+			       : SL_MGR_UNHEALTHY;
+	uint16_t port = (uint16_t)json_integer_value(json_object_get(dip, "port"));
+	for (uint32_t i = 0; i < s->nb_vips; i++)
+		for (uint32_t j = 0; j < sl_mgr_vip_nb_dips(&s->vips[i]); j++) {
+			const struct sl_mgr_dip *d = &s->vips[i].dips->dip[j];
+			if (d->port == port && sl_addr_eq(&d->addr, &addr) &&
+			    (host == NULL || sl_addr_eq(&d->host, &h)))
+				ck_assert_msg(d->health == want, "%s missed a DIP", text);
+		}
+	json_decref(cmd);
+}
+
+static void random_batch(unsigned *seed, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "{'op':'batch','commands':[");
+	for (unsigned i = 0, k = 2 + rnd(seed, 3); i < k; i++) {
+		n += snprintf(buf + n, len - (size_t)n, "%s", i ? "," : "");
+		n += random_command(seed, buf + n, len - (size_t)n);
+	}
+	snprintf(buf + n, len - (size_t)n, "]}");
+}
+
+/* One command on s and on a state decoded from s's encoding (its key map
+ * built afresh): the same verdict, message and result, validate agreeing.
+ * True when refused for the host-agent rule. */
+static bool apply_both_ways(struct sl_mgr_state *s, const char *text)
+{
+	struct sl_mgr_err ev, ea, ed;
+	char *before = encode(s);
+	struct sl_mgr_state *fresh = sl_mgr_state_decode(before, strlen(before), &ed);
+	ck_assert_msg(fresh != NULL, "%s", ed.msg);
+	json_t *cmd = J(text);
+	int v = sl_mgr_validate(s, cmd, &ev);
+	int a = sl_mgr_apply(s, cmd, &ea);
+	int d = sl_mgr_apply(fresh, cmd, &ed);
+	json_decref(cmd);
+	ck_assert_msg(v == a && a == d, "%s: validate %d, apply %d, fresh %d", text, v, a, d);
+	ck_assert_str_eq(ev.msg, ea.msg);
+	ck_assert_str_eq(ea.msg, ed.msg);
+	assert_same_state(s, fresh);
+	if (a < 0) {
+		char *after = encode(s);
+		ck_assert_str_eq(before, after);
+		free(after);
+	}
+	assert_agent_rule(s);
+	free(before);
+	sl_mgr_state_free(fresh);
+	return a < 0 && strstr(ea.msg, "would back both") != NULL;
+}
+
+/*
+ * The key map (kept in step commit by commit) against the rule by brute
+ * force and against a map built afresh, over random commands and batches
+ * that add, move, replace and remove DIPs sharing keys.
+ */
+START_TEST(test_agent_keys_random)
+{
+	struct sl_mgr_state *s = sl_mgr_state_new();
+	unsigned seed = 12345;
+	char cmd[4096];
+	unsigned accepted = 0, shared = 0, health = 0;
+	for (unsigned i = 0; i < 2000; i++) {
+		if (rnd(&seed, 4) == 0)
+			random_batch(&seed, cmd, sizeof(cmd));
+		else
+			random_command(&seed, cmd, sizeof(cmd));
+		uint64_t gen = s->generation;
+		shared += apply_both_ways(s, cmd);
+		accepted += s->generation != gen;
+		if (s->generation != gen && strstr(cmd, "'op':'dip_health'") == cmd + 1) {
+			assert_health_reached(s, cmd);
+			health++;
+		}
+	}
+	/* the mix keeps changing the state, and often breaks the rule */
+	ck_assert_uint_gt(accepted, 200);
+	ck_assert_uint_gt(shared, 20);
+	ck_assert_uint_gt(health, 50);
 	sl_mgr_state_free(s);
 }
 END_TEST
@@ -2571,10 +2880,12 @@ static Suite *manager_suite(void)
 	tcase_add_test(tc, test_copy_on_write);
 	tcase_add_test(tc, test_update_keeps_health);
 	tcase_add_test(tc, test_health_report_fans_out);
+	tcase_add_test(tc, test_health_report_in_batch);
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_determinism);
 	tcase_add_test(tc, test_api_commands_are_log_ops);
 	tcase_add_test(tc, test_vip_find);
+	tcase_add_test(tc, test_agent_keys_random);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 
@@ -2589,6 +2900,7 @@ static Suite *manager_suite(void)
 	tcase_add_test(tc, test_from_config);
 	tcase_add_test(tc, test_to_config);
 	tcase_add_test(tc, test_to_spec);
+	tcase_add_test(tc, test_spec_revs);
 	tcase_add_test(tc, test_agent_rule_moved_and_many);
 	suite_add_tcase(s, tc);
 

@@ -253,6 +253,35 @@ START_TEST(alloc_replaces)
 }
 END_TEST
 
+/* All backends in one block: freed once with the services, and a copy
+ * owns its own arrays (ASan and LeakSanitizer see any mistake). */
+START_TEST(backend_block_is_owned_once)
+{
+	struct sl_spec s, copy;
+	memset(&s, 0, sizeof(s));
+	ck_assert_int_eq(sl_spec_alloc_services(&s, 3), 0);
+	ck_assert_int_eq(sl_spec_alloc_backend_block(&s, 3), 0);
+	for (uint32_t i = 0; i < 3; i++)
+		s.backend_block[i] = (struct sl_spec_backend){.port = (uint16_t)(80 + i), .weight = 1};
+	s.services[0].backends = s.backend_block;
+	s.services[0].nb_backends = 1;
+	s.services[2].backends = s.backend_block + 1;
+	s.services[2].nb_backends = 2;
+	ck_assert_int_eq(sl_spec_copy(&copy, &s), 0);
+	ck_assert_ptr_null(copy.backend_block);
+	ck_assert_ptr_ne(copy.services[2].backends, s.services[2].backends);
+	sl_spec_free(&s);
+	ck_assert_ptr_null(s.backend_block);
+	ck_assert_uint_eq(copy.services[2].backends[1].port, 82);
+	/* re-allocating the services frees the block too */
+	ck_assert_int_eq(sl_spec_alloc_backend_block(&s, 2), 0);
+	ck_assert_int_eq(sl_spec_alloc_services(&s, 1), 0);
+	ck_assert_ptr_null(s.backend_block);
+	sl_spec_free(&s);
+	sl_spec_free(&copy);
+}
+END_TEST
+
 static Suite *spec_suite(void)
 {
 	Suite *s = suite_create("spec");
@@ -264,6 +293,7 @@ static Suite *spec_suite(void)
 	tcase_add_test(own, copy_is_deep);
 	tcase_add_test(own, free_empties_and_is_idempotent);
 	tcase_add_test(own, alloc_replaces);
+	tcase_add_test(own, backend_block_is_owned_once);
 	suite_add_tcase(s, own);
 	return s;
 }
