@@ -369,12 +369,13 @@ static inline uint32_t candidate(const struct flow_shard *s, const struct bucket
  * stamp), then keys are compared. A wrong first candidate (two keys with
  * the same 32-bit hash) or an overflowed bucket takes the full walk.
  */
-unsigned sl_flow_lookup_burst(struct sl_flow_table *t, unsigned shard,
-			      const struct sl_flow_key *const *keys, const uint32_t *hashes,
-			      unsigned n, const struct sl_flow_value **out, uint32_t now)
+#define CHUNK 64 /* flow.h's bound on n; more is taken in chunks */
+
+static unsigned lookup_chunk(struct flow_shard *s, const struct sl_flow_key *const *keys,
+			     const uint32_t *hashes, unsigned n, const struct sl_flow_value **out,
+			     uint32_t now)
 {
-	struct flow_shard *s = &t->shard[shard];
-	uint32_t cand[64];
+	uint32_t cand[CHUNK];
 	unsigned hits = 0;
 
 	for (unsigned i = 0; i < n; i++)
@@ -392,6 +393,20 @@ unsigned sl_flow_lookup_burst(struct sl_flow_table *t, unsigned shard,
 										 : find(s, keys[i], hashes[i]);
 		out[i] = e == UINT32_MAX ? NULL : hit(s, e, now);
 		hits += out[i] != NULL;
+	}
+	return hits;
+}
+
+unsigned sl_flow_lookup_burst(struct sl_flow_table *t, unsigned shard,
+			      const struct sl_flow_key *const *keys, const uint32_t *hashes,
+			      unsigned n, const struct sl_flow_value **out, uint32_t now)
+{
+	unsigned hits = 0;
+
+	for (unsigned done = 0; done < n; done += CHUNK) {
+		unsigned k = RTE_MIN(n - done, (unsigned)CHUNK);
+
+		hits += lookup_chunk(&t->shard[shard], keys + done, hashes + done, k, out + done, now);
 	}
 	return hits;
 }

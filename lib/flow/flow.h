@@ -82,7 +82,7 @@ static inline uint32_t sl_flow_hash(const struct sl_flow_key *k)
 }
 
 /*
- * Look up n keys (n <= 64) in shard `shard`. out[i] points to the stored
+ * Look up n keys in shard `shard` (64 at a time). out[i] points to the stored
  * value or is NULL on a miss. Hits refresh their idle timer to `now`.
  * Returns the number of hits.
  */
