@@ -75,6 +75,11 @@ static bool same_key(const struct sl_spec_service *a, const struct sl_spec_servi
 	       sl_addr_eq(&a->addr, &b->addr);
 }
 
+static void oom(char *err, size_t errlen)
+{
+	snprintf(err, errlen, "out of memory building service tables");
+}
+
 static bool same_backend(const struct sl_spec_backend *a, const struct sl_spec_backend *b)
 {
 	return sl_addr_eq(&a->addr, &b->addr) && sl_addr_eq(&a->host, &b->host) && a->port == b->port &&
@@ -155,7 +160,7 @@ static struct sl_service_tables *build_entry(const struct sl_tables *t, const st
 {
 	struct sl_service_tables *e = calloc(1, sizeof(*e));
 	if (e == NULL) {
-		snprintf(err, errlen, "out of memory building service tables");
+		oom(err, errlen);
 		return NULL;
 	}
 	e->kind = svc->kind;
@@ -210,12 +215,12 @@ static int build_into(struct sl_tables *t, uint32_t v, char *err, size_t errlen)
 		return -1;
 	if (!pool_take(t->shares->pool, &id)) {
 		free_entry(e);
-		snprintf(err, errlen, "out of memory building service tables");
+		oom(err, errlen);
 		return -1;
 	}
 	place(t, v, e, id); /* released with t from here on */
 	if (!note_anew(t->shares, v)) {
-		snprintf(err, errlen, "out of memory building service tables");
+		oom(err, errlen);
 		return -1;
 	}
 	return 0;

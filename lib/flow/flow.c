@@ -446,11 +446,19 @@ const struct sl_flow_value *sl_flow_lookup_others(struct sl_flow_table *t, unsig
 
 /* ---- owner-side writes --------------------------------------------------- */
 
+/* The i-th oldest entry waiting for its grace period (i <= nb_retired). */
+static struct retired *retired_at(struct flow_shard *s, uint32_t i)
+{
+	uint32_t at = s->retired_head + i;
+
+	return &s->retired[at >= s->positions ? at - s->positions : at];
+}
+
 /* Entries whose grace period is over go back to the free stack. */
 static void reclaim(struct flow_shard *s)
 {
 	while (s->nb_retired > 0) {
-		const struct retired *r = &s->retired[s->retired_head];
+		const struct retired *r = retired_at(s, 0);
 
 		if (rte_rcu_qsbr_check(s->qsbr, r->token, false) != 1)
 			return;
@@ -536,9 +544,7 @@ static void unpublish(struct flow_shard *s, uint32_t e)
 
 static void retire(struct flow_shard *s, uint32_t e, uint64_t token)
 {
-	uint32_t tail = s->retired_head + s->nb_retired;
-
-	s->retired[tail >= s->positions ? tail - s->positions : tail] = (struct retired){ token, e };
+	*retired_at(s, s->nb_retired) = (struct retired){ token, e };
 	s->nb_retired++;
 }
 
@@ -566,11 +572,8 @@ unsigned sl_flow_expire(struct sl_flow_table *t, unsigned shard, uint32_t now, u
 	/* One grace period for the whole sweep, begun after its last slot was
 	 * cleared: readers that saw any of them have loaded it by now. */
 	uint64_t token = rte_rcu_qsbr_start(s->qsbr);
-	for (uint32_t i = first; i < s->nb_retired; i++) {
-		uint32_t at = s->retired_head + i;
-
-		s->retired[at >= s->positions ? at - s->positions : at].token = token;
-	}
+	for (uint32_t i = first; i < s->nb_retired; i++)
+		retired_at(s, i)->token = token;
 	return deleted;
 }
 
