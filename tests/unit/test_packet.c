@@ -6,6 +6,7 @@
  * buffer of exactly its length, so ASan reports any read past the end.
  */
 #include <check.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,39 @@ START_TEST(parse_matches_scapy)
 		ck_assert_mem_eq(pi.dst.v6, v->dst, 16);
 	}
 	free(frame);
+}
+END_TEST
+
+/*
+ * The parser has a short path for plain IPv4 frames and a general one for
+ * the rest; a priority tag (802.1Q, VLAN ID 0) always takes the general
+ * one. Every vector's frame must parse the same both ways, the tag's four
+ * bytes apart.
+ */
+START_TEST(parse_short_path_matches_general_path)
+{
+	const struct pv_parse *v = &pv_parse[_i];
+	if (v->ip_family >= 0 || v->len < SL_ETH_HLEN || be16(v->frame + 12) == SL_ETHERTYPE_VLAN)
+		return; /* bare IP, or already tagged */
+	uint8_t *plain = dup_exact(v->frame, v->len), *tagged = malloc(v->len + SL_VLAN_HLEN);
+	ck_assert_ptr_nonnull(tagged);
+	memcpy(tagged, v->frame, 12);
+	tagged[12] = 0x81, tagged[13] = 0x00, tagged[14] = 0, tagged[15] = 0;
+	memcpy(tagged + 16, v->frame + 12, v->len - 12);
+	struct sl_pkt_info a, b;
+	memset(&a, 0xa5, sizeof(a));
+	memset(&b, 0x5a, sizeof(b));
+	enum sl_drop ra = sl_pkt_parse(plain, v->len, &a), rb = sl_pkt_parse(tagged, v->len + SL_VLAN_HLEN, &b);
+	ck_assert_msg(ra == rb, "%s: %s untagged, %s tagged", v->name, sl_drop_name(ra), sl_drop_name(rb));
+	if (ra == SL_DROP_NONE && a.family != SL_AF_NONE) {
+		ck_assert_msg(a.l3_off + SL_VLAN_HLEN == b.l3_off && a.l4_off + SL_VLAN_HLEN == b.l4_off,
+			      "%s: offsets", v->name);
+		a.l3_off = b.l3_off, a.l4_off = b.l4_off;
+		ck_assert_msg(memcmp(&a, &b, offsetof(struct sl_pkt_info, dport) + sizeof(a.dport)) == 0,
+			      "%s: parsed differently untagged and priority-tagged", v->name);
+	}
+	free(plain);
+	free(tagged);
 }
 END_TEST
 
@@ -737,6 +771,7 @@ static Suite *packet_suite(void)
 	TCase *addr = tcase_create("addr");
 
 	tcase_add_loop_test(parse, parse_matches_scapy, 0, PV_PARSE_COUNT);
+	tcase_add_loop_test(parse, parse_short_path_matches_general_path, 0, PV_PARSE_COUNT);
 	tcase_add_test(parse, parse_vectors_cover_every_parse_drop);
 	tcase_add_loop_test(parse, parse_truncated_at_every_length, 0, PV_TRUNCATION_COUNT);
 	tcase_add_loop_test(parse, parse_ip_truncated_at_every_length, 0, PV_TRUNCATION_COUNT);
