@@ -11,6 +11,7 @@ void sl_worker_burst(struct sl_worker *w, const struct sl_snapshot *s, uint16_t 
 	struct sl_pkt_state st[SL_BURST_MAX];
 	struct sl_burst b = { .w = w, .s = s, .in_port = in_port, .pkts = pkts, .st = st };
 
+	w->burst++; /* what sl_stage_route found in the last burst may be stale now */
 	w->stats.c[SL_C_RX_PACKETS] += n;
 	for (uint16_t i = 0; i < n; i++) {
 		if (i + 1 < n)

@@ -14,13 +14,16 @@ static void want_neighbour(struct sl_worker *w, int family, const union sl_addr 
 		rte_ring_enqueue_elem(w->wants, &want, sizeof(want)); /* full: control is already busy resolving */
 }
 
-const struct sl_egress *sl_stage_route(struct sl_worker *w, const struct sl_snapshot *s, int family,
-				       const union sl_addr *dst)
+const struct sl_egress *sl_stage_route_lookup(struct sl_worker *w, const struct sl_snapshot *s, int family,
+					      const union sl_addr *dst, struct sl_route_memo *memo)
 {
 	union sl_addr nh;
 	const struct sl_egress *eg = sl_route_lookup(s->neigh, family, dst, &nh);
-	if (eg == NULL)
-		want_neighbour(w, family, &nh);
+	if (eg == NULL) {
+		want_neighbour(w, family, &nh); /* not remembered: asked again until resolved */
+		return NULL;
+	}
+	*memo = (struct sl_route_memo){ .dst = *dst, .eg = eg, .burst = w->burst, .family = (uint8_t)family };
 	return eg;
 }
 

@@ -46,8 +46,17 @@ static inline enum sl_stage_id sl_stage_endpoint_owner(const struct sl_tables *t
 }
 
 /* Next hop for dst, or NULL after asking the control thread to resolve it. */
-const struct sl_egress *sl_stage_route(struct sl_worker *w, const struct sl_snapshot *s, int family,
-				       const union sl_addr *dst);
+const struct sl_egress *sl_stage_route_lookup(struct sl_worker *w, const struct sl_snapshot *s, int family,
+					      const union sl_addr *dst, struct sl_route_memo *memo);
+
+static inline const struct sl_egress *sl_stage_route(struct sl_worker *w, const struct sl_snapshot *s,
+						     int family, const union sl_addr *dst)
+{
+	struct sl_route_memo *memo = &w->route_memo[(dst->u64[0] ^ dst->u64[1]) * 0x9e3779b97f4a7c15ull >> 61];
+	if (memo->burst == w->burst && memo->family == family && sl_addr_eq(&memo->dst, dst))
+		return memo->eg;
+	return sl_stage_route_lookup(w, s, family, dst, memo);
+}
 
 /* Prepend an Ethernet header for egress eg to the IP packet in m and queue it. */
 void sl_stage_send_ip(struct sl_worker *w, struct rte_mbuf *m, const struct sl_egress *eg, int family);

@@ -73,8 +73,21 @@ struct sl_neigh_want {
 	union sl_addr addr;
 };
 
+/* A next hop found during one burst (sl_stage_route): a burst's packets
+ * go to few hosts, and within a burst the snapshot, so the answer, stays. */
+#define SL_ROUTE_MEMO 8 /* slots, direct-mapped by address */
+
+struct sl_route_memo {
+	union sl_addr dst;
+	const struct sl_egress *eg;
+	uint64_t burst; /* sl_worker.burst when found; any other burst's is stale */
+	uint8_t family;
+};
+
 struct sl_worker {
 	unsigned id;                      /* shard index in the flow tables */
+	uint64_t burst;                   /* bursts begun (sl_worker_burst) */
+	struct sl_route_memo route_memo[SL_ROUTE_MEMO];
 	struct sl_stats stats;            /* written only by this worker */
 	struct sl_flow_table *flows[SL_STAGE_COUNT]; /* each stage's (stage.h flows); NULL: none */
 	struct rte_ring *to_control;      /* mbufs for the control thread (MP/SC); m->port = config port index */
