@@ -128,11 +128,32 @@ const struct sl_mux_dip *sl_mux_pick(const struct sl_mux_vip *mv, uint64_t seed,
 	return slot == SL_MAGLEV_NO_BACKEND ? NULL : &mv->dips[slot];
 }
 
-enum sl_drop sl_mux_encap(struct rte_mbuf *m, const struct sl_pkt_info *pi, const union sl_addr *src,
-			  const union sl_addr *dst, const uint8_t dst_mac[6], const uint8_t src_mac[6],
-			  uint16_t mtu, uint32_t flow_hash)
+/*
+ * Drop the old L2 header and any Ethernet padding, and make room for
+ * hdr_len bytes of new headers: the frame becomes those headers and the
+ * inner IP packet (at ip_off, ip_len bytes) exactly. A received frame is
+ * one segment, whose fields are set at once; a chain takes DPDK's calls.
+ */
+static uint8_t *reframe(struct rte_mbuf *m, uint16_t ip_off, uint16_t ip_len, uint16_t hdr_len)
 {
-	const bool v4 = pi->family == SL_AF_INET;
+	if (__builtin_expect(m->nb_segs == 1, 1)) {
+		m->data_off = (uint16_t)(m->data_off + ip_off - hdr_len);
+		m->data_len = (uint16_t)(hdr_len + ip_len);
+		m->pkt_len = m->data_len;
+		return rte_pktmbuf_mtod(m, uint8_t *);
+	}
+	rte_pktmbuf_adj(m, ip_off);
+	if (rte_pktmbuf_pkt_len(m) > ip_len)
+		rte_pktmbuf_trim(m, rte_pktmbuf_pkt_len(m) - ip_len);
+	return (uint8_t *)rte_pktmbuf_prepend(m, hdr_len);
+}
+
+/* One body for both families, made twice with v4 a constant: the family's
+ * sizes and header writer are then fixed, with no selects between them. */
+static inline __attribute__((always_inline)) enum sl_drop
+encap(struct rte_mbuf *m, const struct sl_pkt_info *pi, const union sl_addr *src, const union sl_addr *dst,
+      const uint8_t dst_mac[6], const uint8_t src_mac[6], uint16_t mtu, uint32_t flow_hash, const bool v4)
+{
 	const uint16_t outer_len = v4 ? SL_IPV4_HLEN : SL_IPV6_HLEN;
 	const uint16_t inner_len = pi->l3_len;
 
@@ -140,14 +161,9 @@ enum sl_drop sl_mux_encap(struct rte_mbuf *m, const struct sl_pkt_info *pi, cons
 		return SL_DROP_TOO_BIG;
 	if (rte_pktmbuf_headroom(m) + pi->l3_off < SL_ETH_HLEN + outer_len)
 		return SL_DROP_NO_HEADROOM; /* not with the default 128-byte headroom */
-	/* Drop the old L2 header and any Ethernet padding: the new frame is
-	 * Ethernet + outer IP + the inner IP packet exactly. */
-	rte_pktmbuf_adj(m, pi->l3_off);
-	if (rte_pktmbuf_pkt_len(m) > inner_len)
-		rte_pktmbuf_trim(m, rte_pktmbuf_pkt_len(m) - inner_len);
-	uint8_t *inner = rte_pktmbuf_mtod(m, uint8_t *);
+	const uint8_t *inner = rte_pktmbuf_mtod_offset(m, const uint8_t *, pi->l3_off);
 	uint8_t tos = v4 ? inner[1] : (uint8_t)((inner[0] << 4) | (inner[1] >> 4));
-	uint8_t *frame = (uint8_t *)rte_pktmbuf_prepend(m, SL_ETH_HLEN + outer_len);
+	uint8_t *frame = reframe(m, pi->l3_off, inner_len, (uint16_t)(SL_ETH_HLEN + outer_len));
 	if (__builtin_expect(frame == NULL, 0))
 		return SL_DROP_NO_HEADROOM; /* never: the headroom was checked above */
 	uint8_t *outer = frame + SL_ETH_HLEN;
@@ -162,4 +178,13 @@ enum sl_drop sl_mux_encap(struct rte_mbuf *m, const struct sl_pkt_info *pi, cons
 	m->l2_len = SL_ETH_HLEN;
 	m->l3_len = outer_len;
 	return SL_DROP_NONE;
+}
+
+enum sl_drop sl_mux_encap(struct rte_mbuf *m, const struct sl_pkt_info *pi, const union sl_addr *src,
+			  const union sl_addr *dst, const uint8_t dst_mac[6], const uint8_t src_mac[6],
+			  uint16_t mtu, uint32_t flow_hash)
+{
+	if (pi->family == SL_AF_INET)
+		return encap(m, pi, src, dst, dst_mac, src_mac, mtu, flow_hash, true);
+	return encap(m, pi, src, dst, dst_mac, src_mac, mtu, flow_hash, false);
 }
