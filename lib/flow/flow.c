@@ -49,6 +49,7 @@
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
 #include <rte_memzone.h>
+#include <sys/mman.h>
 #include <rte_prefetch.h>
 #include <rte_rcu_qsbr.h>
 
@@ -192,6 +193,45 @@ static void *zalloc(const char *what, size_t bytes, int socket)
 	return rte_zmalloc_socket(what, bytes, RTE_CACHE_LINE_SIZE, socket);
 }
 
+#define HUGE_2M (2u << 20)
+
+/*
+ * The arrays every lookup touches at random (buckets, entries, last-seen
+ * times). DPDK's memory is in huge pages when EAL has them; without
+ * (--no-huge), it is in 4 KiB pages and a lookup would take a TLB miss
+ * per array, so there these come from anonymous memory the kernel may
+ * back with transparent huge pages (MADV_HUGEPAGE). Zeroed either way.
+ */
+static void *hot_zalloc(const char *what, size_t bytes, int socket)
+{
+	if (rte_eal_has_hugepages())
+		return zalloc(what, bytes, socket);
+	size_t len = RTE_ALIGN_CEIL(bytes, HUGE_2M);
+	uint8_t *raw = mmap(NULL, len + HUGE_2M, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (raw == MAP_FAILED)
+		return NULL;
+	/* 2 MiB-aligned, so that every part of it can be a huge page */
+	uint8_t *p = RTE_PTR_ALIGN_CEIL(raw, HUGE_2M);
+	if (p > raw)
+		munmap(raw, (size_t)(p - raw));
+	munmap(p + len, (size_t)(raw + HUGE_2M - p));
+	/* Advice only (without THP these stay 4 KiB pages); not for a small
+	 * table, whose first touch would then take a whole 2 MiB. */
+	if (bytes >= HUGE_2M)
+		madvise(p, len, MADV_HUGEPAGE);
+	return p;
+}
+
+static void hot_free(void *p, size_t bytes)
+{
+	if (p == NULL)
+		return;
+	if (rte_eal_has_hugepages())
+		rte_free(p);
+	else
+		munmap(p, RTE_ALIGN_CEIL(bytes, HUGE_2M));
+}
+
 /* A power of two with capacity entries filling at most ~60 % of the slots. */
 static uint32_t buckets_for(uint32_t capacity)
 {
@@ -214,14 +254,21 @@ static bool reserve_buckets(struct flow_shard *s, const struct sl_flow_params *p
 	}
 	snprintf(name, sizeof(name), "SLF_%s", shard_name);
 	uint32_t n = buckets_for(p->capacity);
+	size_t bytes = (size_t)n * sizeof(struct bucket);
+	bool in_zone = rte_eal_has_hugepages(); /* else the zone only holds the name (hot_zalloc) */
 	/* Fails with EEXIST on a name in use: shard names are unique per process. */
-	s->mz = rte_memzone_reserve_aligned(name, (size_t)n * sizeof(struct bucket), p->socket_id, 0,
+	s->mz = rte_memzone_reserve_aligned(name, in_zone ? bytes : RTE_CACHE_LINE_SIZE, p->socket_id, 0,
 					    RTE_CACHE_LINE_SIZE);
 	if (s->mz == NULL)
 		return false;
-	s->buckets = s->mz->addr;
+	s->buckets = in_zone ? s->mz->addr : hot_zalloc(name, bytes, p->socket_id);
+	if (s->buckets == NULL) {
+		rte_errno = ENOMEM;
+		return false;
+	}
 	s->mask = n - 1;
-	memset(s->buckets, 0, (size_t)n * sizeof(struct bucket));
+	if (in_zone)
+		memset(s->buckets, 0, bytes);
 	return true;
 }
 
@@ -231,8 +278,8 @@ static bool shard_init(struct flow_shard *s, const struct sl_flow_params *p, uns
 		return false;
 	s->qsbr = p->qsbr;
 	s->positions = p->capacity;
-	s->entries = zalloc("sl_flow_entries", (size_t)s->positions * sizeof(*s->entries), p->socket_id);
-	s->last_seen = zalloc("sl_flow_seen", (size_t)s->positions * sizeof(uint32_t), p->socket_id);
+	s->entries = hot_zalloc("sl_flow_entries", (size_t)s->positions * sizeof(*s->entries), p->socket_id);
+	s->last_seen = hot_zalloc("sl_flow_seen", (size_t)s->positions * sizeof(uint32_t), p->socket_id);
 	s->live = zalloc("sl_flow_live", ((size_t)s->positions + 63) / 64 * sizeof(uint64_t), p->socket_id);
 	s->free = zalloc("sl_flow_free", (size_t)s->positions * sizeof(uint32_t), p->socket_id);
 	s->retired = zalloc("sl_flow_retired", (size_t)s->positions * sizeof(*s->retired), p->socket_id);
@@ -250,9 +297,11 @@ static bool shard_init(struct flow_shard *s, const struct sl_flow_params *p, uns
 
 static void shard_fini(struct flow_shard *s)
 {
+	if (!rte_eal_has_hugepages() && s->mz != NULL)
+		hot_free(s->buckets, (size_t)(s->mask + 1) * sizeof(struct bucket));
 	rte_memzone_free(s->mz);
-	rte_free(s->entries);
-	rte_free(s->last_seen);
+	hot_free(s->entries, (size_t)s->positions * sizeof(*s->entries));
+	hot_free(s->last_seen, (size_t)s->positions * sizeof(uint32_t));
 	rte_free(s->live);
 	rte_free(s->free);
 	rte_free(s->retired);
