@@ -1,0 +1,232 @@
+/*
+ * pathbench: the worker's data path on one lcore, without a device.
+ *
+ * Builds the tables tools/bench mux uses (16 VIPs x 8 DIPs on 4 hosts,
+ * one fabric port) from a spec written in code, makes one 60-byte TCP
+ * frame per flow, and replays them in bursts of 32 as a poll-mode driver
+ * would: allocate mbufs, copy the frames in, run sl_worker_burst, free what
+ * it queued for transmission. The baseline does the same allocation, copy
+ * and free around testpmd's 5tswap (swap MACs, addresses and ports), so
+ * the ratio compares the data path against the same I/O as tools/bench
+ * does, minus net_pcap. Thread CPU time, best of three.
+ *
+ * It is a developer's loop for the data path's instruction cost (seconds
+ * per try, no noise from a pcap device); tools/bench is the measurement
+ * of record (docs/benchmarks.md).
+ *
+ * Usage: pathbench [flows [packets]]   (default 65536 flows, 8388608 packets per try)
+ */
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_eal.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+
+#include "dataplane/snapshot.h"
+#include "dataplane/worker.h"
+#include "spec_fixture.h"
+#include "stage/ops.h"
+
+#define BURST 32
+#define VIPS 16
+#define DIPS_PER_VIP 8
+#define FRAME_LEN 60
+#define REPEATS 3
+
+static uint32_t packets = 8u << 20; /* per measurement */
+
+static const char *const HOSTS[] = { "192.0.2.21", "192.0.2.22", "192.0.2.23", "192.0.2.24" };
+static const struct sl_port_hw HW[1] = { { .mac = { 0x02, 0x70, 0x63, 0x61, 0x70, 0x00 } } };
+
+static void die(const char *what)
+{
+	fprintf(stderr, "pathbench: %s\n", what);
+	exit(1);
+}
+
+static void ip4_text(uint32_t a, char *out, size_t len)
+{
+	struct in_addr in = { .s_addr = htonl(a) };
+	if (inet_ntop(AF_INET, &in, out, (socklen_t)len) == NULL)
+		die("inet_ntop");
+}
+
+static void mux_spec(struct sl_spec *s)
+{
+	static const char *const addrs[] = { "192.0.2.10/24", NULL };
+	char vip[32], dip[32];
+	fx_init(s, SL_ROLE_MUX);
+	s->mux.flow_capacity = 262144;
+	fx_addr("192.0.2.10", &s->mux.tunnel_src4);
+	struct sl_spec_port *p = fx_port(s, "fabric", addrs);
+	for (unsigned h = 0; h < 4; h++) {
+		char mac[32];
+		snprintf(mac, sizeof(mac), "02:00:00:00:00:%02x", 0x21 + h);
+		fx_neigh(p, HOSTS[h], mac);
+	}
+	for (unsigned v = 0; v < VIPS; v++) {
+		ip4_text(0xcb007101u + v, vip, sizeof(vip)); /* 203.0.113.1 + v */
+		struct sl_spec_service *svc = fx_vip(s, vip, SL_PROTO_TCP, 80);
+		for (unsigned j = 0; j < DIPS_PER_VIP; j++) {
+			ip4_text(0xc6336401u + v * DIPS_PER_VIP + j, dip, sizeof(dip)); /* 198.51.100.1 + */
+			fx_backend(svc, dip, 8080, HOSTS[j % 4], 100);
+		}
+	}
+}
+
+static uint16_t csum16(const uint8_t *p, unsigned len, uint32_t sum)
+{
+	for (unsigned i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* Ether/IPv4/TCP(ACK) from a client in 198.18.0.0/15 to VIP i % VIPS, zero-padded. */
+static void make_frame(uint8_t *f, uint32_t i)
+{
+	uint32_t client = 0xc6120001u + (i * 2654435761u) % 131070u;
+	uint16_t sport = (uint16_t)(1024 + (i * 40503u) % 64000u);
+	uint32_t vip = 0xcb007101u + i % VIPS;
+	memset(f, 0, FRAME_LEN);
+	memcpy(f, HW[0].mac, 6);
+	f[6] = 0x02, f[11] = 0x01, f[12] = 0x08;
+	uint8_t *ip = f + 14, *tcp = ip + 20;
+	ip[0] = 0x45, ip[3] = 40, ip[8] = 64, ip[9] = SL_PROTO_TCP;
+	uint32_t s = htonl(client), d = htonl(vip);
+	memcpy(ip + 12, &s, 4);
+	memcpy(ip + 16, &d, 4);
+	uint16_t c = htons(csum16(ip, 20, 0));
+	memcpy(ip + 10, &c, 2);
+	uint16_t sp = htons(sport), dp = htons(80);
+	memcpy(tcp, &sp, 2);
+	memcpy(tcp + 2, &dp, 2);
+	tcp[12] = 0x50, tcp[13] = 0x10, tcp[14] = 0x20;
+}
+
+static double cpu_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+struct run {
+	struct rte_mempool *pool;
+	const uint8_t *frames;
+	uint32_t flows;
+	struct sl_worker *w;
+	struct sl_snapshot snap;
+};
+
+static void receive(struct run *r, struct rte_mbuf **m, uint32_t first)
+{
+	if (rte_pktmbuf_alloc_bulk(r->pool, m, BURST) != 0)
+		die("out of mbufs");
+	for (unsigned k = 0; k < BURST; k++) {
+		memcpy(rte_pktmbuf_mtod(m[k], uint8_t *), r->frames + (size_t)((first + k) % r->flows) * FRAME_LEN,
+		       FRAME_LEN);
+		m[k]->data_len = m[k]->pkt_len = FRAME_LEN;
+	}
+}
+
+/* testpmd's 5tswap, untagged IPv4 TCP only (all the frames are). */
+static void five_tuple_swap(struct rte_mbuf *m)
+{
+	uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *), t[6];
+	memcpy(t, f, 6), memcpy(f, f + 6, 6), memcpy(f + 6, t, 6);
+	uint32_t a;
+	memcpy(&a, f + 26, 4), memcpy(f + 26, f + 30, 4), memcpy(f + 30, &a, 4);
+	uint16_t p;
+	memcpy(&p, f + 34, 2), memcpy(f + 34, f + 36, 2), memcpy(f + 36, &p, 2);
+}
+
+static double measure(struct run *r, bool baseline)
+{
+	struct rte_mbuf *m[BURST];
+	double t0 = cpu_now();
+	for (uint32_t n = 0; n < packets; n += BURST) {
+		receive(r, m, n);
+		if (baseline) {
+			for (unsigned k = 0; k < BURST; k++)
+				five_tuple_swap(m[k]);
+			rte_pktmbuf_free_bulk(m, BURST);
+			continue;
+		}
+		r->w->now_ms = 1000 + n / (1u << 16);
+		sl_worker_burst(r->w, &r->snap, 0, m, BURST);
+		if (r->w->nb_tx[0] != BURST)
+			die("a frame was not forwarded (counters: see the mux spec)");
+		rte_pktmbuf_free_bulk(r->w->tx[0], r->w->nb_tx[0]);
+		r->w->nb_tx[0] = 0;
+	}
+	return (cpu_now() - t0) * 1e9 / packets;
+}
+
+static double best_of(struct run *r, bool baseline)
+{
+	double best = 1e30;
+	for (int i = 0; i < REPEATS; i++) {
+		double ns = measure(r, baseline);
+		best = ns < best ? ns : best;
+	}
+	return best;
+}
+
+static void setup(struct run *r, uint32_t flows, struct rte_rcu_qsbr *qsbr)
+{
+	struct sl_spec spec;
+	char err[512];
+	mux_spec(&spec);
+	struct sl_tables *t = sl_tables_build(&spec, HW, NULL, 1, err, sizeof(err));
+	if (t == NULL)
+		die(err);
+	struct sl_neigh_cache *cache = sl_neigh_cache_create(&t->local);
+	r->snap = (struct sl_snapshot){ .tables = t, .neigh = sl_neigh_table_build(cache) };
+	r->w = rte_zmalloc("w", sizeof(*r->w), 64);
+	struct sl_flow_params fp = { .name = "pathbench", .capacity = 262144, .nb_shards = 1, .qsbr = qsbr };
+	if (r->w == NULL || cache == NULL || r->snap.neigh == NULL ||
+	    (r->w->flows[SL_STAGE_MUX] = sl_flow_create(&fp)) == NULL)
+		die("cannot set up the worker");
+	uint8_t *frames = malloc((size_t)flows * FRAME_LEN);
+	if (frames == NULL)
+		die("out of memory");
+	for (uint32_t i = 0; i < flows; i++)
+		make_frame(frames + (size_t)i * FRAME_LEN, i);
+	r->frames = frames;
+	r->flows = flows;
+	r->pool = rte_pktmbuf_pool_create("pathbench", 8192, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+	if (r->pool == NULL)
+		die("cannot create the mbuf pool");
+}
+
+int main(int argc, char **argv)
+{
+	char *eal[] = { "pathbench", "--no-huge", "-m", "512", "--no-pci", "--no-shconf",
+			"--file-prefix", "pathbench", "-l", "0", "--log-level", "error" };
+	uint32_t flows = argc > 1 ? (uint32_t)strtoul(argv[1], NULL, 10) : 65536;
+	if (flows == 0 || flows > 131072)
+		die("flows: 1..131072");
+	if (argc > 2 && (packets = (uint32_t)strtoul(argv[2], NULL, 10) / BURST * BURST) == 0)
+		die("packets: at least one burst");
+	if (rte_eal_init((int)(sizeof(eal) / sizeof(eal[0])), eal) < 0)
+		die("EAL init failed");
+	struct rte_rcu_qsbr *qsbr = rte_zmalloc("qsbr", rte_rcu_qsbr_get_memsize(1), 64);
+	if (qsbr == NULL || rte_rcu_qsbr_init(qsbr, 1) != 0)
+		die("qsbr");
+	struct run r;
+	setup(&r, flows, qsbr);
+	measure(&r, false); /* warm: every flow in the table */
+	double base = best_of(&r, true), mux = best_of(&r, false);
+	printf("{\"pathbench\": \"mux\", \"flows\": %u, \"ns_per_packet\": %.1f, \"baseline_ns\": %.1f, "
+	       "\"ratio\": %.3f, \"flow_hits\": %" PRIu64 "}\n",
+	       flows, mux, base, base / mux, r.w->stats.c[SL_C_MUX_FLOW_HIT]);
+	return 0;
+}
