@@ -248,3 +248,74 @@ def started(request=None):
         lab.down(keep_workdir=True)
         raise
     return lab
+
+
+# ---------------------------------------------------------------- long-lived connections
+
+class LongLived:
+    """n HTTP/1.1 keep-alive connections from the client namespace, each
+    opened with a request; get() sends one more request on each and says
+    how many were answered (by the backend that answered first)."""
+
+    def __init__(self, lab, host, n):
+        self.p, self.logpath = lab.spawn(
+            "longlived", [sl.PYTHON, Path(__file__).resolve(), "_longlived", host, str(n)],
+            ns=lab.ns["client"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.hello = self._read(timeout=30)
+
+    def _read(self, timeout):
+        line = sl.read_line(self.p.stdout, timeout)
+        try:
+            return json.loads(line)
+        except ValueError:
+            return {"error": f"no answer from the long-lived client ({line!r})",
+                    "log": sl.tail(self.logpath)}
+
+    def get(self, timeout=30):
+        if self.p.poll() is not None:
+            return {"error": f"long-lived client exited ({self.p.returncode})"}
+        self.p.stdin.write(b"get\n")
+        self.p.stdin.flush()
+        return self._read(timeout)
+
+    def close(self):
+        if self.p.poll() is None:
+            self.p.stdin.close()
+            try:
+                self.p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+
+
+def longlived_main(host, n):
+    import http.client
+    import sys
+    conns, first = [], []
+    for _ in range(n):
+        c = http.client.HTTPConnection(host, 80, timeout=5)
+        try:
+            c.request("GET", "/")
+            first.append(c.getresponse().read().decode().strip())
+        except OSError as e:
+            first.append(f"error: {e}")
+        conns.append(c)
+    print(json.dumps({"opened": sum(not b.startswith("error") for b in first), "backends": first}),
+          flush=True)
+    for line in sys.stdin:  # bounded by the test: it closes stdin
+        if line.strip() != "get":
+            break
+        same = 0
+        errors = []
+        for c, b in zip(conns, first):
+            try:
+                c.request("GET", "/")
+                same += c.getresponse().read().decode().strip() == b
+            except (OSError, http.client.HTTPException) as e:
+                errors.append(str(e))
+        print(json.dumps({"answered_same": same, "of": n, "errors": errors[:5]}), flush=True)
+
+
+if __name__ == "__main__":
+    import sys
+    if len(sys.argv) == 4 and sys.argv[1] == "_longlived":
+        longlived_main(sys.argv[2], int(sys.argv[3]))
