@@ -24,6 +24,11 @@
 
 #define LOG_PREFIXES 4          /* prefixes named in one log line */
 #define TEL_PREFIXES 200        /* prefixes listed by /sluice/bgp (telemetry's output is 16 KiB) */
+/* After a stall, announce again only once every worker kept up this many
+ * bounds (at least RECOVER_MIN_MS): a worker starved now and then must not
+ * make the route flap at the router. */
+#define RECOVER_BOUNDS 4
+#define RECOVER_MIN_MS 1000
 
 static struct {
 	bool enabled;
@@ -190,10 +195,11 @@ static void watchdog(struct sl_app *app, const uint32_t *last_poll, bool loaded,
 	}
 	if (silent)
 		bgp.healthy_since = now;
-	/* Back only after the workers kept up for a whole bound. */
-	if (bgp.stalled && !silent && now - bgp.healthy_since >= bgp.cfg.watchdog_ms) {
+	uint32_t recover = bgp.cfg.watchdog_ms * RECOVER_BOUNDS;
+	recover = recover < RECOVER_MIN_MS ? RECOVER_MIN_MS : recover;
+	if (bgp.stalled && !silent && now - bgp.healthy_since >= recover) {
 		bgp.stalled = false;
-		sl_log("bgp: watchdog: workers polling again for %u ms", bgp.cfg.watchdog_ms);
+		sl_log("bgp: watchdog: workers polling again for %u ms", recover);
 	}
 }
 

@@ -50,6 +50,14 @@ def wait_routes(lab, muxes, timeout):
     return None
 
 
+@pytest.fixture(autouse=True)
+def settled(pool):
+    """Each test starts from a pool that announces from both muxes."""
+    assert wait_routes(pool, bgplab.MUXES, timeout=BACK_BOUND_S) is not None, \
+        f"the router lacks a mux: {pool.nexthops(sl.VIP4)} {pool.nexthops(sl.VIP6)}\n" + \
+        pool.birdc("router", "show", "protocols")
+
+
 def all_ok(lab, n=20):
     bad = []
     for url in URLS:
@@ -166,3 +174,4 @@ def test_drain_loses_no_connection_and_exits_0(pool, report, how):
     assert "drain: VIP traffic stopped" in lab.logpath(m).read_text()
     lab.start_sluice((m,))
     assert wait_routes(lab, bgplab.MUXES, timeout=BACK_BOUND_S) is not None
+    lab.warm_up()
