@@ -12,13 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 #include <rte_telemetry.h>
 
 #include "bgp/bgp.h"
+#include "bgp/client.h"
 #include "exception/netlink.h"
 #include "sluice.h"
 
@@ -65,19 +63,25 @@ static uint64_t vip_packets(const struct sl_app *app)
 	return n;
 }
 
-/* Is BIRD there? A warning only: it may start after sluice (the routes
- * wait in the kernel table and BIRD learns them when it comes). */
-static void check_bird(void)
+/* Is a BIRD running sluice's configuration there? 0, or -1 with the reason. */
+static int check_bird(char *why, size_t len)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	memcpy(sa.sun_path, bgp.cfg.bird_socket, sizeof(sa.sun_path));
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
-		sl_log("bgp: warning: BIRD's control socket %s: %s; nothing is announced until a BIRD "
-		       "with sluice's configuration (sluice -c FILE --bird-config OUT) runs here",
-		       bgp.cfg.bird_socket, strerror(errno));
-	if (fd >= 0)
-		close(fd);
+	char *reply = sl_birdc_query(bgp.cfg.bird_socket, "show protocols", 2000, why, len);
+	if (reply == NULL)
+		return -1;
+	bool v4 = false, v6 = false;
+	for (unsigned i = 0; i < bgp.cfg.nb_peers; i++) {
+		v4 |= bgp.cfg.peers[i].family == SL_AF_INET;
+		v6 |= bgp.cfg.peers[i].family == SL_AF_INET6;
+	}
+	const char *missing = v4 && !sl_birdc_has_protocol(reply, SL_BGP_LEARN4)   ? SL_BGP_LEARN4
+			      : v6 && !sl_birdc_has_protocol(reply, SL_BGP_LEARN6) ? SL_BGP_LEARN6
+										     : NULL;
+	free(reply);
+	if (missing != NULL)
+		snprintf(why, len, "BIRD at %s runs another configuration (no protocol %s)", bgp.cfg.bird_socket,
+			 missing);
+	return missing != NULL ? -1 : 0;
 }
 
 int sl_bgp_open(struct sl_app *app, const struct sl_config *cfg, char *err, size_t errlen)
@@ -102,11 +106,20 @@ int sl_bgp_open(struct sl_app *app, const struct sl_config *cfg, char *err, size
 		snprintf(err, errlen, "bgp: cannot open a netlink socket or allocate: %s", strerror(errno));
 		return -1;
 	}
+	char why[256];
+	if (check_bird(why, sizeof(why)) < 0) {
+		if (bgp.cfg.require_bird) {
+			snprintf(err, errlen, "bgp: %s; start BIRD with the configuration of sluice -c %s "
+				 "--bird-config OUT first (or set bgp.require_bird = false)", why, cfg->path);
+			return -1;
+		}
+		sl_log("bgp: warning: %s; nothing is announced until BIRD runs sluice's configuration "
+		       "(the routes wait in kernel table %u)", why, bgp.cfg.table);
+	}
 	bgp.enabled = true;
 	sl_log("bgp: VIP routes go into kernel table %u out of %s (ifindex %u) once the tables are "
 	       "loaded; watchdog %u ms, drain on SIGTERM %s", bgp.cfg.table, k->ifname, k->ifindex,
 	       bgp.cfg.watchdog_ms, bgp.cfg.drain_on_sigterm ? "on" : "off");
-	check_bird();
 	return 0;
 }
 

@@ -66,6 +66,7 @@ struct sl_bgp_cfg {
 	uint32_t drain_quiet_ms;      /* ... or once no VIP packet arrived for this long */
 	bool drain_on_sigterm;        /* default true: SIGTERM drains, a second SIGTERM stops */
 	uint32_t table;               /* kernel table of the announced routes */
+	bool require_bird;            /* default true: no BIRD running sluice's configuration stops the start */
 	char bird_socket[108];        /* sun_path; BIRD's control socket (sluicectl bgp, start-up check) */
 };
 
@@ -126,10 +127,11 @@ void sl_bgp_diff(const struct sl_prefix *cur, unsigned nb_cur, const struct sl_p
  * BIRD's control socket speaks lines "CODE-text" (more follows), "CODE
  * text" (last line) and " text" (continuation of the previous code);
  * codes 0xxx are progress, 8xxx and 9xxx errors. A reply is complete at
- * the first line whose code is followed by a space.
+ * the first line whose code is followed by a space. BIRD writes the code
+ * once for a run of lines of one code: " text" continues that code.
  */
 struct sl_birdc_line {
-	int code;          /* -1: continuation line */
+	int code;          /* -1: continuation line (the code of the line before) */
 	bool last;         /* the reply ends here */
 	const char *text;  /* after the code and separator */
 	size_t len;
@@ -157,5 +159,9 @@ struct sl_bgp_session {
  * protocols are skipped. Returns the number found.
  */
 unsigned sl_birdc_parse_protocols(const char *reply, struct sl_bgp_session *out, unsigned max);
+
+/* Does a "show protocols" reply list a protocol called name? (Is BIRD
+ * running sluice's configuration: its SL_BGP_LEARN4 / 6?) */
+bool sl_birdc_has_protocol(const char *reply, const char *name);
 
 #endif

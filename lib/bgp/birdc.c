@@ -91,13 +91,15 @@ unsigned sl_birdc_parse_protocols(const char *reply, struct sl_bgp_session *out,
 {
 	unsigned n = 0;
 	bool in_bgp = false;
+	int code = 0; /* a continuation line carries the code of the line before */
 	for (const char *p = reply; *p != '\0';) {
 		const char *nl = strchr(p, '\n');
 		const char *end = nl != NULL ? nl : p + strlen(p);
 		struct sl_birdc_line l;
 		if (sl_birdc_parse_line(p, (size_t)(end - p), &l)) {
 			const char *t = l.text, *te = l.text + l.len;
-			if (l.code == 1002) { /* "name proto table state since info" */
+			code = l.code >= 0 ? l.code : code;
+			if (code == 1002) { /* "name proto table state since info" */
 				char name[SL_BGP_NAME_LEN], proto[16], table[32];
 				word(&t, te, name, sizeof(name));
 				word(&t, te, proto, sizeof(proto));
@@ -111,13 +113,34 @@ unsigned sl_birdc_parse_protocols(const char *reply, struct sl_bgp_session *out,
 					word(&t, te, s->since, sizeof(s->since));
 					rest(t, te, s->info, sizeof(s->info));
 				}
-			} else if (in_bgp && (l.code == 1006 || l.code == -1)) {
+			} else if (in_bgp && code == 1006) {
 				detail(&out[n - 1], t, te);
-			} else if (l.code != 1006 && l.code != -1) {
+			} else if (code != 1006) {
 				in_bgp = false;
 			}
 		}
 		p = nl != NULL ? nl + 1 : end;
 	}
 	return n;
+}
+
+bool sl_birdc_has_protocol(const char *reply, const char *name)
+{
+	int code = 0;
+	for (const char *p = reply; *p != '\0';) {
+		const char *nl = strchr(p, '\n');
+		const char *end = nl != NULL ? nl : p + strlen(p);
+		struct sl_birdc_line l;
+		bool ok = sl_birdc_parse_line(p, (size_t)(end - p), &l);
+		code = ok && l.code >= 0 ? l.code : code;
+		if (ok && code == 1002) {
+			char first[SL_BGP_NAME_LEN];
+			const char *t = l.text;
+			word(&t, l.text + l.len, first, sizeof(first));
+			if (strcmp(first, name) == 0)
+				return true;
+		}
+		p = nl != NULL ? nl + 1 : end;
+	}
+	return false;
 }

@@ -161,8 +161,17 @@ class BgpLab(sl.Lab):
             time.sleep(0.05)
         return p
 
+    def start_sluice(self, names=None, timeout=40):
+        """BIRD first, beside each mux to start: sluice refuses to start
+        without a BIRD running its configuration (bgp.require_bird)."""
+        names = tuple(self.INSTANCES) if names is None else names
+        self.write_configs()
+        self.start_mux_birds([n for n in names if n in MUXES])
+        super().start_sluice(names, timeout)
+
     def start_mux_birds(self, names=tuple(MUXES)):
-        """Each mux's BIRD with the configuration sluice generates for it."""
+        """Each mux's BIRD with the configuration sluice generates for it
+        (kept running across restarts of the mux)."""
         paths = {n: self.workdir / f"{n}.cfg" for n in names}
         for n in names:
             conf = self.workdir / f"{n}-bird.conf"
@@ -241,7 +250,6 @@ def started(request=None):
     try:
         lab.up()
         lab.start_sluice()
-        lab.start_mux_birds()
         lab.warm_up()
         for vip, fam in ((sl.VIP4, 4), (sl.VIP6, 6)):
             if lab.wait_nexthops(vip, mux_addrs(fam), timeout=30, step=0.1) is None:

@@ -3,6 +3,7 @@ sides, BFD, kernel ECMP with an L4 hash; the VIP routes the router has come
 from BGP only. Each test measures how fast the router's routes follow what
 happens to a mux and prints it (docs/lab.md, "BGP pool")."""
 
+import shutil
 import signal
 import threading
 import time
@@ -175,3 +176,26 @@ def test_drain_loses_no_connection_and_exits_0(pool, report, how):
     lab.start_sluice((m,))
     assert wait_routes(lab, bgplab.MUXES, timeout=BACK_BOUND_S) is not None
     lab.warm_up()
+
+
+def test_start_refused_without_bird(pool):
+    """bgp.require_bird (default): no BIRD running sluice's configuration at
+    bgp.bird_socket is an error at start, naming what to do."""
+    lab = pool
+    probe = lab.tag + "probe"
+    cfg = lab.workdir / "nobird.cfg"
+    cfg.write_text(lab.logpath("mux1").with_name("mux1.cfg").read_text().replace(
+        str(lab.bird_socket("mux1")), str(lab.workdir / "nobird.ctl")))
+    sl.run(["ip", "netns", "add", probe])
+    lab.extra_ns.append(probe)
+    eal = ["--no-huge", "-m", "128", "--no-pci", "--no-shconf", "--file-prefix", probe, "-l", "0",
+           "--vdev", "net_tap0,iface=sl-probe,mac=02:5e:00:00:00:99"]
+    try:
+        r = sl.run([lab.binary] + eal + ["--", "-c", cfg], ns=probe, check=False, timeout=60)
+    finally:
+        shutil.rmtree(f"/var/run/dpdk/{probe}", ignore_errors=True)
+        sl.delete_ns(probe)
+    out = r.stdout + r.stderr
+    assert r.returncode != 0 and "sluice: ready" not in out, out[-2000:]
+    assert f"bgp: BIRD control socket {lab.workdir / 'nobird.ctl'}: No such file or directory" in out, out[-2000:]
+    assert "--bird-config OUT first (or set bgp.require_bird = false)" in out

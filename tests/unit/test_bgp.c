@@ -64,6 +64,7 @@ START_TEST(test_defaults)
 	ck_assert(b->drain_on_sigterm);
 	ck_assert_uint_eq(b->table, SL_BGP_DEFAULT_TABLE);
 	ck_assert_str_eq(b->bird_socket, SL_BGP_DEFAULT_SOCKET);
+	ck_assert(b->require_bird);
 	ck_assert_uint_eq(b->nb_peers, 2);
 	ck_assert_str_eq(b->peers[0].name, "peer_tor");
 	ck_assert_str_eq(b->peers[1].name, "peer_2");
@@ -106,6 +107,7 @@ static const struct bad_case bad_cases[] = {
 	{"hold_time = 9;", "hold_time = 9; drain_quiet_ms = 40000;", 13, "drain_quiet_ms 40000 is not less than drain_timeout_ms 30000"},
 	{"hold_time = 9;", "hold_time = 9; port = \"nope\";", 13, "sluice.bgp.port: 'nope' is not a port"},
 	{"hold_time = 9;", "hold_time = 9; router_id = \"2001:db8::1\";", 13, "is not an IPv4 address"},
+	{"hold_time = 9;", "hold_time = 9; require_bird = \"yes\";", 13, "require_bird: must be true or false"},
 	{"peers = (\n", "peerz = (\n", 9, "unknown setting"},
 	{"device = \"net_tap0\";", "device = \"net_tap0\"; kernel_interface = false;", 7,
 	 "no port has a kernel interface for BIRD to peer over"},
@@ -346,6 +348,15 @@ static const char PROTOCOLS[] =
 	" \n"
 	"0000 \n";
 
+/* "show protocols" (not all): the code once, then continuation lines. */
+static const char PROTOCOLS_SHORT[] =
+	"2002-Name       Proto      Table      State  Since         Info\n"
+	"1002-device1    Device     ---        up     19:58:01.137  \n"
+	" sluice_vips4 Kernel     master4    up     19:58:01.137  \n"
+	" bfd1       BFD        ---        up     19:58:01.137  \n"
+	" peer_router BGP        ---        up     19:58:02.530  Established   \n"
+	"0000 \n";
+
 START_TEST(test_birdc_protocols)
 {
 	struct sl_bgp_session s[4];
@@ -365,6 +376,17 @@ START_TEST(test_birdc_protocols)
 	ck_assert_uint_eq(sl_birdc_parse_protocols(PROTOCOLS, s, 1), 1); /* bounded */
 	ck_assert_uint_eq(sl_birdc_parse_protocols("", s, 4), 0);
 	ck_assert_uint_eq(sl_birdc_parse_protocols("garbage\n1002-\n", s, 4), 0);
+	ck_assert(sl_birdc_has_protocol(PROTOCOLS, SL_BGP_LEARN4));
+	ck_assert(sl_birdc_has_protocol(PROTOCOLS, "peer_2"));
+	ck_assert(!sl_birdc_has_protocol(PROTOCOLS, SL_BGP_LEARN6));
+	ck_assert(!sl_birdc_has_protocol(PROTOCOLS, "peer")); /* whole names only */
+	ck_assert(!sl_birdc_has_protocol("", SL_BGP_LEARN4));
+	ck_assert(sl_birdc_has_protocol(PROTOCOLS_SHORT, SL_BGP_LEARN4));
+	ck_assert(sl_birdc_has_protocol(PROTOCOLS_SHORT, "peer_router"));
+	ck_assert(!sl_birdc_has_protocol(PROTOCOLS_SHORT, "Name"));
+	ck_assert_uint_eq(sl_birdc_parse_protocols(PROTOCOLS_SHORT, s, 4), 1);
+	ck_assert_str_eq(s[0].name, "peer_router");
+	ck_assert_str_eq(s[0].info, "Established");
 }
 END_TEST
 

@@ -6,69 +6,35 @@
  */
 #include <errno.h>
 #include <jansson.h>
-#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "bgp/bgp.h"
+#include "bgp/client.h"
 #include "local.h"
 
 #define EXIT_API 1
 #define EXIT_UNREACHABLE 3
 #define TEL_MAX 65536
-#define BIRD_MAX (1 << 20)
 #define IO_TIMEOUT_MS 5000
-
-static int connect_unix(const char *path, int type)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		int e = errno;
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	return fd;
-}
-
-static ssize_t recv_timed(int fd, char *buf, size_t len)
-{
-	struct pollfd p = {.fd = fd, .events = POLLIN};
-	int rc = poll(&p, 1, IO_TIMEOUT_MS);
-	if (rc <= 0) {
-		errno = rc == 0 ? ETIMEDOUT : errno;
-		return -1;
-	}
-	return recv(fd, buf, len, 0);
-}
 
 /* One telemetry command; its value (the reply's only member), or NULL. */
 static json_t *telemetry(const char *path, const char *cmd)
 {
 	char *buf = malloc(TEL_MAX);
 	json_t *reply = NULL, *value = NULL;
-	int fd = buf != NULL ? connect_unix(path, SOCK_SEQPACKET) : -1;
+	int fd = buf != NULL ? sl_unix_connect(path, SOCK_SEQPACKET) : -1;
 	if (fd < 0) {
 		fprintf(stderr, "sluicectl: telemetry socket %s: %s (is sluice running with this "
 				"--file-prefix?)\n", path, strerror(errno));
 		goto out;
 	}
-	ssize_t n = recv_timed(fd, buf, TEL_MAX - 1); /* the greeting */
-	if (n <= 0 || send(fd, cmd, strlen(cmd), 0) < 0 || (n = recv_timed(fd, buf, TEL_MAX - 1)) <= 0) {
+	ssize_t n = sl_recv_within(fd, buf, TEL_MAX - 1, IO_TIMEOUT_MS); /* the greeting */
+	if (n <= 0 || send(fd, cmd, strlen(cmd), 0) < 0 || (n = sl_recv_within(fd, buf, TEL_MAX - 1, IO_TIMEOUT_MS)) <= 0) {
 		fprintf(stderr, "sluicectl: telemetry socket %s: no answer to %s\n", path, cmd);
 		goto out;
 	}
@@ -84,56 +50,6 @@ out:
 	json_decref(reply);
 	free(buf);
 	return value;
-}
-
-/* A whole reply to one BIRD command (lines with their codes), or NULL. */
-static char *bird(const char *path, const char *cmd, char *err, size_t errlen)
-{
-	int fd = connect_unix(path, SOCK_STREAM);
-	char *buf = malloc(BIRD_MAX);
-	size_t used = 0;
-	bool greeted = false;
-	if (fd < 0 || buf == NULL) {
-		snprintf(err, errlen, "BIRD control socket %s: %s", path, strerror(errno));
-		goto fail;
-	}
-	for (;;) {
-		ssize_t n = recv_timed(fd, buf + used, BIRD_MAX - 1 - used);
-		if (n <= 0) {
-			snprintf(err, errlen, "BIRD control socket %s: %s", path, n == 0 ? "closed" : strerror(errno));
-			goto fail;
-		}
-		used += (size_t)n;
-		buf[used] = '\0';
-		/* Complete at a line "CODE text": the greeting, then the reply. */
-		const char *line = buf;
-		bool done = false;
-		for (const char *nl; (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
-			struct sl_birdc_line l;
-			if (sl_birdc_parse_line(line, (size_t)(nl - line), &l) && l.last) {
-				done = true;
-				break;
-			}
-		}
-		if (!done && used < BIRD_MAX - 1)
-			continue;
-		if (!greeted) {
-			greeted = true;
-			used = 0;
-			if (send(fd, cmd, strlen(cmd), 0) < 0 || send(fd, "\n", 1, 0) < 0) {
-				snprintf(err, errlen, "BIRD control socket %s: %s", path, strerror(errno));
-				goto fail;
-			}
-			continue;
-		}
-		close(fd);
-		return buf;
-	}
-fail:
-	if (fd >= 0)
-		close(fd);
-	free(buf);
-	return NULL;
 }
 
 static json_t *session_json(const struct sl_bgp_session *s)
@@ -199,7 +115,8 @@ static int cmd_bgp(const struct local_opts *o)
 	}
 	const char *sock = o->bird != NULL ? o->bird : json_string_value(json_object_get(st, "bird_socket"));
 	char err[256];
-	char *reply = bird(sock != NULL ? sock : SL_BGP_DEFAULT_SOCKET, "show protocols all", err, sizeof(err));
+	char *reply = sl_birdc_query(sock != NULL ? sock : SL_BGP_DEFAULT_SOCKET, "show protocols all",
+				     IO_TIMEOUT_MS, err, sizeof(err));
 	json_t *sessions = json_array();
 	if (reply != NULL) {
 		struct sl_bgp_session s[SL_BGP_MAX_PEERS * 2];
