@@ -1660,7 +1660,7 @@ static int parse_bgp(const struct loader *ld, const config_setting_t *sluice)
 					    "bfd_interval_ms", "bfd_multiplier", "hold_time",
 					    "keepalive_time", "graceful_restart", "watchdog_ms",
 					    "drain_timeout_ms", "drain_quiet_ms", "drain_on_sigterm",
-					    "table", "bird_socket", NULL};
+					    "table", "bird_socket", "require_bird", NULL};
 	struct sl_bgp_cfg *b = &ld->c->bgp;
 	const config_setting_t *g, *list;
 	if (get_group(ld, sluice, "bgp", names, &g) < 0)
@@ -1672,10 +1672,12 @@ static int parse_bgp(const struct loader *ld, const config_setting_t *sluice)
 	b->enabled = true;
 	b->bfd = true;
 	b->drain_on_sigterm = true;
+	b->require_bird = true;
 	memcpy(b->bird_socket, SL_BGP_DEFAULT_SOCKET, sizeof(SL_BGP_DEFAULT_SOCKET));
 	if (get_as(ld, g, "local_as", &b->local_as) < 0 || get_bgp_port(ld, g, b) < 0 ||
 	    get_bool(ld, g, "bfd", &b->bfd) < 0 || get_bool(ld, g, "graceful_restart", &b->graceful_restart) < 0 ||
-	    get_bool(ld, g, "drain_on_sigterm", &b->drain_on_sigterm) < 0 || parse_bgp_timers(ld, g, b) < 0 ||
+	    get_bool(ld, g, "drain_on_sigterm", &b->drain_on_sigterm) < 0 ||
+	    get_bool(ld, g, "require_bird", &b->require_bird) < 0 || parse_bgp_timers(ld, g, b) < 0 ||
 	    get_addr(ld, g, "router_id", SL_AF_INET, SL_ADDR_ANY, false, &b->router_id, NULL) < 0 ||
 	    (config_setting_get_member(g, "bird_socket") != NULL &&
 	     get_path(ld, g, "bird_socket", false, b->bird_socket,
