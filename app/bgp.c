@@ -360,7 +360,10 @@ static int cmd_drain(const char *cmd, const char *params, struct rte_tel_data *d
 		rte_tel_data_add_dict_string(d, "error", "no bgp group in the configuration: nothing to drain");
 		return 0;
 	}
-	sl_control_request_drain();
+	if (sl_control_request_drain() < 0) {
+		rte_tel_data_add_dict_string(d, "error", "still starting: ask again in a moment");
+		return 0;
+	}
 	rte_tel_data_add_dict_string(d, "state", "draining");
 	return 0;
 }

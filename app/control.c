@@ -35,6 +35,7 @@ static bool stopping;
 static uv_signal_t sig_hup, sig_int, sig_term;
 static uv_async_t reload_async, stop_async, drain_async;
 static bool draining; /* a drain (bgp) runs; a stop follows it */
+static bool drain_ready; /* drain_async may be sent */
 static pthread_t control_thread;
 /* Without the manager: the file the running tables come from, which a
  * reload is compared with (the tables hold a spec, not the file). With the
@@ -431,9 +432,12 @@ static void on_drain_async(uv_async_t *h)
 		sl_log("drain asked (telemetry)");
 }
 
-void sl_control_request_drain(void)
+int sl_control_request_drain(void)
 {
+	if (!__atomic_load_n(&drain_ready, __ATOMIC_ACQUIRE))
+		return -1; /* telemetry answers before the control loop runs */
 	uv_async_send(&drain_async);
+	return 0;
 }
 
 static void on_reload_async(uv_async_t *h)
@@ -550,6 +554,7 @@ int sl_control_start(struct sl_app *app, char *err, size_t errlen)
 	reload_async.data = app;
 	uv_async_init(&loop, &stop_async, on_stop_async);
 	uv_async_init(&loop, &drain_async, on_drain_async);
+	__atomic_store_n(&drain_ready, true, __ATOMIC_RELEASE);
 	snprintf(err, errlen, "cannot start the control thread");
 	return rte_ctrl_thread_create(&control_thread, "sl-control", NULL, control_main, app);
 }

@@ -127,8 +127,9 @@ bool sl_bgp_drain_on_sigterm(void);
 /* Withdraw everything (clean stop), before the kernel interfaces close. */
 void sl_bgp_close(struct sl_app *app);
 void sl_bgp_telemetry_register(void);
-/* control.c: drain as SIGTERM does with bgp; thread-safe. */
-void sl_control_request_drain(void);
+/* control.c: drain as SIGTERM does with bgp; thread-safe; -1 before the
+ * control thread runs. */
+int sl_control_request_drain(void);
 
 /* telemetry.c */
 void sl_telemetry_register(void);
