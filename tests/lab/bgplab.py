@@ -330,3 +330,49 @@ if __name__ == "__main__":
     import sys
     if len(sys.argv) == 4 and sys.argv[1] == "_longlived":
         longlived_main(sys.argv[2], int(sys.argv[3]))
+
+
+# ---------------------------------------------------------------- one stalled thread
+
+class ThreadStop:
+    """Stop one thread of a process (not the whole process, as SIGSTOP
+    would) with ptrace: PTRACE_SEIZE, PTRACE_INTERRUPT; resume() detaches.
+    The kernel detaches by itself if this process dies."""
+
+    PTRACE_DETACH, PTRACE_SEIZE, PTRACE_INTERRUPT = 17, 0x4206, 0x4207
+    WALL = 0x40000000
+
+    def __init__(self, tid):
+        import ctypes
+        self.libc = ctypes.CDLL(None, use_errno=True)
+        self.libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
+        self.tid = tid
+        self.stopped = False
+
+    def _ptrace(self, req):
+        import ctypes
+        if self.libc.ptrace(req, self.tid, None, None) != 0:
+            raise OSError(ctypes.get_errno(), f"ptrace({req}, {self.tid})")
+
+    def stop(self):
+        self._ptrace(self.PTRACE_SEIZE)
+        self.stopped = True
+        self._ptrace(self.PTRACE_INTERRUPT)
+        os.waitpid(self.tid, self.WALL)
+
+    def resume(self):
+        if self.stopped:
+            self.stopped = False
+            self._ptrace(self.PTRACE_DETACH)
+
+
+def worker_thread(pid):
+    """The thread id of a lab sluice's first worker: an "lcore-worker-N"
+    thread, or with one lcore (the lab's default) its main thread."""
+    for task in sorted(Path(f"/proc/{pid}/task").iterdir(), key=lambda p: int(p.name)):
+        try:
+            if (task / "comm").read_text().startswith("lcore-worker"):
+                return int(task.name)
+        except OSError:
+            continue
+    return pid

@@ -199,3 +199,38 @@ def test_start_refused_without_bird(pool):
     assert r.returncode != 0 and "sluice: ready" not in out, out[-2000:]
     assert f"bgp: BIRD control socket {lab.workdir / 'nobird.ctl'}: No such file or directory" in out, out[-2000:]
     assert "--bird-config OUT first (or set bgp.require_bird = false)" in out
+
+
+def test_stalled_worker_withdraws_by_watchdog(pool, report):
+    """One thread stopped (the worker; the control thread runs on): the
+    watchdog withdraws everything and says so; the workers back, the routes
+    come back after the recovery time (4 x bgp.watchdog_ms)."""
+    lab = pool
+    m = "mux1"
+    before = lab.stats(m)["bgp_watchdog"]
+    stop = bgplab.ThreadStop(bgplab.worker_thread(lab.sluice[m].pid))
+    t0 = time.monotonic()
+    stop.stop()
+    try:
+        t = wait_routes(lab, others(m), timeout=5)
+        deadline = time.monotonic() + 5
+        st = lab.bgp_state(m)
+        while st["state"] != "watchdog" and time.monotonic() < deadline:
+            time.sleep(0.05)
+            st = lab.bgp_state(m)
+        fired = time.monotonic() - t0
+        bad = all_ok(lab, 10)
+    finally:
+        stop.resume()
+    report(f"worker of {m} stopped (ptrace): router's routes withdrawn in "
+           f"{t if t is None else round(t * 1000)} ms (BFD: the worker carries it too); "
+           f"watchdog state after {round(fired, 2)} s")
+    assert t is not None and t < WITHDRAW_BOUND_S
+    assert st["state"] == "watchdog" and st["announced_count"] == 0, st
+    assert lab.stats(m)["bgp_watchdog"] == before + 1
+    assert not bad, bad[:3]
+    assert "bgp: watchdog: a worker has not polled for" in lab.logpath(m).read_text()
+    back = wait_routes(lab, bgplab.MUXES, timeout=BACK_BOUND_S)
+    report(f"worker of {m} resumed: announced again after {back if back is None else round(back, 1)} s")
+    assert back is not None
+    assert lab.bgp_state(m)["state"] == "serving"
