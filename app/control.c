@@ -33,7 +33,9 @@ static uv_loop_t loop;
 static uv_timer_t poll_timer, stop_deadline;
 static bool stopping;
 static uv_signal_t sig_hup, sig_int, sig_term;
-static uv_async_t reload_async, stop_async;
+static uv_async_t reload_async, stop_async, drain_async;
+static bool draining; /* a drain (bgp) runs; a stop follows it */
+static bool drain_ready; /* drain_async may be sent */
 static pthread_t control_thread;
 /* Without the manager: the file the running tables come from, which a
  * reload is compared with (the tables hold a spec, not the file). With the
@@ -161,6 +163,7 @@ static void on_poll(uv_timer_t *t)
 	uint32_t now = now_ms();
 	bool changed = handle_exceptions(app, now);
 	sl_exception_poll(app, now);
+	sl_bgp_poll(app, now);
 	sl_retire_reclaim(app->retire);
 	collect_wants(app);
 	send_solicitations(app, now);
@@ -380,6 +383,28 @@ static void on_stop_deadline(uv_timer_t *t)
 	stop_now();
 }
 
+static void begin_stop(void)
+{
+	stopping = true;
+	uv_timer_start(&stop_deadline, on_stop_deadline, STOP_DEADLINE_MS, 0);
+	sl_manager_stop(stop_now);
+}
+
+static void on_drained(void)
+{
+	if (!stopping)
+		begin_stop();
+}
+
+/* Withdraw first, stop once the VIP traffic has gone (bgp.c); true if a
+ * drain runs (or ran) now. */
+static bool begin_drain(void)
+{
+	if (!draining && !stopping)
+		draining = sl_bgp_drain(on_drained);
+	return draining;
+}
+
 static void on_signal(uv_signal_t *h, int signum)
 {
 	struct sl_app *app = h->data;
@@ -392,10 +417,27 @@ static void on_signal(uv_signal_t *h, int signum)
 		stop_now();
 		return;
 	}
+	if (signum == SIGTERM && !draining && sl_bgp_drain_on_sigterm() && begin_drain()) {
+		sl_log("signal %d: draining (another signal stops without waiting)", signum);
+		return;
+	}
 	sl_log("signal %d: stopping", signum);
-	stopping = true;
-	uv_timer_start(&stop_deadline, on_stop_deadline, STOP_DEADLINE_MS, 0);
-	sl_manager_stop(stop_now);
+	begin_stop();
+}
+
+static void on_drain_async(uv_async_t *h)
+{
+	(void)h;
+	if (!draining && begin_drain())
+		sl_log("drain asked (telemetry)");
+}
+
+int sl_control_request_drain(void)
+{
+	if (!__atomic_load_n(&drain_ready, __ATOMIC_ACQUIRE))
+		return -1; /* telemetry answers before the control loop runs */
+	uv_async_send(&drain_async);
+	return 0;
 }
 
 static void on_reload_async(uv_async_t *h)
@@ -511,6 +553,8 @@ int sl_control_start(struct sl_app *app, char *err, size_t errlen)
 	uv_async_init(&loop, &reload_async, on_reload_async);
 	reload_async.data = app;
 	uv_async_init(&loop, &stop_async, on_stop_async);
+	uv_async_init(&loop, &drain_async, on_drain_async);
+	__atomic_store_n(&drain_ready, true, __ATOMIC_RELEASE);
 	snprintf(err, errlen, "cannot start the control thread");
 	return rte_ctrl_thread_create(&control_thread, "sl-control", NULL, control_main, app);
 }

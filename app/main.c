@@ -4,6 +4,7 @@
  * Start-up order matters: the configuration is loaded and validated
  * before the EAL probes any device, so a bad file never touches a port.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -42,13 +43,19 @@ static void usage(FILE *f)
 		   "  -c, --config FILE    configuration file (libconfig syntax; see docs/configuration.md)\n"
 		   "  -t, --check-config   validate the configuration and exit (no EAL, no ports)\n"
 		   "      --mbufs N        packet buffers in the pool (default: enough for queues, min 16384)\n"
+		   "      --bird-config OUT  write the BIRD 2 configuration of the file's bgp group to OUT\n"
+		   "                       (\"-\": standard output) and exit (no EAL, no ports)\n"
 		   "  -V, --version        print the version and exit\n"
 		   "  -h, --help           this text\n"
-		   "Signals: SIGHUP reloads the configuration; SIGINT/SIGTERM stop.\n"
-		   "Telemetry: /sluice/stats, /sluice/info, /sluice/reload on the DPDK telemetry socket.\n");
+		   "Signals: SIGHUP reloads the configuration; SIGINT stops; SIGTERM stops, or with a\n"
+		   "bgp group drains first (withdraw, wait for VIP traffic to stop, exit 0).\n"
+		   "Telemetry: /sluice/stats, /sluice/info, /sluice/reload, /sluice/bgp, /sluice/drain\n"
+		   "on the DPDK telemetry socket.\n");
 }
 
-enum { OPT_MBUFS = 256 };
+enum { OPT_MBUFS = 256, OPT_BIRD_CONFIG };
+
+static const char *bird_config_out; /* --bird-config */
 
 /* Parse the application's own options (after "--"). Returns 1 to exit 0, -1 on error. */
 static int parse_app_args(int argc, char **argv, bool *check_only)
@@ -57,6 +64,7 @@ static int parse_app_args(int argc, char **argv, bool *check_only)
 		{ "config", required_argument, NULL, 'c' },
 		{ "check-config", no_argument, NULL, 't' },
 		{ "mbufs", required_argument, NULL, OPT_MBUFS },
+		{ "bird-config", required_argument, NULL, OPT_BIRD_CONFIG },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -70,6 +78,9 @@ static int parse_app_args(int argc, char **argv, bool *check_only)
 			break;
 		case 't':
 			*check_only = true;
+			break;
+		case OPT_BIRD_CONFIG:
+			bird_config_out = optarg;
 			break;
 		case OPT_MBUFS:
 			sl_app.nb_mbufs = (unsigned)strtoul(optarg, NULL, 0);
@@ -240,6 +251,36 @@ static void run_workers(const unsigned *lcores)
 	rte_eal_mp_wait_lcore();
 }
 
+/* --bird-config: the BIRD configuration that goes with this file. */
+static int write_bird_config(struct sl_config *cfg)
+{
+	int rc = EXIT_FAILURE;
+	char *text = NULL;
+	if (!cfg->bgp.enabled) {
+		fprintf(stderr, "sluice: %s has no bgp group: nothing for BIRD to announce\n", sl_app.config_path);
+		goto out;
+	}
+	int n = sl_bgp_bird_config(&cfg->bgp, sl_app.config_path, NULL, 0);
+	text = malloc((size_t)n + 1);
+	if (text == NULL || sl_bgp_bird_config(&cfg->bgp, sl_app.config_path, text, (size_t)n + 1) != n)
+		goto out;
+	bool to_stdout = strcmp(bird_config_out, "-") == 0;
+	FILE *f = to_stdout ? stdout : fopen(bird_config_out, "w");
+	if (f == NULL) {
+		fprintf(stderr, "sluice: %s: %s\n", bird_config_out, strerror(errno));
+		goto out;
+	}
+	bool ok = fwrite(text, 1, (size_t)n, f) == (size_t)n;
+	ok = (to_stdout ? fflush(f) : fclose(f)) == 0 && ok;
+	if (!ok)
+		fprintf(stderr, "sluice: %s: %s\n", bird_config_out, strerror(errno));
+	rc = ok ? EXIT_SUCCESS : EXIT_FAILURE;
+out:
+	free(text);
+	sl_config_free(cfg);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct sl_config cfg;
@@ -254,6 +295,8 @@ int main(int argc, char **argv)
 		return rc > 0 ? EXIT_SUCCESS : 2;
 	if (sl_config_load(sl_app.config_path, &cfg, err, sizeof(err)) != 0)
 		return die(err);
+	if (bird_config_out != NULL)
+		return write_bird_config(&cfg);
 	if (check_only) {
 		printf("%s: OK (%u ports, %u VIPs)\n", sl_app.config_path, cfg.nb_ports, cfg.nb_vips);
 		sl_config_free(&cfg);
@@ -266,7 +309,8 @@ int main(int argc, char **argv)
 	choose_workers(lcores);
 	if (create_pool(&cfg) < 0)
 		return die("cannot create the packet buffer pool (raise -m or lower --mbufs)");
-	if (open_ports(&cfg, err, sizeof(err)) < 0 || sl_exception_open(&sl_app, &cfg, err, sizeof(err)) < 0)
+	if (open_ports(&cfg, err, sizeof(err)) < 0 || sl_exception_open(&sl_app, &cfg, err, sizeof(err)) < 0 ||
+	    sl_bgp_open(&sl_app, &cfg, err, sizeof(err)) < 0)
 		return die(err);
 	if (create_shared_state(&cfg) < 0)
 		return die("cannot allocate flow tables, rings or RCU state (raise -m or lower capacities)");
@@ -276,6 +320,7 @@ int main(int argc, char **argv)
 	if (sl_control_init(&sl_app, &cfg, err, sizeof(err)) < 0)
 		return die(err);
 	sl_telemetry_register();
+	sl_bgp_telemetry_register();
 	if (sl_control_start(&sl_app, err, sizeof(err)) != 0)
 		return die(err);
 	sl_log("ready: %u workers, %u ports, roles %s, %u VIPs (config %s)", sl_app.nb_workers, sl_app.nb_ports,
@@ -283,6 +328,7 @@ int main(int argc, char **argv)
 	       sl_app.nb_vips, sl_app.config_path);
 	run_workers(lcores);
 	sl_control_stop(&sl_app);
+	sl_bgp_close(&sl_app);
 	sl_exception_close(&sl_app);
 	for (unsigned p = 0; p < sl_app.nb_ports; p++)
 		sl_port_close(&sl_app.ports[p]);

@@ -115,6 +115,22 @@ void sl_exception_poll(struct sl_app *app, uint32_t now_ms);
 bool sl_exception_neigh_copy(struct sl_app *app, struct rte_mbuf *m);
 void sl_exception_close(struct sl_app *app);
 
+/* bgp.c: announcements through BIRD (lib/bgp), when the file has a bgp group */
+/* After the kernel interfaces are open: the peering port's must be. */
+int sl_bgp_open(struct sl_app *app, const struct sl_config *cfg, char *err, size_t errlen);
+/* Control thread, each poll: watchdog, table changes, drain. */
+void sl_bgp_poll(struct sl_app *app, uint32_t now_ms);
+/* Control thread: withdraw, wait for VIP traffic to stop (or the drain
+ * timeout), then call drained; false (nothing done) without bgp. */
+bool sl_bgp_drain(void (*drained)(void));
+bool sl_bgp_drain_on_sigterm(void);
+/* Withdraw everything (clean stop), before the kernel interfaces close. */
+void sl_bgp_close(struct sl_app *app);
+void sl_bgp_telemetry_register(void);
+/* control.c: drain as SIGTERM does with bgp; thread-safe; -1 before the
+ * control thread runs. */
+int sl_control_request_drain(void);
+
 /* telemetry.c */
 void sl_telemetry_register(void);
 

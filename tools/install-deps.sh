@@ -10,7 +10,7 @@ PKGS=(
   libconfig-dev liburcu-dev libssl-dev check libraft-dev libuv1-dev libjansson-dev
   libhttp-parser-dev libcurl4-openssl-dev libmnl-dev
   python3-scapy python3-pytest
-  curl iproute2 tcpdump iputils-ping nftables openssl
+  curl iproute2 tcpdump iputils-ping nftables openssl bird2
 )
 
 missing=()

@@ -112,10 +112,11 @@ static union sl_addr network_of(const struct sl_prefix *p)
 	return net;
 }
 
-int sl_nl_route_add(struct sl_nl *nl, uint32_t table, uint32_t metric, unsigned ifindex,
-		    const struct sl_prefix *dst, const union sl_addr *gateway)
+/* RTM_NEWROUTE (exclusive) or RTM_DELROUTE of the on-link or gatewayed route. */
+static int route_msg(struct sl_nl *nl, bool add, uint32_t table, uint32_t metric, unsigned ifindex,
+		     const struct sl_prefix *dst, const union sl_addr *gateway)
 {
-	struct nlmsghdr *h = request(nl, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
+	struct nlmsghdr *h = request(nl, add ? RTM_NEWROUTE : RTM_DELROUTE, add ? NLM_F_CREATE | NLM_F_EXCL : 0);
 	struct rtmsg *rt = mnl_nlmsg_put_extra_header(h, sizeof(*rt));
 	rt->rtm_family = af_of(dst->family);
 	rt->rtm_dst_len = dst->len;
@@ -133,8 +134,20 @@ int sl_nl_route_add(struct sl_nl *nl, uint32_t table, uint32_t metric, unsigned 
 	}
 	if (gateway != NULL)
 		mnl_attr_put(h, RTA_GATEWAY, addr_len(dst->family), gateway);
-	int rc = transact(nl, h);
+	return transact(nl, h);
+}
+
+int sl_nl_route_add(struct sl_nl *nl, uint32_t table, uint32_t metric, unsigned ifindex,
+		    const struct sl_prefix *dst, const union sl_addr *gateway)
+{
+	int rc = route_msg(nl, true, table, metric, ifindex, dst, gateway);
 	return rc == -EEXIST ? 0 : rc;
+}
+
+int sl_nl_route_del(struct sl_nl *nl, uint32_t table, unsigned ifindex, const struct sl_prefix *dst)
+{
+	int rc = route_msg(nl, false, table, 0, ifindex, dst, NULL);
+	return rc == -ESRCH ? 0 : rc;
 }
 
 int sl_nl_rule(struct sl_nl *nl, bool add, uint32_t table, uint32_t prio, int family, const union sl_addr *src)

@@ -34,6 +34,10 @@ int sl_nl_addr_add(struct sl_nl *nl, unsigned ifindex, const struct sl_prefix *p
 int sl_nl_route_add(struct sl_nl *nl, uint32_t table, uint32_t metric, unsigned ifindex,
 		    const struct sl_prefix *dst, const union sl_addr *gateway);
 
+/* Delete the on-link route to dst in table out of ifindex; one already
+ * gone is not an error. */
+int sl_nl_route_del(struct sl_nl *nl, uint32_t table, unsigned ifindex, const struct sl_prefix *dst);
+
 /* "from src lookup table" at priority prio (add), or every rule from src
  * at prio whatever its table (delete; -ENOENT once none is left). */
 int sl_nl_rule(struct sl_nl *nl, bool add, uint32_t table, uint32_t prio, int family, const union sl_addr *src);

@@ -1505,6 +1505,201 @@ static int parse_manager(const struct loader *ld, const config_setting_t *sluice
 		    "%u is not the id of any entry in members (this instance must be one)", m->id);
 }
 
+/* ------------------------------------------------------------------ bgp */
+
+/* BIRD calls the session "peer_" + name (so no name is one of its keywords). */
+static bool valid_bird_name(const char *name)
+{
+	size_t len = strlen(name);
+	return len > 0 && len < SL_BGP_NAME_LEN - sizeof(SL_BGP_PEER_PREFIX) + 1 &&
+	       strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == len;
+}
+
+/* An AS number: 0, AS_TRANS (23456) and the last of each range are reserved (RFC 7607, 6793, 7300). */
+static int get_as(const struct loader *ld, const config_setting_t *g, const char *name, uint32_t *out)
+{
+	const struct int_spec spec = {name, 1, 4294967294, 0, true};
+	int64_t v;
+	if (get_int(ld, g, &spec, &v) < 0)
+		return -1;
+	if (v == 23456 || v == 65535)
+		return fail(ld, config_setting_get_member(g, name),
+			    "%" PRId64 " is a reserved AS number (23456: AS_TRANS, 65535)", v);
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int parse_bgp_peer(const struct loader *ld, const config_setting_t *ps, unsigned idx,
+			  const struct sl_port_cfg *port)
+{
+	static const char *const names[] = {"address", "as", "name", "bfd", "password", NULL};
+	struct sl_bgp_cfg *b = &ld->c->bgp;
+	struct sl_bgp_peer_cfg *p = &b->peers[idx];
+	const char *name, *password;
+	int family;
+	if (check_group(ld, ps, names) < 0 ||
+	    get_addr(ld, ps, "address", SL_AF_NONE, SL_ADDR_ANY, true, &p->addr, &family) < 0 ||
+	    get_as(ld, ps, "as", &p->as) < 0 || get_string(ld, ps, "name", false, &name) < 0 ||
+	    get_string(ld, ps, "password", false, &password) < 0)
+		return -1;
+	p->family = (uint8_t)family;
+	p->bfd = b->bfd;
+	if (get_bool(ld, ps, "bfd", &p->bfd) < 0)
+		return -1;
+	const config_setting_t *as = config_setting_get_member(ps, "address");
+	char text[ADDR_STRLEN];
+	sl_addr_format(family, &p->addr, text, sizeof(text));
+	/* A direct session: single-hop BFD, and BIRD's packets leave through
+	 * the port's kernel interface, nowhere else. */
+	if (!port_prefix_contains(port, family, &p->addr))
+		return fail(ld, as, "%s is not on port '%s' (peers must be directly connected: "
+			    "in one of its prefixes)", text, port->name);
+	if (port_has_addr(port, family, &p->addr))
+		return fail(ld, as, "%s is an address of port '%s' itself", text, port->name);
+	if (name != NULL) {
+		if (!valid_bird_name(name))
+			return fail(ld, config_setting_get_member(ps, "name"),
+				    "'%s' is not a peer name (1..%zu of a-z, A-Z, 0-9, '_')", name,
+				    SL_BGP_NAME_LEN - sizeof(SL_BGP_PEER_PREFIX));
+		snprintf(p->name, sizeof(p->name), SL_BGP_PEER_PREFIX "%s", name);
+	} else {
+		snprintf(p->name, sizeof(p->name), SL_BGP_PEER_PREFIX "%u", idx + 1);
+	}
+	if (password != NULL) {
+		size_t n = strlen(password);
+		if (n == 0 || n >= sizeof(p->password) || strpbrk(password, "\"\\") != NULL)
+			return fail(ld, config_setting_get_member(ps, "password"),
+				    "must be 1..%zu characters without '\"' or '\\'", sizeof(p->password) - 1);
+		memcpy(p->password, password, n + 1);
+	}
+	for (unsigned j = 0; j < idx; j++) {
+		int line = config_setting_source_line(config_setting_get_elem(config_setting_parent(ps), j));
+		if (b->peers[j].family == p->family && sl_addr_eq(&b->peers[j].addr, &p->addr))
+			return fail(ld, as, "%s is already the address of peers.[%u] (line %d)", text, j, line);
+		if (strcmp(b->peers[j].name, p->name) == 0)
+			return fail(ld, config_setting_get_member(ps, "name") ? config_setting_get_member(ps, "name") : ps,
+				    "'%s' is already the name of peers.[%u] (line %d)", p->name, j, line);
+	}
+	return 0;
+}
+
+static const union sl_addr *first_addr(const struct sl_port_cfg *p, int family)
+{
+	for (unsigned i = 0; i < p->nb_addrs; i++)
+		if (p->addrs[i].family == family)
+			return &p->addrs[i].addr;
+	return NULL;
+}
+
+/* The port BIRD peers over: named, or the first with a kernel interface. */
+static int get_bgp_port(const struct loader *ld, const config_setting_t *g, struct sl_bgp_cfg *b)
+{
+	const char *name;
+	if (get_string(ld, g, "port", false, &name) < 0)
+		return -1;
+	b->port = -1;
+	for (unsigned i = 0; i < ld->c->nb_ports && b->port < 0; i++)
+		if (name != NULL ? strcmp(ld->c->ports[i].name, name) == 0 : ld->c->ports[i].kernel_if[0] != '\0')
+			b->port = (int)i;
+	if (b->port < 0)
+		return name != NULL ? fail(ld, config_setting_get_member(g, "port"), "'%s' is not a port", name)
+				    : fail(ld, g, "no port has a kernel interface for BIRD to peer over");
+	const struct sl_port_cfg *p = &ld->c->ports[b->port];
+	if (p->kernel_if[0] == '\0')
+		return fail(ld, config_setting_get_member(g, "port"),
+			    "port '%s' has no kernel interface (kernel_interface = false), which BIRD peers over",
+			    p->name);
+	memcpy(b->ifname, p->kernel_if, sizeof(b->ifname));
+	const union sl_addr *a4 = first_addr(p, SL_AF_INET), *a6 = first_addr(p, SL_AF_INET6);
+	if (a4 != NULL)
+		b->source4 = *a4;
+	if (a6 != NULL)
+		b->source6 = *a6;
+	return 0;
+}
+
+static int parse_bgp_timers(const struct loader *ld, const config_setting_t *g, struct sl_bgp_cfg *b)
+{
+	static const struct int_spec specs[] = {
+		{"bfd_interval_ms", 10, 10000, SL_BGP_DEFAULT_BFD_MS, false},
+		{"bfd_multiplier", 1, 255, SL_BGP_DEFAULT_BFD_MULT, false},
+		{"hold_time", 3, 65535, SL_BGP_DEFAULT_HOLD_S, false},
+		{"keepalive_time", 1, 21845, SL_BGP_DEFAULT_KEEPALIVE_S, false},
+		{"watchdog_ms", 10, 60000, SL_BGP_DEFAULT_WATCHDOG_MS, false},
+		{"drain_timeout_ms", 100, 3600000, SL_BGP_DEFAULT_DRAIN_TIMEOUT_MS, false},
+		{"drain_quiet_ms", 10, 600000, SL_BGP_DEFAULT_DRAIN_QUIET_MS, false},
+		{"table", 1, 4294967295, SL_BGP_DEFAULT_TABLE, false},
+	};
+	uint32_t *out[] = {&b->bfd_interval_ms, &b->bfd_multiplier, &b->hold_s, &b->keepalive_s,
+			   &b->watchdog_ms, &b->drain_timeout_ms, &b->drain_quiet_ms, &b->table};
+	for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
+		int64_t v;
+		if (get_int(ld, g, &specs[i], &v) < 0)
+			return -1;
+		*out[i] = (uint32_t)v;
+	}
+	const config_setting_t *s;
+	if (b->keepalive_s * 3 > b->hold_s)
+		return fail(ld, (s = config_setting_get_member(g, "keepalive_time")) ? s : config_setting_get_member(g, "hold_time"),
+			    "keepalive_time %u is more than a third of hold_time %u (one lost keepalive "
+			    "would drop the session)", b->keepalive_s, b->hold_s);
+	if (b->drain_quiet_ms >= b->drain_timeout_ms)
+		return fail(ld, (s = config_setting_get_member(g, "drain_quiet_ms")) ? s : config_setting_get_member(g, "drain_timeout_ms"),
+			    "drain_quiet_ms %u is not less than drain_timeout_ms %u", b->drain_quiet_ms,
+			    b->drain_timeout_ms);
+	if (b->table >= 253 && b->table <= 255)
+		return fail(ld, config_setting_get_member(g, "table"),
+			    "%u is one of the kernel's own tables (253 default, 254 main, 255 local)", b->table);
+	return 0;
+}
+
+/* Absent: no announcements (bgp.enabled false). */
+static int parse_bgp(const struct loader *ld, const config_setting_t *sluice)
+{
+	static const char *const names[] = {"local_as", "router_id", "port", "peers", "bfd",
+					    "bfd_interval_ms", "bfd_multiplier", "hold_time",
+					    "keepalive_time", "graceful_restart", "watchdog_ms",
+					    "drain_timeout_ms", "drain_quiet_ms", "drain_on_sigterm",
+					    "table", "bird_socket", "require_bird", NULL};
+	struct sl_bgp_cfg *b = &ld->c->bgp;
+	const config_setting_t *g, *list;
+	if (get_group(ld, sluice, "bgp", names, &g) < 0)
+		return -1;
+	if (g == NULL)
+		return 0;
+	if (!(ld->c->roles & SL_ROLE_MUX))
+		return fail(ld, g, "announces the VIPs a mux serves: needs the \"mux\" role");
+	b->enabled = true;
+	b->bfd = true;
+	b->drain_on_sigterm = true;
+	b->require_bird = true;
+	memcpy(b->bird_socket, SL_BGP_DEFAULT_SOCKET, sizeof(SL_BGP_DEFAULT_SOCKET));
+	if (get_as(ld, g, "local_as", &b->local_as) < 0 || get_bgp_port(ld, g, b) < 0 ||
+	    get_bool(ld, g, "bfd", &b->bfd) < 0 || get_bool(ld, g, "graceful_restart", &b->graceful_restart) < 0 ||
+	    get_bool(ld, g, "drain_on_sigterm", &b->drain_on_sigterm) < 0 ||
+	    get_bool(ld, g, "require_bird", &b->require_bird) < 0 || parse_bgp_timers(ld, g, b) < 0 ||
+	    get_addr(ld, g, "router_id", SL_AF_INET, SL_ADDR_ANY, false, &b->router_id, NULL) < 0 ||
+	    (config_setting_get_member(g, "bird_socket") != NULL &&
+	     get_path(ld, g, "bird_socket", false, b->bird_socket,
+		      sizeof(((struct sockaddr_un *)0)->sun_path)) < 0))
+		return -1;
+	const struct sl_port_cfg *port = &ld->c->ports[b->port];
+	if (sl_addr_is_zero(&b->router_id)) {
+		if (sl_addr_is_zero(&b->source4))
+			return fail_in(ld, g, "router_id", "required: port '%s' has no IPv4 address to take it from",
+				       port->name);
+		b->router_id = b->source4;
+	}
+	if (get_list(ld, g, "peers", true, 1, SL_BGP_MAX_PEERS, &list) < 0)
+		return -1;
+	for (unsigned i = 0; i < (unsigned)config_setting_length(list); i++) {
+		if (parse_bgp_peer(ld, config_setting_get_elem(list, i), i, port) < 0)
+			return -1;
+		b->nb_peers = i + 1;
+	}
+	return 0;
+}
+
 /* ----------------------------------------------------------------- load */
 
 /* The exception path's rate limits (docs/configuration.md). */
@@ -1536,12 +1731,13 @@ static int parse_root(const struct loader *ld, const config_setting_t *root)
 {
 	static const char *const root_names[] = {"sluice", NULL};
 	static const char *const names[] = {"roles", "workers", "ports",   "mux",
-					    "host",  "vips",    "manager", "exception", NULL};
+					    "host",  "vips",    "manager", "exception",
+					    "bgp",   NULL};
 	/* In dependency order: host and mux refer to ports, VIP checks to host. */
 	static int (*const sections[])(const struct loader *, const config_setting_t *) = {
 		parse_roles, parse_workers, parse_ports,      parse_mux,
 		parse_host,  parse_vips,    check_local_dips, parse_manager,
-		parse_exception,
+		parse_exception, parse_bgp,
 	};
 	const config_setting_t *sluice;
 	if (check_names(ld, root, root_names) < 0 || get_group(ld, root, "sluice", names, &sluice) < 0)
@@ -1763,6 +1959,7 @@ static const struct fixed_field fixed_fields[] = {
 	FIXED("exception.to_kernel_burst", exception.to_kernel_burst),
 	FIXED("exception.from_kernel_rate", exception.from_kernel_rate),
 	FIXED("exception.from_kernel_burst", exception.from_kernel_burst),
+	FIXED("bgp", bgp),
 };
 
 /* Changes the manager does not allow from the file (see manager_change). */

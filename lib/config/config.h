@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bgp/bgp.h"
 #include "packet/addr.h"
 #include "spec/limits.h"
 #include "spec/spec.h"
@@ -143,6 +144,9 @@ struct sl_config {
 		uint32_t to_kernel_rate, to_kernel_burst;
 		uint32_t from_kernel_rate, from_kernel_burst;
 	} exception;
+
+	/* Announcements through BIRD (lib/bgp); enabled false when absent. */
+	struct sl_bgp_cfg bgp;
 };
 
 /* Load and validate. Returns 0, or -1 with "FILE:LINE: message" in err. */

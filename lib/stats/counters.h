@@ -36,7 +36,10 @@
 	X(KERNEL_WRITTEN, kernel_written, "exception path: frames written to a kernel interface (control thread)") \
 	X(KERNEL_NEIGH_COPIES, kernel_neigh_copies, "exception path: ARP replies and neighbour advertisements given to the kernel as well as to sluice's neighbour cache") \
 	X(FROM_KERNEL,    from_kernel,    "exception path: frames the kernel sent on its interface, passed to the port (control thread)") \
-	X(FLOW_EXPIRED,   flow_expired,   "flow and connection entries removed after their idle timeout")
+	X(FLOW_EXPIRED,   flow_expired,   "flow and connection entries removed after their idle timeout") \
+	X(BGP_ANNOUNCED,  bgp_announced,  "bgp: VIP routes put into `bgp.table` on the peering port's kernel interface, which BIRD announces (control thread)") \
+	X(BGP_WITHDRAWN,  bgp_withdrawn,  "bgp: VIP routes taken out of it, which BIRD withdraws: a drain, the watchdog, a VIP left without a usable DIP, a stop (control thread)") \
+	X(BGP_WATCHDOG,   bgp_watchdog,   "bgp: times a worker was silent for longer than `bgp.watchdog_ms` and every route was withdrawn")
 
 #define SL_DROPS(X) \
 	X(OTHER_MAC,       other_mac,       "unicast frame for another station's MAC (flooded on a shared segment)") \

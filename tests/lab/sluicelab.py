@@ -69,8 +69,6 @@ INSTANCE_ROLES = ("mux", "host1", "host2")
 ROLES = ("client", "router", "lab", "be1", "be2") + INSTANCE_ROLES
 PROBE_ROLE = "probe"  # self-test only
 
-TAG_RE = re.compile(r"^slab(\d+)-(?:\d+-)?")
-STALE_NS_RE = re.compile(r"^slab(\d+)-(?:\d+-)?(client|router|lab|be1|be2|mux|host1|host2|probe)$")
 
 
 def lcore_args(spec):
@@ -246,12 +244,14 @@ def owner_alive(pid):
     return b"python" in cmd or b"pytest" in cmd or b"demo" in cmd
 
 
-def cleanup_stale(verbose=True):
+def cleanup_stale(verbose=True, tag_base="slab", roles=ROLES + (PROBE_ROLE,)):
     """Remove what a crashed earlier run left: only names of our own pattern
     whose owning process is gone."""
     removed = []
+    stale_ns_re = re.compile(rf"^{tag_base}(\d+)-(?:\d+-)?({'|'.join(roles)})$")
+    tag_re = re.compile(rf"^{tag_base}(\d+)-(?:\d+-)?")
     for ns in ns_list():
-        m = STALE_NS_RE.match(ns)
+        m = stale_ns_re.match(ns)
         if m and not owner_alive(int(m.group(1))):
             delete_ns(ns)
             removed.append(f"netns {ns}")
@@ -263,7 +263,7 @@ def cleanup_stale(verbose=True):
             name = d.name[len("sluicelab-"):] if d.name.startswith("sluicelab-") else d.name
             if base == Path("/tmp") and not d.name.startswith("sluicelab-"):
                 continue
-            m = TAG_RE.match(name)
+            m = tag_re.match(name)
             if m and not owner_alive(int(m.group(1))):
                 if (d / KEEP_MARK).exists():
                     kept.append(d)  # logs of a failed run, kept on purpose
@@ -369,12 +369,17 @@ def remove_dips(text, addrs):
 
 class Lab:
     _count = 0
+    # What a lab is made of; a subclass may build another (tests/lab/bgplab.py).
+    TAG_BASE = "slab"
+    ROLES = ROLES
+    INSTANCE_ROLES = INSTANCE_ROLES
+    INSTANCES = INSTANCES
 
     def __init__(self, binary=None, lcores=None, keep_workdir=False, config_dir=CONFIG_DIR):
         n = Lab._count
         Lab._count += 1
-        self.tag = f"slab{os.getpid()}-" + (f"{n}-" if n else "")
-        self.ns = {r: self.tag + r for r in ROLES}
+        self.tag = f"{self.TAG_BASE}{os.getpid()}-" + (f"{n}-" if n else "")
+        self.ns = {r: self.tag + r for r in self.ROLES}
         self.binary = Path(binary or os.environ.get("SLUICE_BIN", DEFAULT_BINARY))
         # One lcore per instance: the main lcore is then the worker and sleeps
         # when idle (idle_sleep_us), so three instances share two cores with
@@ -413,11 +418,11 @@ class Lab:
     def up(self, backends=True):
         if os.geteuid() != 0:
             raise LabError("the lab needs root (network namespaces, TAP interfaces)")
-        cleanup_stale()
+        cleanup_stale(tag_base=self.TAG_BASE, roles=self.ROLES + (PROBE_ROLE,))
         atexit.register(self.down)
         self.workdir = Path(tempfile.mkdtemp(prefix="sluicelab-" + self.tag, dir="/tmp"))
         log(f"building topology {self.tag}* (work dir {self.workdir})")
-        for role in ROLES:
+        for role in self.ROLES:
             run(["ip", "netns", "add", self.ns[role]])
             ip(self.ns[role], "link", "set", "lo", "up")
         c, r, lab = self.ns["client"], self.ns["router"], self.ns["lab"]
@@ -439,7 +444,7 @@ class Lab:
         # Instances: IPv6 off on new interfaces, so a data TAP's kernel side sends
         # nothing into sluice before the lab moves it; sluice turns IPv6 on for
         # the kernel interfaces it makes (they carry IPv6 addresses).
-        for role in INSTANCE_ROLES:
+        for role in self.INSTANCE_ROLES:
             set_sysctls(self.ns[role], {"net.ipv6.conf.default.disable_ipv6": 1})
         for role in ("client", "be1", "be2"):
             set_sysctls(self.ns[role], {
@@ -464,11 +469,7 @@ class Lab:
         ip_batch(r, ["addr add 198.51.100.1/24 dev cli0", "addr add 2001:db8:1::1/64 dev cli0 nodad",
                      f"link set cli0 mtu {CLIENT_MTU}", "link set cli0 up",
                      "addr add 192.0.2.1/24 dev fab0", "addr add 2001:db8:2::1/64 dev fab0 nodad",
-                     "link set fab0 up",
-                     f"route add {VIP4}/32 via {MUX4} dev fab0",
-                     f"route add {UNKNOWN_VIP4}/32 via {MUX4} dev fab0",
-                     f"route add {VIP6}/128 via {MUX6} dev fab0",
-                     f"route add {UNKNOWN_VIP6}/128 via {MUX6} dev fab0"])
+                     "link set fab0 up"] + self.router_routes())
         # backends <-> their bridges
         for name, (role, a4, a6, g4, g6, br) in BACKENDS.items():
             ns = self.ns[role]
@@ -483,6 +484,13 @@ class Lab:
         if backends:
             self.start_backends()
         return self
+
+    def router_routes(self):
+        """The router's static routes to the VIPs (ip route commands)."""
+        return [f"route add {VIP4}/32 via {MUX4} dev fab0",
+                f"route add {UNKNOWN_VIP4}/32 via {MUX4} dev fab0",
+                f"route add {VIP6}/128 via {MUX6} dev fab0",
+                f"route add {UNKNOWN_VIP6}/128 via {MUX6} dev fab0"]
 
     def link_mac(self, ns, dev):
         r = ip(ns, "-j", "link", "show", "dev", dev, check=False)
@@ -535,7 +543,7 @@ class Lab:
     def write_configs(self, remove=()):
         """Copy config/lab/*.cfg to the work dir, without the DIPs in `remove`."""
         paths = {}
-        for name, inst in INSTANCES.items():
+        for name, inst in self.INSTANCES.items():
             text = (self.config_dir / inst.cfg).read_text()
             if remove:
                 text = remove_dips(text, remove)
@@ -553,7 +561,8 @@ class Lab:
             args += ["--vdev", f"net_tap{i},iface={t.ifname},mac={t.pmd_mac}"]
         return args
 
-    def start_sluice(self, names=tuple(INSTANCES), timeout=40):
+    def start_sluice(self, names=None, timeout=40):
+        names = tuple(self.INSTANCES) if names is None else names
         if not (self.binary.is_file() and os.access(self.binary, os.X_OK)):
             raise LabError(f"sluice binary not found or not executable: {self.binary} "
                            "(build it: meson setup build && ninja -C build)")
@@ -561,7 +570,7 @@ class Lab:
         deadline = time.monotonic() + timeout
         log_from = {}
         for n in names:
-            inst = INSTANCES[n]
+            inst = self.INSTANCES[n]
             argv = [self.binary] + self.eal_args(inst) + ["--", "-c", paths[n]]
             lp = self.workdir / f"{n}.log"
             log_from[n] = lp.stat().st_size if lp.exists() else 0  # a restart appends
@@ -572,7 +581,7 @@ class Lab:
         for n in names:
             self.wait_ready(n, deadline, offset=log_from[n])
         for n in names:
-            self.attach_taps(INSTANCES[n], self.sluice[n], deadline, ns=self.ns[n])
+            self.attach_taps(self.INSTANCES[n], self.sluice[n], deadline, ns=self.ns[n])
         log("all instances ready, TAPs attached")
 
     def kill_sluice(self, name, sig=signal.SIGKILL, timeout=10):
@@ -612,7 +621,7 @@ class Lab:
         their own MAC again. Returns the names of the TAPs repaired."""
         fixed = []
         for n in self.sluice:
-            for t in INSTANCES[n].taps if n in INSTANCES else []:
+            for t in self.INSTANCES[n].taps if n in self.INSTANCES else []:
                 if self.link_mac(self.ns["lab"], t.ifname) == t.pmd_mac:
                     ip(self.ns["lab"], "link", "set", "dev", t.ifname, "address", t.kernel_mac)
                     fixed.append(t.ifname)
@@ -653,7 +662,8 @@ class Lab:
                 self.exit_codes[n] = self.stop(p, grace=8.0)
         return self.exit_codes
 
-    def signal_all(self, sig, names=tuple(INSTANCES)):
+    def signal_all(self, sig, names=None):
+        names = tuple(self.INSTANCES) if names is None else names
         for n in names:
             os.kill(self.sluice[n].pid, sig)
 
@@ -672,9 +682,9 @@ class Lab:
                 self.stop(p, grace=3.0)
             except Exception as e:
                 log(f"stopping pid {p.pid}: {e}")
-        for ns in list(self.extra_ns) + [self.ns[r] for r in reversed(ROLES)]:
+        for ns in list(self.extra_ns) + [self.ns[r] for r in reversed(self.ROLES)]:
             delete_ns(ns)
-        for n in list(INSTANCES) + ["check"]:
+        for n in list(self.INSTANCES) + ["check"]:
             shutil.rmtree(f"/var/run/dpdk/{self.prefix(n)}", ignore_errors=True)
         if self.workdir and self.workdir.exists():
             if keep:
@@ -738,7 +748,7 @@ class Lab:
     def warm_up(self):
         """Let every instance learn its neighbours (ping both ways, bounded)."""
         self.fix_taps()
-        for inst in INSTANCES.values():
+        for inst in self.INSTANCES.values():
             for a in inst.addrs:
                 self.ping("router", a, count=2)
         for name, (role, _a4, _a6, g4, g6, _br) in BACKENDS.items():
@@ -753,7 +763,7 @@ class Lab:
 
     def all_stats(self):
         out = {}
-        for n in INSTANCES:
+        for n in self.INSTANCES:
             try:
                 out[n] = self.stats(n)
             except Exception as e:

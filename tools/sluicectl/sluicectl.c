@@ -22,6 +22,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "local.h"
+
 #define EXIT_API 1
 #define EXIT_USAGE 2
 #define EXIT_UNREACHABLE 3
@@ -37,6 +39,7 @@ struct opts {
 	bool linearizable;
 	long timeout_s;
 	char token[4096];
+	struct local_opts local;
 };
 
 /* What a command asks of the API and how to print a successful reply. */
@@ -69,6 +72,13 @@ static const char usage_text[] =
 	"  tunnel-sources [show]            prefixes host agents take tunnels from\n"
 	"  tunnel-sources set PREFIX...     set them for the cluster (ADDRESS or ADDRESS/LENGTH)\n"
 	"  tunnel-sources unset             each host agent uses its own file's again\n"
+	"\n"
+	"  About the instance on this machine (its DPDK telemetry socket, not the API):\n"
+	"  [--file-prefix P | --telemetry PATH] [--bird PATH] bgp\n"
+	"                                   BGP sessions (from BIRD's control socket) and\n"
+	"                                   what this mux announces and why\n"
+	"  [--file-prefix P | --telemetry PATH] mux drain\n"
+	"                                   withdraw, wait for VIP traffic to stop, exit 0\n"
 	"\n"
 	"  VIP      PROTO/ADDRESS/PORT     tcp/203.0.113.10/80, udp/2001:db8::10/53\n"
 	"  DIP      ADDRESS:PORT           198.18.1.2:8080, [2001:db8::2]:8080\n"
@@ -882,6 +892,8 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		{"cert", required_argument, NULL, 'C'},   {"key", required_argument, NULL, 'k'},
 		{"json", no_argument, NULL, 'j'},         {"timeout", required_argument, NULL, 'T'},
 		{"linearizable", no_argument, NULL, 'L'}, {"help", no_argument, NULL, 'h'},
+		{"file-prefix", required_argument, NULL, 'P'}, {"telemetry", required_argument, NULL, 'Y'},
+		{"bird", required_argument, NULL, 'B'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -903,6 +915,12 @@ static void parse_options(struct opts *o, int argc, char **argv)
 			if (*end != '\0' || o->timeout_s < 1)
 				usage_error("--timeout needs a positive number of seconds, not \"%s\"", optarg);
 			break;
+		case 'P':
+			snprintf(o->local.telemetry, sizeof(o->local.telemetry),
+				 "/var/run/dpdk/%s/dpdk_telemetry.v2", optarg);
+			break;
+		case 'Y': snprintf(o->local.telemetry, sizeof(o->local.telemetry), "%s", optarg); break;
+		case 'B': o->local.bird = optarg; break;
 		case 'h': fputs(usage_text, stdout); exit(0);
 		default: usage_exit();
 		}
@@ -932,6 +950,16 @@ int main(int argc, char **argv)
 	int rc;
 
 	parse_options(&o, argc, argv);
+	if (is_local_command(argc - optind, argv + optind)) {
+		if (o.local.telemetry[0] == '\0')
+			snprintf(o.local.telemetry, sizeof(o.local.telemetry), "%s", DEFAULT_TELEMETRY);
+		o.local.json = o.json;
+		rc = local_command(&o.local, argc - optind, argv + optind);
+		if (rc < 0)
+			usage_error("unknown command \"%s%s%s\"", argv[optind], argc - optind > 1 ? " " : "",
+				    argc - optind > 1 ? argv[optind + 1] : "");
+		return rc;
+	}
 	build_request(&r, argc - optind, argv + optind);
 	if (o.linearizable && reads_replica(&r))
 		strncat(r.path, "?consistency=linearizable", sizeof(r.path) - strlen(r.path) - 1);
