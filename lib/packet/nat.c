@@ -55,14 +55,14 @@ static void rewrite_l4(uint8_t *ip, const struct sl_pkt_info *pi, enum nat_side 
 		memset(csum, 0xff, 2);
 }
 
-static void nat_rewrite(uint8_t *ip, struct sl_pkt_info *pi, enum nat_side side, const union sl_addr *addr,
-			uint16_t port)
+/* One body made per family (v4 a constant): the address length and
+ * offsets are then fixed, and the checksum loops unrolled. */
+static inline __attribute__((always_inline)) void nat_rewrite_family(uint8_t *ip, struct sl_pkt_info *pi,
+								     enum nat_side side,
+								     const union sl_addr *addr, uint16_t port,
+								     const bool v4)
 {
-	if (pi->family != SL_AF_INET && pi->family != SL_AF_INET6)
-		return;
-
 	/* Source and destination sit next to each other in both header formats. */
-	bool v4 = pi->family == SL_AF_INET;
 	unsigned alen = v4 ? 4 : 16;
 	uint8_t *field = ip + (v4 ? IPV4_SRC_OFF : IPV6_SRC_OFF) + (side == NAT_DST ? alen : 0);
 	union sl_addr *pi_addr = side == NAT_DST ? &pi->dst : &pi->src;
@@ -84,6 +84,15 @@ static void nat_rewrite(uint8_t *ip, struct sl_pkt_info *pi, enum nat_side side,
 		pi->dport = port;
 	else
 		pi->sport = port;
+}
+
+static void nat_rewrite(uint8_t *ip, struct sl_pkt_info *pi, enum nat_side side, const union sl_addr *addr,
+			uint16_t port)
+{
+	if (pi->family == SL_AF_INET)
+		nat_rewrite_family(ip, pi, side, addr, port, true);
+	else if (pi->family == SL_AF_INET6)
+		nat_rewrite_family(ip, pi, side, addr, port, false);
 }
 
 void sl_pkt_nat_dst(uint8_t *ip, struct sl_pkt_info *pi, const union sl_addr *addr, uint16_t port)

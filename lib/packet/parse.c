@@ -323,26 +323,25 @@ static inline enum sl_drop parse_ipv6(const uint8_t *ip, uint32_t avail, uint16_
 }
 
 /*
- * The frame nearly every packet is: untagged IPv4 without options or
- * fragmentation, carrying a whole TCP or UDP header (or another protocol,
- * without ports: a tunnel, ICMP), checksum right. Fewer tests and constant
- * fields, for the same *pi the general path writes; false for anything
- * else (the general path then parses it, errors and all).
+ * The packet nearly every frame carries: IPv4 without options or
+ * fragmentation, with a whole TCP or UDP header (or another protocol,
+ * without ports: a tunnel, ICMP), checksum right; avail bytes at ip, which
+ * sits at l3_off. Fewer tests and constant fields, for the same *pi the
+ * general path writes (vlan 0); false for anything else (the general path
+ * then parses it, errors and all).
  */
-static inline bool parse_plain_ipv4(const uint8_t *frame, uint32_t len, struct sl_pkt_info *pi)
+static inline bool parse_plain_ipv4(const uint8_t *ip, uint32_t avail, uint16_t l3_off, struct sl_pkt_info *pi)
 {
-	const uint8_t *ip = frame + SL_ETH_HLEN;
-	if (UNLIKELY(len < SL_ETH_HLEN + SL_IPV4_HLEN || read_be16(frame + 12) != SL_ETHERTYPE_IPV4 ||
-		     ip[0] != 0x45))
+	if (UNLIKELY(avail < SL_IPV4_HLEN || ip[0] != 0x45))
 		return false;
 	uint32_t total = read_be16(ip + 2);
-	if (UNLIKELY(total > len - SL_ETH_HLEN || total < SL_IPV4_HLEN ||
+	if (UNLIKELY(total > avail || total < SL_IPV4_HLEN ||
 		     (read_be16(ip + 6) & (IPV4_MF | IPV4_FRAG_OFFSET)) ||
 		     csum_fold64(csum_raw(ip, SL_IPV4_HLEN, 0)) != 0xffff))
 		return false;
 	struct meta m = {
-		.ethertype = SL_ETHERTYPE_IPV4, .vlan = 0, .l3_off = SL_ETH_HLEN,
-		.l4_off = SL_ETH_HLEN + SL_IPV4_HLEN, .l3_len = (uint16_t)total, .family = SL_AF_INET,
+		.ethertype = SL_ETHERTYPE_IPV4, .vlan = 0, .l3_off = l3_off,
+		.l4_off = (uint16_t)(l3_off + SL_IPV4_HLEN), .l3_len = (uint16_t)total, .family = SL_AF_INET,
 		.proto = ip[9], .ttl = ip[8], .flags = 0,
 	};
 	/* a truncated TCP or UDP header is the general path's to report */
@@ -353,6 +352,13 @@ static inline bool parse_plain_ipv4(const uint8_t *frame, uint32_t len, struct s
 	copy_addr(&pi->dst, ip + 16, 4);
 	store_meta(pi, &m);
 	return true;
+}
+
+/* An untagged Ethernet frame of such a packet. */
+static inline bool parse_plain_frame(const uint8_t *frame, uint32_t len, struct sl_pkt_info *pi)
+{
+	return LIKELY(len >= SL_ETH_HLEN && read_be16(frame + 12) == SL_ETHERTYPE_IPV4) &&
+	       parse_plain_ipv4(frame + SL_ETH_HLEN, len - SL_ETH_HLEN, SL_ETH_HLEN, pi);
 }
 
 /* Out of line, so that the plain frame's path saves no registers for it. */
@@ -391,7 +397,7 @@ static __attribute__((noinline)) enum sl_drop parse_frame(const uint8_t *frame, 
 
 enum sl_drop sl_pkt_parse(const uint8_t *frame, uint32_t len, struct sl_pkt_info *pi)
 {
-	if (LIKELY(parse_plain_ipv4(frame, len, pi)))
+	if (LIKELY(parse_plain_frame(frame, len, pi)))
 		return SL_DROP_NONE;
 	return parse_frame(frame, len, pi);
 }
@@ -399,7 +405,7 @@ enum sl_drop sl_pkt_parse(const uint8_t *frame, uint32_t len, struct sl_pkt_info
 enum sl_drop sl_pkt_parse_ip(const uint8_t *ip, uint32_t len, int family, struct sl_pkt_info *pi)
 {
 	if (family == SL_AF_INET)
-		return parse_ipv4(ip, len, 0, 0, pi);
+		return LIKELY(parse_plain_ipv4(ip, len, 0, pi)) ? SL_DROP_NONE : parse_ipv4(ip, len, 0, 0, pi);
 	pi->vlan = 0;
 	pi->l3_off = 0;
 	if (family == SL_AF_INET6) {

@@ -102,6 +102,15 @@ START_TEST(parse_short_path_matches_general_path)
 		ck_assert_msg(memcmp(&a, &b, offsetof(struct sl_pkt_info, dport) + sizeof(a.dport)) == 0,
 			      "%s: parsed differently untagged and priority-tagged", v->name);
 	}
+	/* The same short path serves bare IPv4 (a tunnel's inner packet). */
+	struct sl_pkt_info c;
+	memset(&c, 0x3c, sizeof(c));
+	if (ra == SL_DROP_NONE && a.family == SL_AF_INET &&
+	    sl_pkt_parse_ip(plain + SL_ETH_HLEN, v->len - SL_ETH_HLEN, SL_AF_INET, &c) == SL_DROP_NONE) {
+		c.l3_off = b.l3_off, c.l4_off = (uint16_t)(c.l4_off + b.l3_off);
+		ck_assert_msg(memcmp(&c, &b, offsetof(struct sl_pkt_info, dport) + sizeof(c.dport)) == 0,
+			      "%s: parsed differently as bare IP", v->name);
+	}
 	free(plain);
 	free(tagged);
 }
