@@ -119,14 +119,14 @@ enum sl_drop sl_pkt_dec_ttl(uint8_t *ip, struct sl_pkt_info *pi)
 		return SL_DROP_TTL_EXCEEDED;
 
 	if (pi->family == SL_AF_INET) {
-		/* TTL shares a checksummed 16-bit word with the protocol. */
-		/* Diff from values, before the store: reading the word back after
-		 * a one-byte store would stall store forwarding. */
-		uint8_t old_word[2] = { ttl[0], ttl[1] };
-		uint8_t new_word[2] = { (uint8_t)(ttl[0] - 1), ttl[1] };
-		uint32_t diff = csum_word_diff(old_word, new_word, 2);
+		/* TTL is the high byte of a checksummed 16-bit word (with the
+		 * protocol): ~m + m' is 0xffff - 0x0100 whatever the TTL, so RFC
+		 * 1624's HC' = ~(~HC + ~m + m') adds a constant. */
+		uint8_t minus_one[2] = { 0xfe, 0xff }; /* 0xfeff as network-order bytes */
+		uint16_t diff;
 
-		ttl[0] = new_word[0];
+		memcpy(&diff, minus_one, 2);
+		ttl[0]--;
 		csum_apply_diff(ip + IPV4_CSUM_OFF, diff);
 	} else {
 		ttl[0]--;
