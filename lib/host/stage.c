@@ -196,9 +196,7 @@ static enum sl_drop decap(struct sl_worker *w, const struct sl_host_tables *h, s
 	    (inner->flags & SL_PKT_FRAGMENT) || !((inner->flags & SL_PKT_HAS_PORTS) || sl_pkt_is_icmp(inner)))
 		return SL_DROP_BAD_TUNNEL;
 	sl_stage_count(w, SL_C_HOST_DECAP);
-	rte_pktmbuf_adj(m, outer_len);
-	if (rte_pktmbuf_pkt_len(m) > inner->l3_len)
-		rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - inner->l3_len));
+	sl_stage_keep(m, outer_len, inner->l3_len);
 	return SL_DROP_NONE;
 }
 

@@ -52,9 +52,7 @@ void sl_stage_pass_up(struct sl_worker *w, struct rte_ring *ring, struct rte_mbu
 
 void sl_stage_strip_to_ip(struct rte_mbuf *m, struct sl_pkt_info *pi)
 {
-	rte_pktmbuf_adj(m, pi->l3_off);
-	if (rte_pktmbuf_pkt_len(m) > pi->l3_len)
-		rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - pi->l3_len));
+	sl_stage_keep(m, pi->l3_off, pi->l3_len);
 	pi->l4_off = (uint16_t)(pi->l4_off - pi->l3_off);
 	pi->l3_off = 0;
 }

@@ -66,6 +66,22 @@ void sl_stage_send_ip(struct sl_worker *w, struct rte_mbuf *m, const struct sl_e
 void sl_stage_pass_up(struct sl_worker *w, struct rte_ring *ring, struct rte_mbuf *m, uint16_t in_port,
 		      enum sl_drop if_full, enum sl_counter if_queued);
 
+/* Keep only the len bytes at off of frame m, which holds them (a parsed
+ * packet's): a received frame is one segment, whose fields are set at
+ * once; a chain takes DPDK's calls. */
+static inline void sl_stage_keep(struct rte_mbuf *m, uint16_t off, uint16_t len)
+{
+	if (__builtin_expect(m->nb_segs == 1 && (uint32_t)off + len <= m->data_len, 1)) {
+		m->data_off = (uint16_t)(m->data_off + off);
+		m->data_len = len;
+		m->pkt_len = len;
+		return;
+	}
+	rte_pktmbuf_adj(m, off);
+	if (rte_pktmbuf_pkt_len(m) > len)
+		rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - len));
+}
+
 /* Keep only the IP packet: drop the L2 header and any Ethernet padding,
  * and make pi's offsets relative to the IP header. */
 void sl_stage_strip_to_ip(struct rte_mbuf *m, struct sl_pkt_info *pi);
