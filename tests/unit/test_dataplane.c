@@ -562,6 +562,83 @@ START_TEST(mux_asks_for_unresolved_next_hop)
 }
 END_TEST
 
+/* Outer destination and destination MAC of every frame queued on port. */
+static void check_each_frame_goes_to_its_host(struct fixture *f, uint16_t port, unsigned want)
+{
+	ck_assert_uint_eq(f->w->nb_tx[port], want);
+	for (unsigned k = 0; k < f->w->nb_tx[port]; k++) {
+		const uint8_t *frame = rte_pktmbuf_mtod(f->w->tx[port][k], const uint8_t *);
+		struct sl_pkt_info pi;
+		ck_assert_int_eq(sl_pkt_parse(frame, rte_pktmbuf_data_len(f->w->tx[port][k]), &pi), SL_DROP_NONE);
+		uint8_t last = ((const uint8_t *)&pi.dst.v4)[3];
+		ck_assert_msg(last == 21 || last == 22, "outer destination .%u", last);
+		ck_assert_mem_eq(frame, last == 21 ? MAC_H1 : MAC_H2, 6);
+	}
+}
+
+START_TEST(mux_routes_each_packet_of_a_burst_to_its_host)
+{
+	/* Next hops are remembered within a burst (sl_stage_route): each of
+	 * a burst's packets must still leave for its own host. */
+	struct fixture f;
+	struct rte_mbuf *m[SL_BURST_MAX];
+	fixture_init(&f, MUX_SPEC(&DIP1, &DIP2));
+	for (unsigned k = 0; k < SL_BURST_MAX; k++) {
+		struct flow fl = CLIENT4;
+		fl.sport = (uint16_t)(20000 + k);
+		m[k] = frame_of(MAC_FABRIC, &fl, 0, NULL, NULL);
+	}
+	sl_worker_burst(f.w, &f.snap, FABRIC, m, SL_BURST_MAX);
+	check_each_frame_goes_to_its_host(&f, FABRIC, SL_BURST_MAX);
+	fixture_free(&f);
+}
+END_TEST
+
+/* An ARP reply from addr at mac to the mux (192.0.2.10 on MAC_FABRIC). */
+static void learn(struct fixture *f, const char *addr, const uint8_t mac[6])
+{
+	uint8_t frame[42], out[SL_FRAME_MAX];
+	union sl_addr a, mux;
+	ck_assert_int_eq(sl_addr_parse(addr, &a), SL_AF_INET);
+	ck_assert_int_eq(sl_addr_parse("192.0.2.10", &mux), SL_AF_INET);
+	static const uint8_t arp_reply[8] = { 0, 1, 8, 0, 6, 4, 0, 2 };
+	sl_pkt_write_eth(frame, MAC_FABRIC, mac, SL_ETHERTYPE_ARP);
+	memcpy(frame + 14, arp_reply, 8);
+	memcpy(frame + 22, mac, 6);
+	memcpy(frame + 28, &a.v4, 4);
+	memcpy(frame + 32, MAC_FABRIC, 6);
+	memcpy(frame + 38, &mux.v4, 4);
+	bool changed = false;
+	sl_neigh_input(f->cache, FABRIC, frame, sizeof(frame), out, &changed, 1000);
+	ck_assert(changed);
+	sl_neigh_table_free(f->neigh);
+	f->neigh = sl_neigh_table_build(f->cache);
+	f->snap.neigh = f->neigh;
+}
+
+START_TEST(mux_forgets_next_hops_between_bursts)
+{
+	/* A next hop remembered in one burst is not used in the next, when
+	 * the snapshot may hold another table (here: the host's new MAC). */
+	static const uint8_t first[6] = { 0x02, 0, 0, 0, 0, 0x31 }, second[6] = { 0x02, 0, 0, 0, 0, 0x32 };
+	struct fixture f;
+	struct flow fl = CLIENT4;
+	fl.dst = "203.0.113.30"; /* its DIP's host, 192.0.2.23, is no static neighbour */
+	fixture_init(&f, MUX_SPEC(&DIP1));
+	const uint8_t *const macs[2] = { first, second };
+	for (unsigned i = 0; i < 2; i++) {
+		learn(&f, "192.0.2.23", macs[i]);
+		run(&f, FABRIC, frame_of(MAC_FABRIC, &fl, 0, NULL, NULL));
+		struct sl_pkt_info pi;
+		uint32_t len;
+		const uint8_t *frame = only_tx(&f, FABRIC, &pi, &len);
+		ck_assert_mem_eq(frame, macs[i], 6);
+		clear_tx(&f);
+	}
+	fixture_free(&f);
+}
+END_TEST
+
 START_TEST(arp_goes_to_the_control_thread)
 {
 	struct fixture f;
@@ -1574,6 +1651,8 @@ static Suite *suite(void)
 	tcase_add_test(mux, mux_spreads_flows_and_keeps_them_across_dip_removal);
 	tcase_add_test(mux, mux_drops_by_reason);
 	tcase_add_test(mux, mux_asks_for_unresolved_next_hop);
+	tcase_add_test(mux, mux_routes_each_packet_of_a_burst_to_its_host);
+	tcase_add_test(mux, mux_forgets_next_hops_between_bursts);
 	tcase_add_test(mux, mux_answers_too_big_with_icmp);
 	tcase_add_test(mux, arp_goes_to_the_control_thread);
 	tcase_add_test(mux, echo_requests_to_us_are_rate_limited);
