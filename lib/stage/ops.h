@@ -53,7 +53,7 @@ static inline const struct sl_egress *sl_stage_route(struct sl_worker *w, const 
 						     int family, const union sl_addr *dst)
 {
 	uint64_t h = (dst->u64[0] ^ dst->u64[1]) * 0x9e3779b97f4a7c15ull; /* the top bits mix every byte */
-	struct sl_route_memo *memo = &w->route_memo[h >> 32 & (SL_ROUTE_MEMO - 1)];
+	struct sl_route_memo *memo = &w->route_memo[h >> (64 - SL_ROUTE_MEMO_BITS)];
 	if (memo->burst == w->burst && memo->family == family && sl_addr_eq(&memo->dst, dst))
 		return memo->eg;
 	return sl_stage_route_lookup(w, s, family, dst, memo);

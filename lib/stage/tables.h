@@ -75,8 +75,8 @@ struct sl_neigh_want {
 
 /* A next hop found during one burst (sl_stage_route): a burst's packets
  * go to few hosts, and within a burst the snapshot, so the answer, stays. */
-#define SL_ROUTE_MEMO 8 /* slots, direct-mapped by address */
-_Static_assert((SL_ROUTE_MEMO & (SL_ROUTE_MEMO - 1)) == 0, "a power of two: slots by mask");
+#define SL_ROUTE_MEMO_BITS 3 /* 8 slots, direct-mapped by address */
+#define SL_ROUTE_MEMO (1u << SL_ROUTE_MEMO_BITS)
 
 struct sl_route_memo {
 	union sl_addr dst;
