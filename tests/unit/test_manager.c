@@ -145,7 +145,7 @@ START_TEST(test_empty_state)
 {
 	struct sl_mgr_state *s = sl_mgr_state_new();
 	char *text = encode(s);
-	ck_assert_str_eq(text, "{\"format\":1,\"generation\":0,\"index\":0,\"members\":[],"
+	ck_assert_str_eq(text, "{\"format\":1,\"generation\":0,\"index\":0,\"members\":[],\"pops\":[],"
 			       "\"tunnel_sources\":null,\"vips\":[]}");
 	free(text);
 	sl_mgr_state_free(s);
@@ -160,7 +160,7 @@ START_TEST(test_canonical_bytes)
 	struct sl_mgr_state *s = base_state();
 	char *text = encode(s);
 	const char *want =
-		"{\"format\":1,\"generation\":1,\"index\":0,\"members\":[],\"tunnel_sources\":null,"
+		"{\"format\":1,\"generation\":1,\"index\":0,\"members\":[],\"pops\":[],\"tunnel_sources\":null,"
 		"\"vips\":["
 		"{\"address\":\"203.0.113.10\",\"dips\":["
 		"{\"address\":\"10.0.0.1\",\"admin\":\"active\",\"health\":\"unknown\",\"host\":"
@@ -1881,7 +1881,7 @@ START_TEST(test_tunnel_sources_decode_not_set)
 		ck_assert_msg(s != NULL, "%s", err.msg);
 		assert_sources(s, "null");
 		char *text = encode(s);
-		ck_assert_str_eq(text, "{\"format\":1,\"generation\":3,\"index\":9,\"members\":[],"
+		ck_assert_str_eq(text, "{\"format\":1,\"generation\":3,\"index\":9,\"members\":[],\"pops\":[],"
 				       "\"tunnel_sources\":null,\"vips\":[]}");
 		free(text);
 		sl_mgr_state_free(s);
