@@ -164,6 +164,10 @@ unsigned sl_bgp_prefixes(const struct sl_spec *spec, struct sl_prefix *out, unsi
 /* Sorted order of prefixes (family, then address, then length). */
 int sl_bgp_prefix_cmp(const struct sl_prefix *a, const struct sl_prefix *b);
 
+/* Sort all[0..n) (sl_bgp_prefix_cmp) and write each prefix once to out,
+ * at most max of them (out may be all); returns how many distinct there are. */
+unsigned sl_bgp_sort_unique(struct sl_prefix *all, unsigned n, struct sl_prefix *out, unsigned max);
+
 /*
  * From the sorted set cur to the sorted set want: the prefixes to add and
  * to delete (each array as long as want, resp. cur, at most).

@@ -51,11 +51,6 @@ static bool covered(const struct sl_pop *pops, unsigned n, const struct sl_prefi
 	return false;
 }
 
-static int cmp_void(const void *a, const void *b)
-{
-	return sl_bgp_prefix_cmp(a, b);
-}
-
 unsigned sl_bgp_wanted(const struct sl_spec *spec, const struct sl_pop *pops, unsigned n,
 		       const char *mine, struct sl_prefix *out, unsigned max)
 {
@@ -76,14 +71,7 @@ unsigned sl_bgp_wanted(const struct sl_spec *spec, const struct sl_pop *pops, un
 	if (me != NULL && me->state != SL_POP_DOWN)
 		for (unsigned i = 0; i < me->nb_anycast; i++)
 			all[k++] = me->anycast[i];
-	qsort(all, k, sizeof(*all), cmp_void);
-	for (unsigned i = 0; i < k; i++) {
-		if (i > 0 && sl_bgp_prefix_cmp(&all[i - 1], &all[i]) == 0)
-			continue;
-		if (u < max)
-			out[u] = all[i];
-		u++;
-	}
+	u = sl_bgp_sort_unique(all, k, out, max);
 	free(all);
 	return u;
 }

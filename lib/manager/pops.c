@@ -304,9 +304,7 @@ const struct sl_mgr_section sl_mgr_pops_section = {
 	.name = "pops",
 	.ops = ops,
 	.clone = clone,
-	.release = release,
-	.check_flags = 0,
-	.check = NULL,
+	.release = release, /* no whole-state check: put() checks across PoPs */
 	.encode = encode,
 	.decode = decode,
 };

@@ -20,7 +20,6 @@ on the anycast). So the client reaches A by A's /25; once A drains, the
 """
 
 import json
-import time
 
 import bgplab
 import sluicelab as sl
@@ -44,31 +43,10 @@ MANAGER = """
   }};
 """
 
-ROUTER_BIRD = """
-router id {gw4};
-log stderr all;
-protocol device {{ scan time 10; }}
-protocol kernel {{ ipv4 {{ import none; export all; }}; }}
-protocol bfd {{
-  interface "fab0" {{ min rx interval 100 ms; min tx interval 100 ms; multiplier 3; }};
-}}
-template bgp pop {{
-  local as {router_as};
-  interface "fab0";
-  direct;
-  bfd on;
-  hold time 9;
-  keepalive time 3;
-  connect delay time 1;
-  connect retry time 2;
-  error wait time 1, 5;
-}}
-{peers}
-"""
-
-# The router's preferences: A for A's unicast prefix, B on the supernet.
+# The router (bgplab.ROUTER_BIRD, its template "mux") with its preferences:
+# A for A's unicast prefix, B on the supernet.
 ROUTER_PEER = """
-protocol bgp {mux} from pop {{
+protocol bgp {mux} from mux {{
   local {local};
   neighbor {addr} as {mux_as};
   ipv4 {{
@@ -114,7 +92,8 @@ class PopLab(bgplab.BgpLab):
                                         unicast_a=POPS["a"][1],
                                         anycast_pref=150 if pop == "b" else 100)
         conf = self.workdir / "router-bird.conf"
-        conf.write_text(ROUTER_BIRD.format(gw4=sl.GATEWAY4, router_as=bgplab.ROUTER_AS, peers=peers))
+        conf.write_text(bgplab.ROUTER_BIRD.format(gw4=sl.GATEWAY4, router_as=bgplab.ROUTER_AS,
+                                                  peers=peers))
         self.start_bird("router", conf)
         return self
 
@@ -135,28 +114,14 @@ class PopLab(bgplab.BgpLab):
     # ------------------------------------------------------------ the router
     def route(self, prefix):
         """The router's next hops for exactly prefix (a set of gateways)."""
-        r = sl.ip(self.ns["router"], "-j", "route", "show", "exact", prefix, check=False)
-        try:
-            routes = json.loads(r.stdout or "[]")
-        except ValueError:
-            return set()
-        hops = set()
-        for rt in routes:
-            if "gateway" in rt:
-                hops.add(rt["gateway"])
-            for nh in rt.get("nexthops", []):
-                if "gateway" in nh:
-                    hops.add(nh["gateway"])
-        return hops
+        return self.router_gateways(["exact", prefix])
 
     def wait(self, what, cond, timeout, step=0.05):
-        """Bounded wait for cond(); seconds taken, or LabError naming what."""
-        t0 = time.monotonic()
-        while time.monotonic() - t0 < timeout:
-            if cond():
-                return time.monotonic() - t0
-            time.sleep(step)
-        raise sl.LabError(f"{what}: not within {timeout} s")
+        """Bounded wait for cond(): the seconds it took, or LabError naming what."""
+        took = bgplab.wait_until(cond, timeout, step)
+        if took is None:
+            raise sl.LabError(f"{what}: not within {timeout} s")
+        return took
 
     def new_flows(self, mux):
         return int(self.stats(mux).get("mux_flow_new", 0))

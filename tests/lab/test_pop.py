@@ -29,10 +29,8 @@ def lab(request):
 
 @pytest.fixture
 def report(capsys):
-    def say(msg):
-        with capsys.disabled():
-            print(f"\n[pop] {msg}", flush=True)
-    return say
+    """Print a measurement even while pytest captures output."""
+    return sl.reporter(capsys, "pop")
 
 
 def served(lab, n):
