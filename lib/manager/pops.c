@@ -274,10 +274,9 @@ static int clone(struct sl_mgr_state *dst, const struct sl_mgr_state *src)
 {
 	if (src->nb_pops == 0)
 		return 0; /* allocated by the first put */
-	dst->pops = calloc(SL_MAX_POPS, sizeof(*dst->pops));
+	dst->pops = sl_mgr_copy_array(src->pops, src->nb_pops, SL_MAX_POPS, sizeof(*src->pops));
 	if (dst->pops == NULL)
 		return -1;
-	memcpy(dst->pops, src->pops, src->nb_pops * sizeof(*src->pops));
 	dst->nb_pops = src->nb_pops;
 	return 0;
 }

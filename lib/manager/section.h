@@ -79,6 +79,10 @@ json_t *sl_mgr_prefixes_json(const struct sl_prefix *p, unsigned n);
 int sl_mgr_parse_prefixes(const json_t *list, struct sl_prefix *out, uint32_t max, uint32_t *n,
 			  const char *expect, struct sl_mgr_err *err);
 
+/* A section's small array copied whole for a working copy: n elements of
+ * size bytes into a new array with room for cap; NULL on ENOMEM. */
+void *sl_mgr_copy_array(const void *src, size_t n, size_t cap, size_t size);
+
 /* ------------------------------------------------------------ errors */
 
 /* Set err and return -1. */

@@ -22,6 +22,8 @@ DRAIN_BOUND_S = 2.0
 
 @pytest.fixture(scope="module")
 def lab(request):
+    """This module's lab, under the name conftest.py's hooks look for (so an
+    instance that died fails the next test at once, and TAPs are repaired)."""
     lab = poplab.started()
     yield lab
     lab.down(keep_workdir=request.session.testsfailed > 0)
