@@ -292,11 +292,12 @@ void sl_bgp_set_pops(const struct sl_pop *pops, unsigned n)
 {
 	if (!bgp.enabled)
 		return;
-	n = n < SL_MAX_POPS ? n : SL_MAX_POPS;
+	n = pops == NULL ? 0 : n < SL_MAX_POPS ? n : SL_MAX_POPS; /* a state without PoPs: NULL */
 	pthread_mutex_lock(&bgp.lock);
-	bool same = n == bgp.nb_pops && memcmp(bgp.pops, pops, n * sizeof(*pops)) == 0;
+	bool same = n == bgp.nb_pops && (n == 0 || memcmp(bgp.pops, pops, n * sizeof(*pops)) == 0);
 	if (!same) {
-		memcpy(bgp.pops, pops, n * sizeof(*pops));
+		if (n > 0)
+			memcpy(bgp.pops, pops, n * sizeof(*pops));
 		bgp.nb_pops = n;
 		bgp.pops_changed = true;
 	}

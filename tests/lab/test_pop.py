@@ -132,3 +132,13 @@ def test_pop_errors_are_clear(lab):
     rc, _o, err = lab.api("pop", "drain", "nowhere")
     assert rc == 1 and "no PoP 'nowhere'" in err, err
     assert lab.pops() == before
+
+
+def test_no_sanitizer_reports(lab):
+    """The muxes' logs hold no ASan/UBSan report (UBSan goes on after one:
+    this is where the lab sees it)."""
+    for mux in ("mux1", "mux2"):
+        text = lab.logpath(mux).read_text(errors="replace")
+        reports = [line for line in text.splitlines()
+                   if "runtime error:" in line or "AddressSanitizer" in line]
+        assert not reports, f"{mux}: " + "\n".join(reports[:5])
