@@ -34,8 +34,14 @@ static struct {
 	struct sl_nl *nl;
 	unsigned ifindex;
 	const struct sl_tables *seen;  /* the tables want[] was computed from */
-	struct sl_prefix *cur, *want, *add, *del, *merged; /* each SL_MAX_VIPS */
+	struct sl_prefix *cur, *want, *add, *del, *merged; /* each SL_BGP_MAX_ROUTES */
 	unsigned nb_cur, nb_want;
+	/* The replicated state's PoPs (sl_bgp_set_pops), this instance's
+	 * among them when bgp.pop names one that exists. */
+	struct sl_pop pops[SL_MAX_POPS];
+	unsigned nb_pops;
+	bool pops_changed;             /* since want[] was computed */
+	int pop_state;                 /* of this instance's PoP as last logged; -1: not in the state */
 	enum sl_bgp_reason reason;
 	bool stalled;
 	uint32_t healthy_since;        /* workers all polling since (watchdog recovery) */
@@ -97,11 +103,12 @@ int sl_bgp_open(struct sl_app *app, const struct sl_config *cfg, char *err, size
 	}
 	bgp.ifindex = k->ifindex;
 	bgp.nl = sl_nl_open();
-	bgp.cur = calloc(SL_MAX_VIPS, sizeof(*bgp.cur));
-	bgp.want = calloc(SL_MAX_VIPS, sizeof(*bgp.want));
-	bgp.add = calloc(SL_MAX_VIPS, sizeof(*bgp.add));
-	bgp.del = calloc(SL_MAX_VIPS, sizeof(*bgp.del));
-	bgp.merged = calloc(SL_MAX_VIPS, sizeof(*bgp.merged));
+	bgp.cur = calloc(SL_BGP_MAX_ROUTES, sizeof(*bgp.cur));
+	bgp.want = calloc(SL_BGP_MAX_ROUTES, sizeof(*bgp.want));
+	bgp.add = calloc(SL_BGP_MAX_ROUTES, sizeof(*bgp.add));
+	bgp.del = calloc(SL_BGP_MAX_ROUTES, sizeof(*bgp.del));
+	bgp.merged = calloc(SL_BGP_MAX_ROUTES, sizeof(*bgp.merged));
+	bgp.pop_state = -1;
 	if (bgp.nl == NULL || !bgp.cur || !bgp.want || !bgp.add || !bgp.del || !bgp.merged) {
 		snprintf(err, errlen, "bgp: cannot open a netlink socket or allocate: %s", strerror(errno));
 		return -1;
@@ -118,8 +125,9 @@ int sl_bgp_open(struct sl_app *app, const struct sl_config *cfg, char *err, size
 	}
 	bgp.enabled = true;
 	sl_log("bgp: VIP routes go into kernel table %u out of %s (ifindex %u) once the tables are "
-	       "loaded; watchdog %u ms, drain on SIGTERM %s", bgp.cfg.table, k->ifname, k->ifindex,
-	       bgp.cfg.watchdog_ms, bgp.cfg.drain_on_sigterm ? "on" : "off");
+	       "loaded; watchdog %u ms, drain on SIGTERM %s%s%s", bgp.cfg.table, k->ifname, k->ifindex,
+	       bgp.cfg.watchdog_ms, bgp.cfg.drain_on_sigterm ? "on" : "off",
+	       bgp.cfg.pop[0] != '\0' ? "; PoP " : "", bgp.cfg.pop);
 	return 0;
 }
 
@@ -260,21 +268,47 @@ void sl_bgp_poll(struct sl_app *app, uint32_t now)
 	enum sl_bgp_reason why;
 	bool on = sl_bgp_decide(&in, &why);
 	const struct sl_tables *t = app->snapshot != NULL ? app->snapshot->tables : NULL;
-	if (why == bgp.reason && (!on || t == bgp.seen))
+	if (why == bgp.reason && (!on || (t == bgp.seen && !bgp.pops_changed)))
 		return;
 	if (why != bgp.reason)
 		sl_log("bgp: %s -> %s", sl_bgp_reason_name(bgp.reason), sl_bgp_reason_name(why));
 	bgp.reason = why;
 	unsigned nb = 0;
 	if (on) {
-		nb = sl_bgp_prefixes(&t->spec, bgp.want, SL_MAX_VIPS);
-		nb = nb < SL_MAX_VIPS ? nb : SL_MAX_VIPS;
+		pthread_mutex_lock(&bgp.lock);
+		nb = sl_bgp_wanted(&t->spec, bgp.pops, bgp.nb_pops, bgp.cfg.pop, bgp.want, SL_BGP_MAX_ROUTES);
+		bgp.pops_changed = false;
+		pthread_mutex_unlock(&bgp.lock);
+		nb = nb < SL_BGP_MAX_ROUTES ? nb : SL_BGP_MAX_ROUTES;
 		bgp.seen = t;
 	} else {
 		bgp.seen = NULL;
 	}
 	bgp.nb_want = nb;
 	sync_routes(app, nb);
+}
+
+void sl_bgp_set_pops(const struct sl_pop *pops, unsigned n)
+{
+	if (!bgp.enabled)
+		return;
+	n = pops == NULL ? 0 : n < SL_MAX_POPS ? n : SL_MAX_POPS; /* a state without PoPs: NULL */
+	pthread_mutex_lock(&bgp.lock);
+	bool same = n == bgp.nb_pops && (n == 0 || memcmp(bgp.pops, pops, n * sizeof(*pops)) == 0);
+	if (!same) {
+		if (n > 0)
+			memcpy(bgp.pops, pops, n * sizeof(*pops));
+		bgp.nb_pops = n;
+		bgp.pops_changed = true;
+	}
+	const struct sl_pop *me = sl_pop_find(bgp.pops, bgp.nb_pops, bgp.cfg.pop);
+	pthread_mutex_unlock(&bgp.lock);
+	int state = me != NULL ? me->state : -1;
+	if (bgp.cfg.pop[0] != '\0' && state != bgp.pop_state)
+		sl_log("bgp: PoP %s: %s -> %s", bgp.cfg.pop,
+		       bgp.pop_state < 0 ? "not in the replicated state" : sl_pop_state_name((unsigned)bgp.pop_state),
+		       state < 0 ? "not in the replicated state" : sl_pop_state_name((unsigned)state));
+	bgp.pop_state = state;
 }
 
 bool sl_bgp_drain(void (*drained)(void))
@@ -312,6 +346,57 @@ void sl_bgp_close(struct sl_app *app)
 
 /* ------------------------------------------------------------ telemetry */
 
+static bool announced(const struct sl_prefix *p)
+{
+	for (unsigned i = 0; i < bgp.nb_cur; i++)
+		if (sl_prefix_eq(&bgp.cur[i], p))
+			return true;
+	return false;
+}
+
+/* Why a PoP prefix is announced or not, in words. */
+static const char *pop_why(const struct sl_pop *me, enum sl_bgp_kind kind, bool on, enum sl_bgp_reason why)
+{
+	if (why != SL_BGP_SERVING)
+		return sl_bgp_reason_name(why);
+	if (on)
+		return me->state == SL_POP_ACTIVE ? "pop active" : "pop draining: the supernet stays";
+	return me->state == SL_POP_DOWN ? "pop down" : kind == SL_BGP_KIND_UNICAST ? "pop draining" : "pending";
+}
+
+static void add_pop_list(struct rte_tel_data *list, const struct sl_pop *me, enum sl_bgp_kind kind,
+			 enum sl_bgp_reason why)
+{
+	const struct sl_prefix *p = kind == SL_BGP_KIND_UNICAST ? me->unicast : me->anycast;
+	unsigned n = kind == SL_BGP_KIND_UNICAST ? me->nb_unicast : me->nb_anycast;
+	char a[64], text[128];
+	for (unsigned i = 0; i < n; i++) {
+		bool on = announced(&p[i]);
+		snprintf(text, sizeof(text), "%s/%u %s %s (%s)",
+			 sl_addr_format(p[i].family, &p[i].addr, a, sizeof(a)), p[i].len,
+			 sl_bgp_kind_name(kind), on ? "announced" : "withdrawn", pop_why(me, kind, on, why));
+		rte_tel_data_add_array_string(list, text);
+	}
+}
+
+/* "pop", "pop_state" and "pop_prefixes": each of this PoP's prefixes, its
+ * kind, whether it is announced and why. Called under bgp.lock. */
+static void add_pop(struct rte_tel_data *d, enum sl_bgp_reason why)
+{
+	const struct sl_pop *me = sl_pop_find(bgp.pops, bgp.nb_pops, bgp.cfg.pop);
+	rte_tel_data_add_dict_string(d, "pop", bgp.cfg.pop);
+	rte_tel_data_add_dict_string(d, "pop_state", me != NULL ? sl_pop_state_name(me->state) : "unknown");
+	struct rte_tel_data *list = rte_tel_data_alloc();
+	if (list == NULL)
+		return;
+	rte_tel_data_start_array(list, RTE_TEL_STRING_VAL);
+	if (me != NULL) {
+		add_pop_list(list, me, SL_BGP_KIND_UNICAST, why);
+		add_pop_list(list, me, SL_BGP_KIND_ANYCAST, why);
+	}
+	rte_tel_data_add_dict_container(d, "pop_prefixes", list, 0);
+}
+
 static int cmd_bgp(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	(void)cmd;
@@ -333,6 +418,8 @@ static int cmd_bgp(const char *cmd, const char *params, struct rte_tel_data *d)
 			 sl_addr_format(bgp.cur[i].family, &bgp.cur[i].addr, a, sizeof(a)), bgp.cur[i].len);
 		rte_tel_data_add_array_string(list, text);
 	}
+	if (bgp.cfg.pop[0] != '\0')
+		add_pop(d, why);
 	pthread_mutex_unlock(&bgp.lock);
 	rte_tel_data_add_dict_string(d, "state", sl_bgp_reason_name(why));
 	rte_tel_data_add_dict_int(d, "announcing", why == SL_BGP_SERVING);

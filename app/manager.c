@@ -156,6 +156,8 @@ static void rebuild_tables(void)
 {
 	struct sl_spec spec;
 	struct sl_mgr_err err;
+	/* PoPs reach the announcements, not the tables: at once. */
+	sl_bgp_set_pops(mgr.fsm.state->pops, mgr.fsm.state->nb_pops);
 	if (mgr.building) { /* the build in steps takes what it started from first */
 		mgr.rebuild_again = true;
 		return;
@@ -930,6 +932,8 @@ static json_t *read_state(const struct sl_api_call *call)
 		return sl_mgr_state_status_json(mgr.fsm.state);
 	case SL_MGR_READ_TUNNEL_SOURCES:
 		return sl_mgr_tunnel_sources_json(mgr.fsm.state, &mgr.base);
+	case SL_MGR_READ_POPS:
+		return sl_mgr_pops_json(mgr.fsm.state);
 	case SL_MGR_READ_VIP:
 	case SL_MGR_READ_DIPS:
 		return call->has_vip ? vip_json(&call->vip, call->action == SL_MGR_READ_DIPS) : NULL;

@@ -122,6 +122,9 @@ int sl_bgp_open(struct sl_app *app, const struct sl_config *cfg, char *err, size
 void sl_bgp_poll(struct sl_app *app, uint32_t now_ms);
 /* Control thread: withdraw, wait for VIP traffic to stop (or the drain
  * timeout), then call drained; false (nothing done) without bgp. */
+/* The replicated state's PoPs (app/manager.c, at each change): this
+ * instance's (bgp.pop) decides which of its prefixes are announced. */
+void sl_bgp_set_pops(const struct sl_pop *pops, unsigned n);
 bool sl_bgp_drain(void (*drained)(void));
 bool sl_bgp_drain_on_sigterm(void);
 /* Withdraw everything (clean stop), before the kernel interfaces close. */

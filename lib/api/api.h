@@ -95,6 +95,7 @@ typedef void (*sl_api_done_cb)(void *req, int status, json_t *reply);
 	X(SL_MGR_READ_DIPS, SL_MGR_KIND_READ, "dips")                         \
 	X(SL_MGR_READ_CLUSTER, SL_MGR_KIND_READ, "cluster")                   \
 	X(SL_MGR_READ_TUNNEL_SOURCES, SL_MGR_KIND_READ, "tunnel_sources")     \
+	X(SL_MGR_READ_POPS, SL_MGR_KIND_READ, "pops")                         \
 	X(SL_MGR_VIP_CREATE, SL_MGR_KIND_COMMAND, "vip_create")               \
 	X(SL_MGR_VIP_UPDATE, SL_MGR_KIND_COMMAND, "vip_update")               \
 	X(SL_MGR_VIP_DELETE, SL_MGR_KIND_COMMAND, "vip_delete")               \
@@ -105,6 +106,10 @@ typedef void (*sl_api_done_cb)(void *req, int status, json_t *reply);
 	X(SL_MGR_DIP_ENABLE, SL_MGR_KIND_COMMAND, "dip_enable")               \
 	X(SL_MGR_DIP_DISABLE, SL_MGR_KIND_COMMAND, "dip_disable")             \
 	X(SL_MGR_SET_TUNNEL_SOURCES, SL_MGR_KIND_COMMAND, "set_tunnel_sources") \
+	X(SL_MGR_POP_SET, SL_MGR_KIND_COMMAND, "pop_set")                     \
+	X(SL_MGR_POP_DELETE, SL_MGR_KIND_COMMAND, "pop_delete")               \
+	X(SL_MGR_POP_DRAIN, SL_MGR_KIND_COMMAND, "pop_drain")                 \
+	X(SL_MGR_POP_UNDRAIN, SL_MGR_KIND_COMMAND, "pop_undrain")             \
 	X(SL_MGR_MEMBER_API, SL_MGR_KIND_COMMAND, "member_api")               \
 	X(SL_MGR_MEMBER_ADD, SL_MGR_KIND_MEMBERSHIP, "member_add")            \
 	X(SL_MGR_MEMBER_REMOVE, SL_MGR_KIND_MEMBERSHIP, "member_remove")      \
@@ -171,6 +176,8 @@ struct sl_api_backend {
 	 *                                  null, "replicated": false,
 	 *                                  "file_prefixes": [this instance's
 	 *                                  file's]}
+	 *   SL_MGR_READ_POPS            -> {"pops": [{"name", "unicast": [...],
+	 *                                  "anycast": [...], "state"}, ...]}
 	 * Returns a new reference, or NULL when the VIP does not exist (404;
 	 * for the reads without a VIP NULL answers 503).
 	 */

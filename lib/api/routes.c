@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "api/route.h"
+#include "bgp/pop_rules.h"       /* header-only too */
 #include "config/prefix_rules.h" /* header-only, like packet/addr_rules.h */
 #include "packet/addr_rules.h"
 
@@ -127,7 +128,7 @@ struct call {
 	char path[MAX_PATH];
 	char *seg[MAX_SEGS];
 	int nseg;
-	int vip_at, dip_at, id_at; /* first segment of each {capture}, -1 if absent */
+	int vip_at, dip_at, id_at, pop_at; /* first segment of each {capture}, -1 if absent */
 	json_t *body;              /* NULL when the route takes none */
 	bool linearizable;         /* a read asked for ?consistency=linearizable */
 	struct sl_api_outcome *out;
@@ -304,6 +305,20 @@ static json_t *check_array_or_null(const struct kind *k, const json_t *v, char *
 	return json_is_null(v) ? json_null() : check_array(k, v, why, whylen);
 }
 
+/* A PoP's name (bgp/pop_rules.h: the manager's and the file's rule). */
+static json_t *check_pop_name(const struct kind *k, const json_t *v, char *why, size_t whylen)
+{
+	const char *refusal;
+	(void)k;
+	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
+		return NULL;
+	if ((refusal = sl_pop_name_refusal(json_string_value(v))) != NULL) {
+		snprintf(why, whylen, "%s", refusal);
+		return NULL;
+	}
+	return json_copy((json_t *)v);
+}
+
 /* A member's API base URL, as the manager keeps it (SL_MGR_API_LEN - 1). */
 #define URL_MAX 127
 
@@ -318,11 +333,13 @@ static json_t *check_url(const struct kind *k, const json_t *v, char *why, size_
 }
 
 enum kind_id {
-	K_ADDR, K_PROTO, K_PORT, K_WEIGHT, K_ID, K_ROLE, K_HOSTPORT, K_DIPS, K_URL, K_PREFIXES
+	K_ADDR, K_PROTO, K_PORT, K_WEIGHT, K_ID, K_ROLE, K_HOSTPORT, K_DIPS, K_URL, K_PREFIXES,
+	K_POP_NAME, K_POP_PREFIXES, K_POP_STATE
 };
 
 static const char *const protocols[] = {"tcp", "udp", NULL};
 static const char *const roles[] = {"voter", "spare", "standby", NULL};
+static const char *const pop_states[] = {"active", "draining", "down", NULL};
 
 /* A limit as text (spec/limits.h), so a message cannot disagree with its check. */
 #define LIMIT_TEXT_(n) #n
@@ -342,6 +359,10 @@ static const struct kind kinds[] = {
 	[K_URL] = {"an https:// URL of at most 127 characters", check_url, 0, 0, NULL},
 	[K_PREFIXES] = {"an array of at most " LIMIT_TEXT(SL_API_MAX_TUNNEL_SOURCES) " prefixes, or null",
 			check_array_or_null, 0, SL_API_MAX_TUNNEL_SOURCES, NULL},
+	[K_POP_NAME] = {"a PoP name", check_pop_name, 0, 0, NULL},
+	[K_POP_PREFIXES] = {"an array of at most " LIMIT_TEXT(SL_MAX_POP_PREFIXES) " prefixes",
+			    check_array, 0, SL_MAX_POP_PREFIXES, NULL},
+	[K_POP_STATE] = {"\"active\", \"draining\" or \"down\"", check_choice, 0, 0, pop_states},
 };
 
 /* --------------------------------------------------- object schemas */
@@ -372,6 +393,10 @@ static const struct field member_fields[] = {{"id", K_ID, true},
 static const struct field id_fields[] = {{"id", K_ID, true}};
 static const struct field transfer_fields[] = {{"id", K_ID, false}};
 static const struct field tunnel_source_fields[] = {{"prefixes", K_PREFIXES, true}};
+static const struct field pop_name_fields[] = {{"name", K_POP_NAME, true}};
+static const struct field pop_fields[] = {{"unicast", K_POP_PREFIXES, true},
+					  {"anycast", K_POP_PREFIXES, false},
+					  {"state", K_POP_STATE, false}};
 
 static const struct field *find_field(const struct field *fs, size_t n, const char *name)
 {
@@ -802,6 +827,37 @@ static json_t *build_tunnel_sources(struct call *c)
 	return cmd;
 }
 
+/* {"name"} from the path. */
+static json_t *build_pop(struct call *c)
+{
+	return take_path(c, c->pop_at, "path PoP", pop_name_fields, NFIELDS(pop_name_fields));
+}
+
+/* {"pop": {"name" (the path's), "unicast", "anycast" ([] when absent),
+ * "state" (when given)}}: the PoP whole, as it replaces what was there. */
+static json_t *build_pop_set(struct call *c)
+{
+	json_t *pop = build_pop(c), *v;
+	if (pop == NULL)
+		return NULL;
+	v = take(c, c->body, NULL, pop_fields, NFIELDS(pop_fields));
+	if (v == NULL) {
+		json_decref(pop);
+		return NULL;
+	}
+	const json_t *any = json_object_get(v, "anycast"), *state = json_object_get(v, "state");
+	pop = with(pop, "unicast", take_list(c, json_object_get(v, "unicast"), "unicast", "prefix",
+					     take_prefix, NULL));
+	if (pop != NULL)
+		pop = with(pop, "anycast", any != NULL ? take_list(c, any, "anycast", "prefix",
+								   take_prefix, NULL)
+						       : json_array());
+	if (pop != NULL && state != NULL)
+		json_object_set_new(pop, "state", json_copy((json_t *)state));
+	json_decref(v);
+	return pop != NULL ? with(json_object(), "pop", pop) : NULL;
+}
+
 #define VIP "v1/vips/{vip}"
 #define DIP VIP "/dips/{dip}"
 
@@ -824,6 +880,11 @@ static const struct route routes[] = {
 	{"POST", "v1/cluster/transfer", SL_MGR_TRANSFER, 200, BODY_OPTIONAL, build_transfer},
 	{"GET", "v1/tunnel-sources", SL_MGR_READ_TUNNEL_SOURCES, 200, BODY_NONE, read_state},
 	{"PUT", "v1/tunnel-sources", SL_MGR_SET_TUNNEL_SOURCES, 200, BODY_REQUIRED, build_tunnel_sources},
+	{"GET", "v1/pops", SL_MGR_READ_POPS, 200, BODY_NONE, read_state},
+	{"PUT", "v1/pops/{pop}", SL_MGR_POP_SET, 200, BODY_REQUIRED, build_pop_set},
+	{"DELETE", "v1/pops/{pop}", SL_MGR_POP_DELETE, 200, BODY_NONE, build_pop},
+	{"POST", "v1/pops/{pop}/drain", SL_MGR_POP_DRAIN, 200, BODY_NONE, build_pop},
+	{"POST", "v1/pops/{pop}/undrain", SL_MGR_POP_UNDRAIN, 200, BODY_NONE, build_pop},
 };
 
 /* ----------------------------------------------------------- routing */
@@ -900,9 +961,10 @@ static bool match(struct call *c, const char *pattern)
 		{"{vip}", 3, offsetof(struct call, vip_at)},
 		{"{dip}", 2, offsetof(struct call, dip_at)},
 		{"{id}", 1, offsetof(struct call, id_at)},
+		{"{pop}", 1, offsetof(struct call, pop_at)},
 	};
 	int i = 0;
-	c->vip_at = c->dip_at = c->id_at = -1;
+	c->vip_at = c->dip_at = c->id_at = c->pop_at = -1;
 	for (const char *p = pattern; *p != '\0'; p += (*p == '/')) {
 		size_t n = strcspn(p, "/"), k;
 		for (k = 0; k < sizeof(captures) / sizeof(captures[0]); k++)

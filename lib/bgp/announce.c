@@ -90,6 +90,14 @@ unsigned sl_bgp_prefixes(const struct sl_spec *spec, struct sl_prefix *out, unsi
 		all[n].len = s->family == SL_AF_INET6 ? 128 : 32;
 		n++;
 	}
+	u = sl_bgp_sort_unique(all, n, out, max);
+	free(all);
+	return u;
+}
+
+unsigned sl_bgp_sort_unique(struct sl_prefix *all, unsigned n, struct sl_prefix *out, unsigned max)
+{
+	unsigned u = 0;
 	qsort(all, n, sizeof(*all), cmp_void);
 	for (unsigned i = 0; i < n; i++) {
 		if (i > 0 && sl_bgp_prefix_cmp(&all[i - 1], &all[i]) == 0)
@@ -98,7 +106,6 @@ unsigned sl_bgp_prefixes(const struct sl_spec *spec, struct sl_prefix *out, unsi
 			out[u] = all[i];
 		u++;
 	}
-	free(all);
 	return u;
 }
 

@@ -37,6 +37,9 @@
 /* Names sluice gives the BIRD protocols that learn its table. */
 #define SL_BGP_LEARN4 "sluice_vips4"
 #define SL_BGP_LEARN6 "sluice_vips6"
+/* Routes a mux may announce at once: a host route per VIP address and
+ * its PoP's prefixes. */
+#define SL_BGP_MAX_ROUTES (SL_MAX_VIPS + 2 * SL_MAX_POP_PREFIXES)
 
 struct sl_bgp_peer_cfg {
 	char name[SL_BGP_NAME_LEN]; /* BIRD protocol name: "peer_" + the file's name, or its number from 1 */
@@ -68,6 +71,7 @@ struct sl_bgp_cfg {
 	uint32_t table;               /* kernel table of the announced routes */
 	bool require_bird;            /* default true: no BIRD running sluice's configuration stops the start */
 	char bird_socket[108];        /* sun_path; BIRD's control socket (sluicectl bgp, start-up check) */
+	char pop[SL_POP_NAME_LEN];    /* this instance's PoP (the replicated state's); "": none */
 };
 
 /* The BIRD 2 configuration for c, from sluice's own file `source` (named
@@ -94,6 +98,53 @@ struct sl_bgp_inputs {
 	bool stalled;        /* the watchdog's verdict */
 };
 
+/* ---------------------------------------------------------------- PoPs */
+
+/*
+ * A point of presence as the replicated state holds it (lib/manager, the
+ * "pops" section). Its muxes announce its unicast prefixes while it is
+ * active and its anycast prefixes (the supernet every PoP shares) while it
+ * is active or draining; down, they announce none of them. A VIP address
+ * inside any PoP's prefix is announced through the prefixes, not as a
+ * host route of its own: otherwise the host route, more specific, would
+ * keep its traffic where a drain moved the prefix away.
+ */
+enum sl_pop_state { SL_POP_ACTIVE = 0, SL_POP_DRAINING, SL_POP_DOWN, SL_POP_NB_STATES };
+
+struct sl_pop {
+	char name[SL_POP_NAME_LEN];
+	uint8_t state;               /* enum sl_pop_state */
+	uint8_t nb_unicast, nb_anycast;
+	struct sl_prefix unicast[SL_MAX_POP_PREFIXES]; /* sorted, each a network */
+	struct sl_prefix anycast[SL_MAX_POP_PREFIXES];
+};
+
+/* "active", "draining", "down"; NULL for another value. */
+const char *sl_pop_state_name(unsigned state);
+
+/* Does net (a network) contain p (any length not shorter, same family)? */
+bool sl_prefix_covers(const struct sl_prefix *net, const struct sl_prefix *p);
+
+/* Which PoP prefix a route is (for sluicectl bgp and the logs). */
+enum sl_bgp_kind { SL_BGP_KIND_VIP = 0, SL_BGP_KIND_UNICAST, SL_BGP_KIND_ANYCAST };
+const char *sl_bgp_kind_name(enum sl_bgp_kind k);
+
+/* The PoP called name among pops[0..n), or NULL. */
+const struct sl_pop *sl_pop_find(const struct sl_pop *pops, unsigned n, const char *name);
+
+/*
+ * Everything a serving mux of PoP `mine` (NULL or "": no PoP) announces:
+ * sl_bgp_prefixes(spec) less the VIP addresses inside a prefix of any of
+ * pops[0..n), plus mine's unicast prefixes when it is active and its
+ * anycast ones unless it is down; sorted, once each. Writes at most max
+ * into out; returns how many there are.
+ */
+unsigned sl_bgp_wanted(const struct sl_spec *spec, const struct sl_pop *pops, unsigned n,
+		       const char *mine, struct sl_prefix *out, unsigned max);
+
+/* What p is to PoP mine: one of its unicast or anycast prefixes, else a VIP. */
+enum sl_bgp_kind sl_bgp_kind_of(const struct sl_pop *mine, const struct sl_prefix *p);
+
 /* Announce anything? *why says why (or why not). */
 bool sl_bgp_decide(const struct sl_bgp_inputs *in, enum sl_bgp_reason *why);
 
@@ -112,6 +163,10 @@ unsigned sl_bgp_prefixes(const struct sl_spec *spec, struct sl_prefix *out, unsi
 
 /* Sorted order of prefixes (family, then address, then length). */
 int sl_bgp_prefix_cmp(const struct sl_prefix *a, const struct sl_prefix *b);
+
+/* Sort all[0..n) (sl_bgp_prefix_cmp) and write each prefix once to out,
+ * at most max of them (out may be all); returns how many distinct there are. */
+unsigned sl_bgp_sort_unique(struct sl_prefix *all, unsigned n, struct sl_prefix *out, unsigned max);
 
 /*
  * From the sorted set cur to the sorted set want: the prefixes to add and

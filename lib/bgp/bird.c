@@ -58,15 +58,16 @@ static void put_peer(struct out *o, const struct sl_bgp_cfg *c, const struct sl_
 	    c->keepalive_s, c->graceful_restart ? "on" : "off");
 	if (p->password[0] != '\0')
 		put(o, "\tpassword \"%s\";\n", p->password);
-	/* Only sluice's routes, only host routes, nothing learned from peers. */
+	/* Only sluice's routes (VIP host routes and its PoP's prefixes: the
+	 * table is sluice's alone), nothing learned from peers. */
 	put(o,
 	    "\t%s {\n"
 	    "\t\timport none;\n"
-	    "\t\texport where proto = \"%s\" && net.len = %u;\n"
+	    "\t\texport where proto = \"%s\";\n"
 	    "\t\tnext hop self;\n"
 	    "\t};\n"
 	    "}\n\n",
-	    v6 ? "ipv6" : "ipv4", v6 ? SL_BGP_LEARN6 : SL_BGP_LEARN4, v6 ? 128u : 32u);
+	    v6 ? "ipv6" : "ipv4", v6 ? SL_BGP_LEARN6 : SL_BGP_LEARN4);
 }
 
 int sl_bgp_bird_config(const struct sl_bgp_cfg *c, const char *source, char *buf, size_t len)

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/un.h>
 
+#include "bgp/pop_rules.h"
 #include "config/prefix_rules.h"
 #include "packet/packet.h" /* SL_PROTO_TCP, SL_PROTO_UDP */
 
@@ -1653,6 +1654,24 @@ static int parse_bgp_timers(const struct loader *ld, const config_setting_t *g, 
 	return 0;
 }
 
+/* bgp.pop: this instance's PoP, a name the replicated state holds (or
+ * will): its prefixes come from there, so it needs the manager. */
+static int get_bgp_pop(const struct loader *ld, const config_setting_t *g, struct sl_bgp_cfg *b)
+{
+	const char *name, *why;
+	if (get_string(ld, g, "pop", false, &name) < 0)
+		return -1;
+	if (name == NULL)
+		return 0;
+	const config_setting_t *s = config_setting_get_member(g, "pop");
+	if ((why = sl_pop_name_refusal(name)) != NULL)
+		return fail(ld, s, "'%s' %s", name, why);
+	if (!ld->c->manager.enabled)
+		return fail(ld, s, "a PoP's prefixes are in the replicated state: needs a manager group");
+	snprintf(b->pop, sizeof(b->pop), "%s", name);
+	return 0;
+}
+
 /* Absent: no announcements (bgp.enabled false). */
 static int parse_bgp(const struct loader *ld, const config_setting_t *sluice)
 {
@@ -1660,7 +1679,7 @@ static int parse_bgp(const struct loader *ld, const config_setting_t *sluice)
 					    "bfd_interval_ms", "bfd_multiplier", "hold_time",
 					    "keepalive_time", "graceful_restart", "watchdog_ms",
 					    "drain_timeout_ms", "drain_quiet_ms", "drain_on_sigterm",
-					    "table", "bird_socket", "require_bird", NULL};
+					    "table", "bird_socket", "require_bird", "pop", NULL};
 	struct sl_bgp_cfg *b = &ld->c->bgp;
 	const config_setting_t *g, *list;
 	if (get_group(ld, sluice, "bgp", names, &g) < 0)
@@ -1682,6 +1701,8 @@ static int parse_bgp(const struct loader *ld, const config_setting_t *sluice)
 	    (config_setting_get_member(g, "bird_socket") != NULL &&
 	     get_path(ld, g, "bird_socket", false, b->bird_socket,
 		      sizeof(((struct sockaddr_un *)0)->sun_path)) < 0))
+		return -1;
+	if (get_bgp_pop(ld, g, b) < 0)
 		return -1;
 	const struct sl_port_cfg *port = &ld->c->ports[b->port];
 	if (sl_addr_is_zero(&b->router_id)) {

@@ -4,6 +4,7 @@
  * mistake in what was sent.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "manager/section.h"
@@ -228,4 +229,12 @@ int sl_mgr_get_addr(const json_t *obj, const char *key, int want, union sl_addr 
 		return sl_mgr_fail(err, SL_MGR_EINVAL, "%s: %.64s %s", key, text, why);
 	*family = fam;
 	return 0;
+}
+
+void *sl_mgr_copy_array(const void *src, size_t n, size_t cap, size_t size)
+{
+	void *dst = calloc(cap, size);
+	if (dst != NULL)
+		memcpy(dst, src, n * size);
+	return dst;
 }

@@ -138,10 +138,10 @@ static int members_clone(struct sl_mgr_state *dst, const struct sl_mgr_state *sr
 {
 	if (src->nb_members == 0)
 		return 0; /* allocated by the first set */
-	dst->members = calloc(SL_MGR_MAX_MEMBERS, sizeof(*dst->members));
+	dst->members = sl_mgr_copy_array(src->members, src->nb_members, SL_MGR_MAX_MEMBERS,
+					 sizeof(*src->members));
 	if (dst->members == NULL)
 		return -1;
-	memcpy(dst->members, src->members, src->nb_members * sizeof(*src->members));
 	dst->nb_members = src->nb_members;
 	return 0;
 }

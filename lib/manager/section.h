@@ -67,10 +67,21 @@ struct sl_mgr_section {
 extern const struct sl_mgr_section sl_mgr_vips_section;
 extern const struct sl_mgr_section sl_mgr_members_section;
 extern const struct sl_mgr_section sl_mgr_tunnel_sources_section;
+extern const struct sl_mgr_section sl_mgr_pops_section;
 
 /* Prefixes as a JSON array of their canonical texts ("192.0.2.10/32"):
  * the section's encoding, and the bootstrap's from the file. NULL on ENOMEM. */
 json_t *sl_mgr_prefixes_json(const struct sl_prefix *p, unsigned n);
+
+/* A JSON array of at most max prefixes into out, sorted by (family,
+ * address, length), by the file's rules (config/prefix_rules.h), no
+ * repeats; all valid or an error ("must be EXPECT" when not an array). */
+int sl_mgr_parse_prefixes(const json_t *list, struct sl_prefix *out, uint32_t max, uint32_t *n,
+			  const char *expect, struct sl_mgr_err *err);
+
+/* A section's small array copied whole for a working copy: n elements of
+ * size bytes into a new array with room for cap; NULL on ENOMEM. */
+void *sl_mgr_copy_array(const void *src, size_t n, size_t cap, size_t size);
 
 /* ------------------------------------------------------------ errors */
 

@@ -13,6 +13,7 @@ static const struct sl_mgr_section *const sections[] = {
 	&sl_mgr_vips_section,
 	&sl_mgr_members_section,
 	&sl_mgr_tunnel_sources_section,
+	&sl_mgr_pops_section,
 };
 #define NB_SECTIONS (sizeof(sections) / sizeof(sections[0]))
 

@@ -5,7 +5,8 @@
  * Sections: "vips": VIPs (address, protocol, port), each with its DIPs
  * (address, port, host, weight, admin state, health); "members": the
  * members' API URLs; "tunnel_sources": the prefixes muxes send tunnels
- * from. Later issues add sections (SNAT port-range leases, PoP state,
+ * from; "pops": points of presence (name, unicast and anycast prefixes,
+ * state). Later issues add sections (SNAT port-range leases, PoP state,
  * steering maps) as further members of struct sl_mgr_state plus an entry
  * in the section table (section.h); commands, snapshots and the
  * transaction machinery below do not change shape.
@@ -27,6 +28,7 @@
 
 #include <jansson.h>
 
+#include "bgp/bgp.h"
 #include "config/config.h"
 
 /* Why a command was refused; the HTTP API maps these to status codes. */
@@ -119,7 +121,17 @@ struct sl_mgr_state {
 	bool tunnel_sources_set;
 	struct sl_prefix tunnel_sources[SL_MAX_TUNNEL_SOURCES];
 	uint32_t nb_tunnel_sources;
+	/* Points of presence (pops.c), sorted by name; NULL until the first. */
+	struct sl_pop *pops;
+	uint32_t nb_pops;
 };
+
+/* The PoP called name, or NULL. */
+const struct sl_pop *sl_mgr_pop_find(const struct sl_mgr_state *s, const char *name);
+/* A PoP as the API reads it and snapshots hold it: {"name", "unicast":
+ * [...], "anycast": [...], "state"}; {"pops": [every PoP]}. NULL on ENOMEM. */
+json_t *sl_mgr_pop_to_json(const struct sl_pop *p);
+json_t *sl_mgr_pops_json(const struct sl_mgr_state *s);
 
 /* The API URL member id advertised, or NULL. */
 const char *sl_mgr_member_api(const struct sl_mgr_state *s, uint32_t id);

@@ -50,17 +50,16 @@ static int parse_one(const json_t *v, const struct sl_prefix *out, uint32_t n,
 	return 0;
 }
 
-/* A JSON array of prefixes into out (sorted), all valid or nothing. */
-static int parse_list(const json_t *list, struct sl_prefix out[SL_MAX_TUNNEL_SOURCES],
-		      uint32_t *n, struct sl_mgr_err *err)
+int sl_mgr_parse_prefixes(const json_t *list, struct sl_prefix *out, uint32_t max, uint32_t *n,
+			  const char *expect, struct sl_mgr_err *err)
 {
 	const json_t *v;
 	size_t i;
 	if (!json_is_array(list))
-		return sl_mgr_fail(err, SL_MGR_EINVAL, "must be an array or null");
-	if (json_array_size(list) > SL_MAX_TUNNEL_SOURCES)
-		return sl_mgr_fail(err, SL_MGR_ELIMIT, "%zu elements, at most %d allowed",
-				   json_array_size(list), SL_MAX_TUNNEL_SOURCES);
+		return sl_mgr_fail(err, SL_MGR_EINVAL, "must be %s", expect);
+	if (json_array_size(list) > max)
+		return sl_mgr_fail(err, SL_MGR_ELIMIT, "%zu elements, at most %u allowed",
+				   json_array_size(list), max);
 	json_array_foreach((json_t *)list, i, v) {
 		if (parse_one(v, out, (uint32_t)i, &out[i], err) < 0) {
 			/* not sl_mgr_err_path: "192.0.2.10/24 has ..." is no member name */
@@ -81,7 +80,7 @@ static int set_list(struct sl_mgr_txn *t, const json_t *list, struct sl_mgr_err 
 	struct sl_prefix p[SL_MAX_TUNNEL_SOURCES];
 	uint32_t n = 0;
 	bool set = !json_is_null(list);
-	if (set && parse_list(list, p, &n, err) < 0)
+	if (set && sl_mgr_parse_prefixes(list, p, SL_MAX_TUNNEL_SOURCES, &n, "an array or null", err) < 0)
 		return -1;
 	memcpy(t->work->tunnel_sources, p, n * sizeof(p[0]));
 	t->work->nb_tunnel_sources = n;

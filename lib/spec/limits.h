@@ -33,4 +33,9 @@
 #define SL_URL_LEN 128            /* an API base URL, with its NUL */
 #define SL_PATH_LEN 4096          /* a file system path, with its NUL */
 
+/* ---- points of presence (the replicated state, lib/bgp, the API) ---- */
+#define SL_MAX_POPS 64            /* PoPs in one cluster */
+#define SL_POP_NAME_LEN 32        /* a PoP's name, with its NUL */
+#define SL_MAX_POP_PREFIXES 8     /* unicast prefixes of one PoP; and its anycast ones */
+
 #endif

@@ -185,17 +185,18 @@ class BgpLab(sl.Lab):
         return sl.run(["birdc", "-s", self.bird_socket(name)] + list(cmd), check=False).stdout
 
     # ------------------------------------------------------------ what the router knows
-    def nexthops(self, vip):
-        """The router's next hops (gateway addresses) for vip: a set."""
-        r = sl.ip(self.ns["router"], "-j", "route", "show", vip, check=False) if ":" not in vip else \
-            sl.ip(self.ns["router"], "-6", "-j", "route", "show", vip, check=False)
+    def router_gateways(self, args, dsts=None, v6=False):
+        """The gateways of the router's routes `ip [-6] -j route show ARGS`
+        lists (those whose dst is in dsts, when given): a set."""
+        r = sl.ip(self.ns["router"], *(["-6"] if v6 else []), "-j", "route", "show", *args,
+                  check=False)
         try:
             routes = json.loads(r.stdout or "[]")
         except ValueError:
             return set()
         hops = set()
         for rt in routes:
-            if rt.get("dst") not in (vip, vip + "/32", vip + "/128"):
+            if dsts is not None and rt.get("dst") not in dsts:
                 continue
             if "gateway" in rt:
                 hops.add(rt["gateway"])
@@ -204,15 +205,14 @@ class BgpLab(sl.Lab):
                     hops.add(nh["gateway"])
         return hops
 
+    def nexthops(self, vip):
+        """The router's next hops (gateway addresses) for vip: a set."""
+        return self.router_gateways([vip], (vip, vip + "/32", vip + "/128"), v6=":" in vip)
+
     def wait_nexthops(self, vip, want, timeout, step=0.005):
         """Bounded wait until the router's next hops for vip are exactly want;
         returns the seconds it took, or None on timeout."""
-        t0 = time.monotonic()
-        while time.monotonic() - t0 < timeout:
-            if self.nexthops(vip) == set(want):
-                return time.monotonic() - t0
-            time.sleep(step)
-        return None
+        return wait_until(lambda: self.nexthops(vip) == set(want), timeout, step)
 
     def ctl(self, name, *args):
         """sluicectl about one mux (telemetry and its BIRD), --json."""
@@ -238,6 +238,16 @@ class BgpLab(sl.Lab):
         except subprocess.TimeoutExpired:
             return None
         return self.exit_codes[name]
+
+
+def wait_until(cond, timeout, step):
+    """Bounded wait until cond() holds: the seconds it took, or None."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if cond():
+            return time.monotonic() - t0
+        time.sleep(step)
+    return None
 
 
 def mux_addrs(family=4):

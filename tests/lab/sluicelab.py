@@ -845,6 +845,15 @@ class Lab:
         return out
 
 
+def reporter(capsys, tag):
+    """say(msg) prints "[tag] msg", a measurement, even while pytest
+    captures output (capsys: the test's fixture)."""
+    def say(msg):
+        with capsys.disabled():
+            print(f"\n[{tag}] {msg}", flush=True)
+    return say
+
+
 def tail(path, n=30):
     if not path:
         return ""

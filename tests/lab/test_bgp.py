@@ -28,10 +28,7 @@ def pool(request):
 @pytest.fixture
 def report(capsys):
     """Print a measurement even while pytest captures output."""
-    def say(msg):
-        with capsys.disabled():
-            print(f"\n[bgp] {msg}", flush=True)
-    return say
+    return sl.reporter(capsys, "bgp")
 
 
 def others(name):

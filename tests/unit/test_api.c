@@ -376,6 +376,11 @@ static json_t *fake_get(void *ctx, const struct sl_api_call *call)
 				 f->file_prefixes);
 	if (call->action == SL_MGR_READ_TUNNEL_SOURCES)
 		return json_pack("{s:O, s:b}", "prefixes", f->prefixes, "replicated", 1);
+	if (call->action == SL_MGR_READ_POPS) /* sl_mgr_pops_json()'s shape */
+		return json_loads("{\"pops\":[{\"name\":\"a\",\"unicast\":[\"203.0.113.0/25\"],"
+				  "\"anycast\":[\"203.0.113.0/24\",\"2001:db8::/32\"],\"state\":\"draining\"},"
+				  "{\"name\":\"b\",\"unicast\":[],\"anycast\":[],\"state\":\"active\"}]}",
+				  0, NULL);
 	if (call->action == SL_MGR_READ_VIPS) {
 		list = json_array();
 		json_object_foreach(f->vips, k, v)
@@ -735,6 +740,26 @@ static const struct bad_case bad_cases[] = {
 	{AUTH, "DELETE", "/v1/tunnel-sources", NULL, 405, "(allowed: GET, PUT)"},
 	{AUTH, "GET", "/v1/tunnel-sources/192.0.2.10", NULL, 404, "no such endpoint"},
 	{NULL, "PUT", "/v1/tunnel-sources", "{\"prefixes\":[]}", 401, "missing credentials"},
+	/* PoPs */
+	{AUTH, "PUT", "/v1/pops/a", "{}", 400, "missing field \"unicast\""},
+	{AUTH, "PUT", "/v1/pops/A", "{\"unicast\":[]}", 400,
+	 "path PoP name: must be lower-case letters, digits, '-' and '_', starting with a letter or a digit"},
+	{AUTH, "PUT", "/v1/pops/-a", "{\"unicast\":[]}", 400, "path PoP name: must be lower-case"},
+	{AUTH, "PUT", "/v1/pops/a23456789012345678901234567890123", "{\"unicast\":[]}", 400,
+	 "path PoP name: is longer than 31 characters"},
+	{AUTH, "PUT", "/v1/pops/a", "{\"unicast\":[\"198.18.0.1/24\"]}", 400,
+	 "unicast[0]: 198.18.0.1/24 has host bits set (did you mean 198.18.0.0/24?)"},
+	{AUTH, "PUT", "/v1/pops/a", "{\"unicast\":[\"198.18.0.0/24\",\"198.18.0.0/24\"]}", 400,
+	 "unicast[1]: same prefix as unicast[0]"},
+	{AUTH, "PUT", "/v1/pops/a", "{\"unicast\":[],\"anycast\":\"203.0.113.0/24\"}", 400,
+	 "anycast: must be an array of at most 8 prefixes"},
+	{AUTH, "PUT", "/v1/pops/a", "{\"unicast\":[],\"state\":\"gone\"}", 400,
+	 "state: must be \"active\", \"draining\" or \"down\""},
+	{AUTH, "PUT", "/v1/pops/a", "{\"unicast\":[],\"weight\":1}", 400, "unknown field \"weight\""},
+	{AUTH, "POST", "/v1/pops/a/drop", NULL, 404, "no such endpoint"},
+	{AUTH, "GET", "/v1/pops/a", NULL, 405, "(allowed: PUT, DELETE)"},
+	{AUTH, "POST", "/v1/pops", NULL, 405, "(allowed: GET)"},
+	{NULL, "POST", "/v1/pops/a/drain", NULL, 401, "missing credentials"},
 	/* unknown routes and methods */
 	{AUTH, "GET", "/v1/nope", NULL, 404, "no such endpoint: /v1/nope"},
 	{AUTH, "GET", "/v1/vips/", NULL, 404, "no such endpoint"},
@@ -912,6 +937,16 @@ static const struct good_case good_cases[] = {
 	/* null: not set, each host agent back on its own file's list */
 	{"PUT", "/v1/tunnel-sources", "{\"prefixes\":null}",
 	 "{\"op\":\"set_tunnel_sources\",\"prefixes\":null}"},
+	/* PoPs: the name from the path, canonical prefixes, anycast [] when absent */
+	{"PUT", "/v1/pops/fra-1", "{\"unicast\":[\"203.0.113.0/25\",\"2001:DB8:A::/48\"],"
+				  "\"anycast\":[\"203.0.113.0/24\"],\"state\":\"draining\"}",
+	 "{\"op\":\"pop_set\",\"pop\":{\"name\":\"fra-1\",\"unicast\":[\"203.0.113.0/25\","
+	 "\"2001:db8:a::/48\"],\"anycast\":[\"203.0.113.0/24\"],\"state\":\"draining\"}}"},
+	{"PUT", "/v1/pops/b", "{\"unicast\":[\"198.18.4.0/24\"]}",
+	 "{\"op\":\"pop_set\",\"pop\":{\"name\":\"b\",\"unicast\":[\"198.18.4.0/24\"],\"anycast\":[]}}"},
+	{"DELETE", "/v1/pops/b", NULL, "{\"op\":\"pop_delete\",\"name\":\"b\"}"},
+	{"POST", "/v1/pops/a/drain", NULL, "{\"op\":\"pop_drain\",\"name\":\"a\"}"},
+	{"POST", "/v1/pops/a/undrain", NULL, "{\"op\":\"pop_undrain\",\"name\":\"a\"}"},
 };
 
 START_TEST(test_commands)
@@ -1568,6 +1603,10 @@ START_TEST(test_route_actions)
 		{"DELETE", "/v1/cluster/members/4", NULL, SL_MGR_MEMBER_REMOVE, 200},
 		{"POST", "/v1/cluster/transfer", NULL, SL_MGR_TRANSFER, 200},
 		{"PUT", "/v1/tunnel-sources", "{\"prefixes\":null}", SL_MGR_SET_TUNNEL_SOURCES, 200},
+		{"PUT", "/v1/pops/a", "{\"unicast\":[]}", SL_MGR_POP_SET, 200},
+		{"DELETE", "/v1/pops/a", NULL, SL_MGR_POP_DELETE, 200},
+		{"POST", "/v1/pops/a/drain", NULL, SL_MGR_POP_DRAIN, 200},
+		{"POST", "/v1/pops/a/undrain", NULL, SL_MGR_POP_UNDRAIN, 200},
 	};
 	struct sl_api_outcome o;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -1787,6 +1826,51 @@ START_TEST(test_sluicectl_json_and_exit_codes)
 }
 END_TEST
 
+/* pop list as a table (and verbatim with --json); set, drain, undrain,
+ * delete as the API's commands; usage errors send nothing. */
+START_TEST(test_sluicectl_pops)
+{
+	struct ctl c = CTL("pop", "list");
+	expect_ctl(&c, 0, "NAME  STATE     UNICAST         ANYCAST\n"
+			  "a     draining  203.0.113.0/25  203.0.113.0/24,2001:db8::/32\n"
+			  "b     active    -               -\n", NULL);
+	c = ctl("--socket", sock_path, "--json", "pop", "list", NULL);
+	expect_ctl(&c, 0, "\"state\": \"draining\"", NULL);
+	static const struct {
+		const char *argv[6];
+		const char *want;
+	} cases[] = {
+		{{"pop", "set", "a", "unicast=203.0.113.0/25,2001:db8:a::/48", "anycast=203.0.113.0/24", NULL},
+		 "{\"op\":\"pop_set\",\"pop\":{\"name\":\"a\",\"unicast\":[\"203.0.113.0/25\","
+		 "\"2001:db8:a::/48\"],\"anycast\":[\"203.0.113.0/24\"]}}"},
+		{{"pop", "set", "b", "unicast=", "state=down", NULL},
+		 "{\"op\":\"pop_set\",\"pop\":{\"name\":\"b\",\"unicast\":[],\"anycast\":[],\"state\":\"down\"}}"},
+		{{"pop", "drain", "a", NULL}, "{\"op\":\"pop_drain\",\"name\":\"a\"}"},
+		{{"pop", "undrain", "a", NULL}, "{\"op\":\"pop_undrain\",\"name\":\"a\"}"},
+		{{"pop", "delete", "b", NULL}, "{\"op\":\"pop_delete\",\"name\":\"b\"}"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		c = ctl("--socket", sock_path, cases[i].argv[0], cases[i].argv[1], cases[i].argv[2],
+			cases[i].argv[3], cases[i].argv[4], cases[i].argv[5]);
+		expect_ctl(&c, 0, "ok\n", NULL);
+		json_t *cmd = last_command(), *want = json_loads(cases[i].want, 0, NULL);
+		ck_assert_msg(json_equal(cmd, want), "case %zu: %s", i, json_dumps(cmd, JSON_SORT_KEYS));
+		json_decref(want);
+		json_decref(cmd);
+	}
+	size_t before = log_size();
+	c = CTL("pop", "set", "a", "unicast=198.18.0.1/24");
+	expect_ctl(&c, 1, NULL, "unicast[0]: 198.18.0.1/24 has host bits set");
+	c = CTL("pop", "set", "a", "prefixes=198.18.0.0/24");
+	expect_ctl(&c, 2, NULL, "\"prefixes=198.18.0.0/24\" is not unicast=..., anycast=... or state=...");
+	c = CTL("pop", "drain");
+	expect_ctl(&c, 2, NULL, "wrong number of arguments for \"drain\"");
+	c = CTL("pop");
+	expect_ctl(&c, 2, NULL, "missing subcommand for \"pop\"");
+	ck_assert_uint_eq(log_size(), before);
+}
+END_TEST
+
 START_TEST(test_sluicectl_tunnel_sources)
 {
 	static const char not_set[] = "not set in the cluster: each host agent uses its own "
@@ -1904,6 +1988,7 @@ static Suite *api_suite(void)
 	tcase_add_test(tc, test_sluicectl_json_and_exit_codes);
 	tcase_add_test(tc, test_sluicectl_https_and_redirect);
 	tcase_add_test(tc, test_sluicectl_tunnel_sources);
+	tcase_add_test(tc, test_sluicectl_pops);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("setup");

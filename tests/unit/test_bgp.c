@@ -108,6 +108,10 @@ static const struct bad_case bad_cases[] = {
 	{"hold_time = 9;", "hold_time = 9; port = \"nope\";", 13, "sluice.bgp.port: 'nope' is not a port"},
 	{"hold_time = 9;", "hold_time = 9; router_id = \"2001:db8::1\";", 13, "is not an IPv4 address"},
 	{"hold_time = 9;", "hold_time = 9; require_bird = \"yes\";", 13, "require_bird: must be true or false"},
+	{"hold_time = 9;", "hold_time = 9; pop = \"A\";", 13, "pop: 'A' must be lower-case letters"},
+	{"hold_time = 9;", "hold_time = 9; pop = \"\";", 13, "pop: '' must not be empty"},
+	{"hold_time = 9;", "hold_time = 9; pop = 7;", 13, "pop: must be a string"},
+	{"hold_time = 9;", "hold_time = 9; pop = \"a\";", 13, "in the replicated state: needs a manager group"},
 	{"peers = (\n", "peerz = (\n", 9, "unknown setting"},
 	{"device = \"net_tap0\";", "device = \"net_tap0\"; kernel_interface = false;", 7,
 	 "no port has a kernel interface for BIRD to peer over"},
@@ -170,11 +174,11 @@ START_TEST(test_bird_config)
 		"protocol bgp peer_tor {",
 		"local 192.0.2.10 as 65001;\n\tneighbor 192.0.2.1 as 65000;",
 		"\tbfd on;\n\thold time 9;\n\tkeepalive time 3;\n\tgraceful restart off;",
-		"export where proto = \"sluice_vips4\" && net.len = 32;",
+		"export where proto = \"sluice_vips4\";",
 		"protocol bgp peer_2 {",
 		"local 2001:db8:2::10 as 65001;\n\tneighbor 2001:db8:2::1 as 65000;",
 		"\tbfd off;",
-		"\tipv6 {\n\t\timport none;\n\t\texport where proto = \"sluice_vips6\" && net.len = 128;",
+		"\tipv6 {\n\t\timport none;\n\t\texport where proto = \"sluice_vips6\";",
 	};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		ck_assert_msg(strstr(s, want[i]) != NULL, "no '%s' in:\n%s", want[i], s);
@@ -282,6 +286,123 @@ START_TEST(test_prefixes)
 	ck_assert_uint_eq(sl_bgp_prefixes(&spec, out, 1), 2); /* the count, whatever fits */
 	sl_spec_free(&spec);
 	ck_assert_uint_eq(sl_bgp_prefixes(&spec, out, 4), 0);
+}
+END_TEST
+
+/* bgp.pop with a manager: kept; without it: no PoP. */
+START_TEST(test_pop_setting)
+{
+	struct sl_config c;
+	load_ok(BASE, &c);
+	ck_assert_str_eq(c.bgp.pop, "");
+	sl_config_free(&c);
+	char *text = with("  bgp: {\n",
+			  "  manager: { id = 1; data_dir = \"/tmp/sluice-test-bgp\";\n"
+			  "    members = ( { id = 1; address = \"192.0.2.10:7000\"; } );\n"
+			  "    api: { socket = \"/tmp/sluice-test-bgp.sock\"; }; };\n"
+			  "  bgp: { pop = \"fra-1_b\";\n");
+	load_ok(text, &c);
+	ck_assert_str_eq(c.bgp.pop, "fra-1_b");
+	sl_config_free(&c);
+	free(text);
+}
+END_TEST
+
+static struct sl_pop pop_of(const char *name, enum sl_pop_state state, const char *unicast,
+			    const char *anycast)
+{
+	struct sl_pop p;
+	memset(&p, 0, sizeof(p));
+	snprintf(p.name, sizeof(p.name), "%s", name);
+	p.state = (uint8_t)state;
+	if (unicast != NULL)
+		p.unicast[p.nb_unicast++] = pfx(unicast);
+	if (anycast != NULL)
+		p.anycast[p.nb_anycast++] = pfx(anycast);
+	return p;
+}
+
+static void one_vip(struct sl_spec *spec, unsigned i, const char *addr)
+{
+	struct sl_spec_service *s = &spec->services[i];
+	s->kind = SL_SERVICE_VIP;
+	s->family = (uint8_t)sl_addr_parse(addr, &s->addr);
+	s->port = 80;
+	ck_assert_int_eq(sl_spec_alloc_backends(s, 1), 0);
+	s->backends[0].weight = 1;
+}
+
+/* Expect want[0..n) (texts) from sl_bgp_wanted. */
+static void expect_wanted(const struct sl_spec *spec, const struct sl_pop *pops, unsigned np,
+			  const char *mine, const char *const *want, unsigned n)
+{
+	struct sl_prefix out[8];
+	char a[64];
+	unsigned got = sl_bgp_wanted(spec, pops, np, mine, out, 8);
+	ck_assert_uint_eq(got, n);
+	for (unsigned i = 0; i < n; i++) {
+		struct sl_prefix w = pfx(want[i]);
+		ck_assert_msg(sl_prefix_eq(&out[i], &w), "[%u] is %s/%u, not %s", i,
+			      sl_addr_format(out[i].family, &out[i].addr, a, sizeof(a)), out[i].len, want[i]);
+	}
+}
+
+/* A PoP's muxes: unicast while active, anycast unless down; VIP host
+ * routes only outside every PoP's prefixes; another PoP's prefixes never. */
+START_TEST(test_pop_wanted)
+{
+	struct sl_spec spec;
+	memset(&spec, 0, sizeof(spec));
+	ck_assert_int_eq(sl_spec_alloc_services(&spec, 3), 0);
+	one_vip(&spec, 0, "203.0.113.10");  /* in a's unicast */
+	one_vip(&spec, 1, "203.0.113.200"); /* in b's unicast */
+	one_vip(&spec, 2, "192.0.2.50");    /* in no PoP */
+	struct sl_pop pops[2] = {
+		pop_of("a", SL_POP_ACTIVE, "203.0.113.0/25", "203.0.113.0/24"),
+		pop_of("b", SL_POP_ACTIVE, "203.0.113.128/25", "203.0.113.0/24"),
+	};
+	static const char *const none_pop[] = {"192.0.2.50/32", "203.0.113.10/32", "203.0.113.200/32"};
+	expect_wanted(&spec, NULL, 0, NULL, none_pop, 3); /* no PoPs: as sl_bgp_prefixes */
+	static const char *const active[] = {"192.0.2.50/32", "203.0.113.0/24", "203.0.113.0/25"};
+	expect_wanted(&spec, pops, 2, "a", active, 3);
+	static const char *const no_pop[] = {"192.0.2.50/32"};
+	expect_wanted(&spec, pops, 2, NULL, no_pop, 1);     /* a mux of no PoP */
+	expect_wanted(&spec, pops, 2, "nowhere", no_pop, 1); /* of a PoP not in the state */
+	pops[0].state = SL_POP_DRAINING;
+	static const char *const draining[] = {"192.0.2.50/32", "203.0.113.0/24"};
+	expect_wanted(&spec, pops, 2, "a", draining, 2);
+	static const char *const b[] = {"192.0.2.50/32", "203.0.113.0/24", "203.0.113.128/25"};
+	expect_wanted(&spec, pops, 2, "b", b, 3); /* b does not take a's */
+	pops[0].state = SL_POP_DOWN;
+	expect_wanted(&spec, pops, 2, "a", no_pop, 1);
+	/* what each prefix is, for sluicectl bgp */
+	struct sl_prefix u = pfx("203.0.113.0/25"), any = pfx("203.0.113.0/24"), v = pfx("192.0.2.50/32");
+	ck_assert_int_eq(sl_bgp_kind_of(&pops[0], &u), SL_BGP_KIND_UNICAST);
+	ck_assert_int_eq(sl_bgp_kind_of(&pops[0], &any), SL_BGP_KIND_ANYCAST);
+	ck_assert_int_eq(sl_bgp_kind_of(&pops[0], &v), SL_BGP_KIND_VIP);
+	ck_assert_int_eq(sl_bgp_kind_of(NULL, &u), SL_BGP_KIND_VIP);
+	ck_assert_str_eq(sl_bgp_kind_name(SL_BGP_KIND_ANYCAST), "anycast");
+	ck_assert_str_eq(sl_pop_state_name(SL_POP_DRAINING), "draining");
+	ck_assert_ptr_null(sl_pop_state_name(SL_POP_NB_STATES));
+	sl_spec_free(&spec);
+}
+END_TEST
+
+/* Containment: same family, not shorter, the network's bits equal. */
+START_TEST(test_prefix_covers)
+{
+	struct sl_prefix n24 = pfx("203.0.113.0/24"), n25 = pfx("203.0.113.128/25"),
+			 h = pfx("203.0.113.200/32"), l = pfx("203.0.113.10/32"), v6 = pfx("2001:db8::/32"),
+			 h6 = pfx("2001:db8:ffff::1/128"), o6 = pfx("2001:db9::1/128"), z = pfx("0.0.0.0/0");
+	ck_assert(sl_prefix_covers(&n24, &n25));
+	ck_assert(!sl_prefix_covers(&n25, &n24));
+	ck_assert(sl_prefix_covers(&n25, &h));
+	ck_assert(!sl_prefix_covers(&n25, &l));
+	ck_assert(sl_prefix_covers(&n24, &n24));
+	ck_assert(sl_prefix_covers(&v6, &h6));
+	ck_assert(!sl_prefix_covers(&v6, &o6));
+	ck_assert(!sl_prefix_covers(&v6, &h));
+	ck_assert(sl_prefix_covers(&z, &h));
 }
 END_TEST
 
@@ -402,6 +523,9 @@ int main(void)
 	tcase_add_test(tc, test_stalled);
 	tcase_add_test(tc, test_prefixes);
 	tcase_add_test(tc, test_diff);
+	tcase_add_test(tc, test_pop_setting);
+	tcase_add_test(tc, test_pop_wanted);
+	tcase_add_test(tc, test_prefix_covers);
 	tcase_add_test(tc, test_birdc_lines);
 	tcase_add_test(tc, test_birdc_protocols);
 	suite_add_tcase(s, tc);

@@ -145,7 +145,7 @@ START_TEST(test_empty_state)
 {
 	struct sl_mgr_state *s = sl_mgr_state_new();
 	char *text = encode(s);
-	ck_assert_str_eq(text, "{\"format\":1,\"generation\":0,\"index\":0,\"members\":[],"
+	ck_assert_str_eq(text, "{\"format\":1,\"generation\":0,\"index\":0,\"members\":[],\"pops\":[],"
 			       "\"tunnel_sources\":null,\"vips\":[]}");
 	free(text);
 	sl_mgr_state_free(s);
@@ -160,7 +160,7 @@ START_TEST(test_canonical_bytes)
 	struct sl_mgr_state *s = base_state();
 	char *text = encode(s);
 	const char *want =
-		"{\"format\":1,\"generation\":1,\"index\":0,\"members\":[],\"tunnel_sources\":null,"
+		"{\"format\":1,\"generation\":1,\"index\":0,\"members\":[],\"pops\":[],\"tunnel_sources\":null,"
 		"\"vips\":["
 		"{\"address\":\"203.0.113.10\",\"dips\":["
 		"{\"address\":\"10.0.0.1\",\"admin\":\"active\",\"health\":\"unknown\",\"host\":"
@@ -287,6 +287,136 @@ START_TEST(test_tunnel_sources)
 	sl_mgr_state_free(empty);
 	sl_mgr_state_free(other);
 	sl_mgr_state_free(back);
+	sl_mgr_state_free(s);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ PoPs */
+
+#define POP_A "{'op':'pop_set','pop':{'name':'a','unicast':['203.0.113.0/25','2001:db8:a::/48']," \
+	      "'anycast':['203.0.113.0/24','2001:db8::/32']}}"
+#define POP_B "{'op':'pop_set','pop':{'name':'b','unicast':['203.0.113.128/25'],'anycast':['203.0.113.0/24']}}"
+
+static void expect_refused(struct sl_mgr_state *s, const char *cmd, enum sl_mgr_code code,
+			   const char *msg)
+{
+	struct sl_mgr_err err;
+	char *before = encode(s);
+	ck_assert_msg(apply_text(s, cmd, &err) == -1, "%s was accepted", cmd);
+	ck_assert_str_eq(err.msg, msg);
+	ck_assert_int_eq(err.code, code);
+	char *after = encode(s);
+	ck_assert_str_eq(before, after); /* nothing half-applied */
+	free(before);
+	free(after);
+}
+
+/* pop_set creates and replaces (keeping the state unless it names one),
+ * drain and undrain change the state, delete removes; PoPs are kept
+ * sorted by name, their lists canonical, and snapshots carry them. */
+START_TEST(test_pops)
+{
+	struct sl_mgr_state *s = base_state();
+	ck_assert_ptr_null(sl_mgr_pop_find(s, "a"));
+	apply_ok(s, POP_B);
+	apply_ok(s, POP_A);
+	ck_assert_uint_eq(s->nb_pops, 2);
+	ck_assert_str_eq(s->pops[0].name, "a"); /* sorted by name */
+	const struct sl_pop *a = sl_mgr_pop_find(s, "a");
+	ck_assert_uint_eq(a->state, SL_POP_ACTIVE);
+	ck_assert_uint_eq(a->nb_unicast, 2);
+	ck_assert_uint_eq(a->unicast[0].family, SL_AF_INET); /* IPv4 first */
+	ck_assert_uint_eq(a->unicast[0].len, 25);
+	ck_assert_uint_eq(a->nb_anycast, 2);
+	apply_ok(s, "{'op':'pop_drain','name':'a'}");
+	ck_assert_uint_eq(sl_mgr_pop_find(s, "a")->state, SL_POP_DRAINING);
+	/* replaced without a state: keeps draining; with one: takes it */
+	apply_ok(s, "{'op':'pop_set','pop':{'name':'a','unicast':['203.0.113.0/26'],'anycast':[]}}");
+	ck_assert_uint_eq(sl_mgr_pop_find(s, "a")->state, SL_POP_DRAINING);
+	ck_assert_uint_eq(sl_mgr_pop_find(s, "a")->nb_anycast, 0);
+	apply_ok(s, "{'op':'pop_undrain','name':'a'}");
+	ck_assert_uint_eq(sl_mgr_pop_find(s, "a")->state, SL_POP_ACTIVE);
+	apply_ok(s, "{'op':'pop_set','pop':{'name':'b','unicast':[],'anycast':['203.0.113.0/24'],"
+		    "'state':'down'}}");
+	ck_assert_uint_eq(sl_mgr_pop_find(s, "b")->state, SL_POP_DOWN);
+	struct sl_mgr_state *back = round_trip(
+		s, "\"pops\":[{\"anycast\":[],\"name\":\"a\",\"state\":\"active\",\"unicast\":"
+		   "[\"203.0.113.0/26\"]},{\"anycast\":[\"203.0.113.0/24\"],\"name\":\"b\","
+		   "\"state\":\"down\",\"unicast\":[]}]");
+	apply_ok(s, "{'op':'pop_delete','name':'a'}");
+	ck_assert_ptr_null(sl_mgr_pop_find(s, "a"));
+	ck_assert_uint_eq(s->nb_pops, 1);
+	ck_assert_ptr_nonnull(sl_mgr_pop_find(back, "a")); /* copies stay apart */
+	json_t *list = sl_mgr_pops_json(back);
+	ck_assert_uint_eq(json_array_size(json_object_get(list, "pops")), 2);
+	json_decref(list);
+	/* another spelling and order: the same state */
+	struct sl_mgr_state *x = base_state(), *y = base_state();
+	apply_ok(x, POP_A);
+	apply_ok(y, "{'op':'pop_set','pop':{'name':'a','unicast':['2001:DB8:A::/48','203.0.113.0/25'],"
+		    "'anycast':['2001:db8:0::/32','203.0.113.0/24']}}");
+	assert_same_state(x, y);
+	sl_mgr_state_free(x);
+	sl_mgr_state_free(y);
+	sl_mgr_state_free(back);
+	sl_mgr_state_free(s);
+}
+END_TEST
+
+/* Every refusal names what is wrong and changes nothing. */
+START_TEST(test_pops_refused)
+{
+	struct sl_mgr_state *s = base_state();
+	apply_ok(s, POP_A);
+	expect_refused(s, "{'op':'pop_set','pop':{'name':'c','unicast':['203.0.113.64/26'],'anycast':[]}}", SL_MGR_EEXIST,
+		       "pop_set: pop.unicast: 203.0.113.64/26 overlaps 203.0.113.0/25, a unicast prefix "
+		       "of PoP 'a'");
+	expect_refused(s, "{'op':'pop_set','pop':{'name':'C','unicast':[],'anycast':[]}}", SL_MGR_EINVAL,
+		       "pop_set: pop.name: 'C' must be lower-case letters, digits, '-' and '_', starting "
+		       "with a letter or a digit");
+	expect_refused(s, "{'op':'pop_set','pop':{'name':'c','unicast':['198.18.0.1/24'],'anycast':[]}}", SL_MGR_EINVAL,
+		       "pop_set: pop.unicast.[0]: 198.18.0.1/24 has host bits set (did you mean "
+		       "198.18.0.0/24?)");
+	expect_refused(s, "{'op':'pop_set','pop':{'name':'c','unicast':['198.18.0.0/24','198.18.0.0/16'],'anycast':[]}}",
+		       SL_MGR_EINVAL, "pop_set: pop.unicast: 198.18.0.0/16 and 198.18.0.0/24 overlap");
+	expect_refused(s, "{'op':'pop_set','pop':{'name':'c','unicast':['198.18.0.0/24'],"
+			  "'anycast':['198.18.0.0/24']}}", SL_MGR_EINVAL,
+		       "pop_set: pop.unicast: 198.18.0.0/24 is also an anycast prefix (a drain would not "
+		       "withdraw it)");
+	expect_refused(s, "{'op':'pop_set','pop':{'name':'c','unicast':[],'anycast':[],'state':'gone'}}", SL_MGR_EINVAL,
+		       "pop_set: pop.state: 'gone' is not allowed (one of \"active\", \"draining\", \"down\")");
+	expect_refused(s, "{'op':'pop_set','pop':{'name':'c','unicast':[],'anycast':[],'weight':1}}", SL_MGR_EINVAL,
+		       "pop_set: pop.weight: unknown member");
+	expect_refused(s, "{'op':'pop_set','pop':{'name':'c'}}", SL_MGR_EINVAL,
+		       "pop_set: pop.unicast: required member is missing");
+	expect_refused(s, "{'op':'pop_drain','name':'z'}", SL_MGR_ENOENT, "pop_drain: no PoP 'z'");
+	expect_refused(s, "{'op':'pop_delete','name':'z'}", SL_MGR_ENOENT, "pop_delete: no PoP 'z'");
+	/* a batch whose last command fails leaves the PoPs as they were */
+	expect_refused(s, "{'op':'batch','commands':[{'op':'pop_drain','name':'a'},"
+			  "{'op':'pop_undrain','name':'z'}]}", SL_MGR_ENOENT,
+		       "batch: commands.[1]: pop_undrain: no PoP 'z'");
+	ck_assert_uint_eq(sl_mgr_pop_find(s, "a")->state, SL_POP_ACTIVE);
+	/* at most SL_MAX_POPS */
+	char cmd[256];
+	for (unsigned i = 1; i < SL_MAX_POPS; i++) {
+		snprintf(cmd, sizeof(cmd), "{'op':'pop_set','pop':{'name':'p%u','unicast':['198.18.%u.0/24'],'anycast':[]}}",
+			 i, i);
+		apply_ok(s, cmd);
+	}
+	expect_refused(s, "{'op':'pop_set','pop':{'name':'zz','unicast':[],'anycast':[]}}", SL_MGR_ELIMIT,
+		       "pop_set: pop: already 64 PoPs");
+	/* snapshots are checked as fully */
+	struct sl_mgr_err err;
+	static const char twice[] = "{\"format\":1,\"generation\":3,\"index\":9,\"vips\":[],\"pops\":["
+				    "{\"name\":\"a\",\"unicast\":[],\"anycast\":[],\"state\":\"active\"},"
+				    "{\"name\":\"a\",\"unicast\":[],\"anycast\":[],\"state\":\"down\"}]}";
+	ck_assert_ptr_null(sl_mgr_state_decode(twice, strlen(twice), &err));
+	ck_assert_str_eq(err.msg, "pops.[1].name: 'a' appears twice");
+	static const char older[] = "{\"format\":1,\"generation\":3,\"index\":9,\"vips\":[]}";
+	struct sl_mgr_state *old = sl_mgr_state_decode(older, strlen(older), &err);
+	ck_assert_msg(old != NULL, "%s", err.msg);
+	ck_assert_uint_eq(old->nb_pops, 0); /* a snapshot older than the section: none */
+	sl_mgr_state_free(old);
 	sl_mgr_state_free(s);
 }
 END_TEST
@@ -1881,7 +2011,7 @@ START_TEST(test_tunnel_sources_decode_not_set)
 		ck_assert_msg(s != NULL, "%s", err.msg);
 		assert_sources(s, "null");
 		char *text = encode(s);
-		ck_assert_str_eq(text, "{\"format\":1,\"generation\":3,\"index\":9,\"members\":[],"
+		ck_assert_str_eq(text, "{\"format\":1,\"generation\":3,\"index\":9,\"members\":[],\"pops\":[],"
 				       "\"tunnel_sources\":null,\"vips\":[]}");
 		free(text);
 		sl_mgr_state_free(s);
@@ -2865,6 +2995,8 @@ static Suite *manager_suite(void)
 	tcase_add_test(tc, test_canonical_bytes);
 	tcase_add_test(tc, test_member_api);
 	tcase_add_test(tc, test_tunnel_sources);
+	tcase_add_test(tc, test_pops);
+	tcase_add_test(tc, test_pops_refused);
 	tcase_add_test(tc, test_tunnel_sources_all_or_nothing);
 	tcase_add_test(tc, test_tunnel_sources_bootstrap_not_set);
 	tcase_add_test(tc, test_bootstrap_in_steps);

@@ -88,7 +88,15 @@ static void print_bgp(const json_t *st, const json_t *sessions, const char *bird
 	json_t *v;
 	json_array_foreach(json_object_get(st, "announced"), i, v)
 		printf(" %s", json_string_value(v));
-	printf("\n\n");
+	printf("\n");
+	const char *pop = json_string_value(json_object_get(st, "pop"));
+	if (pop != NULL) {
+		printf("PoP %s (%s in the replicated state):\n", pop,
+		       json_string_value(json_object_get(st, "pop_state")));
+		json_array_foreach(json_object_get(st, "pop_prefixes"), i, v)
+			printf("  %s\n", json_string_value(v));
+	}
+	printf("\n");
 	if (bird_err != NULL) {
 		printf("sessions: unknown (%s)\n", bird_err);
 		return;

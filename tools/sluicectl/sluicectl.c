@@ -72,6 +72,11 @@ static const char usage_text[] =
 	"  tunnel-sources [show]            prefixes host agents take tunnels from\n"
 	"  tunnel-sources set PREFIX...     set them for the cluster (ADDRESS or ADDRESS/LENGTH)\n"
 	"  tunnel-sources unset             each host agent uses its own file's again\n"
+	"  pop list                         points of presence: prefixes and state\n"
+	"  pop set NAME unicast=P[,P...] [anycast=P[,P...]] [state=active|draining|down]\n"
+	"                                   create or replace a PoP (P: ADDRESS/LENGTH)\n"
+	"  pop drain|undrain NAME           withdraw its unicast prefixes / announce them again\n"
+	"  pop delete NAME\n"
 	"\n"
 	"  About the instance on this machine (its DPDK telemetry socket, not the API):\n"
 	"  [--file-prefix P | --telemetry PATH] [--bird PATH] bgp\n"
@@ -443,6 +448,37 @@ static void print_tunnel_sources(const json_t *reply)
 	print_lag(reply);
 }
 
+/* A list of prefixes as one cell: "198.18.0.0/24,198.18.4.0/24" or "-". */
+static json_t *joined(const json_t *list)
+{
+	char buf[512] = "";
+	size_t used = 0, i;
+	const json_t *p;
+	json_array_foreach(list, i, p)
+		used += (size_t)snprintf(buf + used, used < sizeof(buf) ? sizeof(buf) - used : 0, "%s%s",
+					 i > 0 ? "," : "", json_string_value(p));
+	return json_string(buf[0] != '\0' ? buf : "-");
+}
+
+static void print_pops(const json_t *reply)
+{
+	static const struct column cols[] = {
+		{"NAME", "name"}, {"STATE", "state"}, {"UNICAST", "unicast"}, {"ANYCAST", "anycast"}};
+	json_t *rows = json_array(), *p;
+	size_t i;
+	json_array_foreach(json_object_get(reply, "pops"), i, p)
+		json_array_append_new(rows, json_pack("{s:O,s:O,s:o,s:o}", "name", json_object_get(p, "name"),
+						      "state", json_object_get(p, "state"), "unicast",
+						      joined(json_object_get(p, "unicast")), "anycast",
+						      joined(json_object_get(p, "anycast"))));
+	if (json_array_size(rows) == 0)
+		printf("no PoPs\n");
+	else
+		print_table(rows, cols, sizeof(cols) / sizeof(cols[0]));
+	json_decref(rows);
+	print_lag(reply);
+}
+
 static void print_ok(const json_t *reply)
 {
 	(void)reply;
@@ -624,6 +660,61 @@ static void build_tunnel_sources_unset(struct request *r, char **a, int n, const
 	r->print = print_ok;
 }
 
+static void build_pop_list(struct request *r, char **a, int n, const char *verb)
+{
+	(void)a, (void)n, (void)verb;
+	r->method = "GET";
+	snprintf(r->path, PATH_LEN, "/v1/pops");
+	r->print = print_pops;
+}
+
+/* "P1,P2" as a JSON array of strings ("": none): the API checks each. */
+static json_t *prefix_list(const char *text)
+{
+	json_t *list = json_array();
+	for (const char *p = text; *p != '\0';) {
+		size_t n = strcspn(p, ",");
+		json_array_append_new(list, json_stringn(p, n));
+		p += n + (p[n] == ',');
+	}
+	return list;
+}
+
+static void build_pop_set(struct request *r, char **a, int n, const char *verb)
+{
+	(void)verb;
+	r->method = "PUT";
+	snprintf(r->path, PATH_LEN, "/v1/pops");
+	add_seg(r, a[0]);
+	r->body = json_object();
+	for (int i = 1; i < n; i++) {
+		const char *eq = strchr(a[i], '=');
+		size_t k = eq != NULL ? (size_t)(eq - a[i]) : 0;
+		if (k == 7 && strncmp(a[i], "unicast", 7) == 0)
+			json_object_set_new(r->body, "unicast", prefix_list(eq + 1));
+		else if (k == 7 && strncmp(a[i], "anycast", 7) == 0)
+			json_object_set_new(r->body, "anycast", prefix_list(eq + 1));
+		else if (k == 5 && strncmp(a[i], "state", 5) == 0)
+			json_object_set_new(r->body, "state", json_string(eq + 1));
+		else
+			usage_error("\"%s\" is not unicast=..., anycast=... or state=...", a[i]);
+	}
+	r->print = print_ok;
+}
+
+/* drain, undrain: POST /v1/pops/NAME/VERB; delete: DELETE /v1/pops/NAME. */
+static void build_pop_named(struct request *r, char **a, int n, const char *verb)
+{
+	(void)n;
+	bool del = strcmp(verb, "delete") == 0;
+	r->method = del ? "DELETE" : "POST";
+	snprintf(r->path, PATH_LEN, "/v1/pops");
+	add_seg(r, a[0]);
+	if (!del)
+		add_seg(r, verb);
+	r->print = print_ok;
+}
+
 static const struct command commands[] = {
 	{"vip", "list", 0, 0, build_vip_list},
 	{"vip", "show", 1, 1, build_vip_show},
@@ -646,6 +737,11 @@ static const struct command commands[] = {
 	/* At least one: emptying the list (every tunnel dropped) takes the API. */
 	{"tunnel-sources", "set", 1, -1, build_tunnel_sources_set},
 	{"tunnel-sources", "unset", 0, 0, build_tunnel_sources_unset},
+	{"pop", "list", 0, 0, build_pop_list},
+	{"pop", "set", 2, 4, build_pop_set},
+	{"pop", "drain", 1, 1, build_pop_named},
+	{"pop", "undrain", 1, 1, build_pop_named},
+	{"pop", "delete", 1, 1, build_pop_named},
 };
 
 /* The command for noun and verb (NULL: the noun alone), or NULL. */
