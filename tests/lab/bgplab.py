@@ -150,6 +150,7 @@ class BgpLab(sl.Lab):
 
     def start_bird(self, name, conf, timeout=10):
         sock = self.bird_socket(name)
+        sock.unlink(missing_ok=True)  # a stopped BIRD's: wait for the new one's
         p, lp = self.spawn(f"{name}-bird", ["bird", "-f", "-c", conf, "-s", sock,
                                             "-P", self.workdir / f"{name}-bird.pid"],
                            ns=self.ns[name])
@@ -170,16 +171,20 @@ class BgpLab(sl.Lab):
         super().start_sluice(names, timeout)
 
     def start_mux_birds(self, names=tuple(MUXES)):
-        """Each mux's BIRD with the configuration sluice generates for it
-        (kept running across restarts of the mux)."""
+        """Each mux's BIRD with the configuration sluice generates for it,
+        restarted with the mux: a BIRD 2.0.12 left running while sluice's
+        kernel interface is re-created keeps that interface's IPv6 BFD
+        session down (seen for 40 s and more; IPv4 recovers), so the next
+        withdrawal would wait for the 9 s hold time (docs/operations.md)."""
         paths = {n: self.workdir / f"{n}.cfg" for n in names}
         for n in names:
             conf = self.workdir / f"{n}-bird.conf"
             r = sl.run([self.binary, "-c", paths[n], "--bird-config", conf], check=False)
             if r.returncode != 0:
                 raise sl.LabError(f"sluice --bird-config for {n} failed: {r.stderr}")
-            if n not in self.bird or self.bird[n].poll() is not None:
-                self.start_bird(n, conf)
+            if n in self.bird:
+                self.stop(self.bird[n])
+            self.start_bird(n, conf)
 
     def birdc(self, name, *cmd):
         return sl.run(["birdc", "-s", self.bird_socket(name)] + list(cmd), check=False).stdout
@@ -204,6 +209,16 @@ class BgpLab(sl.Lab):
                 if "gateway" in nh:
                     hops.add(nh["gateway"])
         return hops
+
+    def bfd_up(self):
+        """Addresses of the muxes whose BFD session with the router is Up
+        (`show bfd sessions`: address, interface, state, ...): a set."""
+        up = set()
+        for line in self.birdc("router", "show", "bfd", "sessions").splitlines():
+            f = line.split()
+            if len(f) >= 3 and f[2] == "Up" and (f[0] in mux_addrs(4) or f[0] in mux_addrs(6)):
+                up.add(f[0])
+        return up
 
     def nexthops(self, vip):
         """The router's next hops (gateway addresses) for vip: a set."""

@@ -54,6 +54,12 @@ def settled(pool):
     assert wait_routes(pool, bgplab.MUXES, timeout=BACK_BOUND_S) is not None, \
         f"the router lacks a mux: {pool.nexthops(sl.VIP4)} {pool.nexthops(sl.VIP6)}\n" + \
         pool.birdc("router", "show", "protocols")
+    # The withdraw bounds are BFD's: a session still coming up after the
+    # previous test's restart would leave only the 9 s hold time.
+    every = bgplab.mux_addrs(4) | bgplab.mux_addrs(6)
+    assert bgplab.wait_until(lambda: pool.bfd_up() == every, BACK_BOUND_S, 0.1) is not None, \
+        f"BFD not up with every mux: {sorted(pool.bfd_up())}\n" + \
+        pool.birdc("router", "show", "bfd", "sessions")
 
 
 def all_ok(lab, n=20):
