@@ -181,6 +181,36 @@ def test_drain_loses_no_connection_and_exits_0(pool, report, how):
     lab.warm_up()
 
 
+def test_flapping_peer_leaves_sluice_steady(pool, report):
+    """Sluice speaks no BGP: a peer that flaps is BIRD's business. The
+    router drops and re-opens its sessions with one mux five times; sluice
+    keeps serving, announces and withdraws nothing, and traffic flows."""
+    lab = pool
+    m = "mux1"
+    counters = ("bgp_announced", "bgp_withdrawn", "bgp_watchdog")
+    before = {k: lab.stats(m)[k] for k in counters}
+    announced = lab.bgp_state(m)["announced_count"]
+    states, bad = [], []
+    for _ in range(5):
+        for peer in (m, m + "_6"):
+            lab.birdc("router", "disable", peer)
+        bad += all_ok(lab, 4)
+        states.append(lab.bgp_state(m)["state"])
+        for peer in (m, m + "_6"):
+            lab.birdc("router", "enable", peer)
+        time.sleep(0.3)
+    back = wait_routes(lab, bgplab.MUXES, timeout=BACK_BOUND_S)
+    report(f"router flapped its sessions with {m} 5 times: sluice's states {sorted(set(states))}, "
+           f"routes back {back if back is None else round(back, 1)} s after the last, "
+           f"{len(bad)} failed connections")
+    assert lab.sluice[m].poll() is None, sl.tail(lab.logpath(m))
+    assert set(states) == {"serving"}, states
+    assert {k: lab.stats(m)[k] for k in counters} == before
+    assert lab.bgp_state(m)["announced_count"] == announced
+    assert not bad, bad[:3]
+    assert back is not None
+
+
 def test_start_refused_without_bird(pool):
     """bgp.require_bird (default): no BIRD running sluice's configuration at
     bgp.bird_socket is an error at start, naming what to do."""
