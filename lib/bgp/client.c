@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bgp/bgp.h"
@@ -24,7 +25,12 @@ int sl_unix_connect(const char *path, int type)
 	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+	int rc;
+	while ((rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa))) != 0 && errno == EINTR)
+		; /* interrupted: again (a local connect that went on meanwhile says EISCONN) */
+	if (rc != 0 && errno == EISCONN)
+		rc = 0;
+	if (rc != 0) {
 		int e = errno;
 		close(fd);
 		errno = e;
@@ -33,15 +39,49 @@ int sl_unix_connect(const char *path, int type)
 	return fd;
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A signal delivered to this thread (sluice's start-up has them: DPDK's
+ * interrupt thread, child processes) is no failure: the wait goes on to
+ * the same deadline. Seen in CI as "Interrupted system call" at start. */
 ssize_t sl_recv_within(int fd, char *buf, size_t len, int timeout_ms)
 {
-	struct pollfd p = {.fd = fd, .events = POLLIN};
-	int rc = poll(&p, 1, timeout_ms);
-	if (rc <= 0) {
-		errno = rc == 0 ? ETIMEDOUT : errno;
-		return -1;
+	int64_t deadline = now_ms() + timeout_ms;
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		int64_t left = deadline - now_ms();
+		int rc = poll(&p, 1, left > 0 ? (int)left : 0);
+		if (rc < 0 && errno == EINTR)
+			continue;
+		if (rc <= 0) {
+			errno = rc == 0 ? ETIMEDOUT : errno;
+			return -1;
+		}
+		ssize_t n = recv(fd, buf, len, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		return n;
 	}
-	return recv(fd, buf, len, 0);
+}
+
+/* send() of all of buf, through signals. */
+static int send_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
 }
 
 /* Has buf[0..) a line "CODE text", the last of a reply? */
@@ -79,7 +119,7 @@ char *sl_birdc_query(const char *path, const char *cmd, int timeout_ms, char *er
 		if (!greeted) {
 			greeted = true;
 			used = 0;
-			if (send(fd, cmd, strlen(cmd), 0) < 0 || send(fd, "\n", 1, 0) < 0) {
+			if (send_all(fd, cmd, strlen(cmd)) < 0 || send_all(fd, "\n", 1) < 0) {
 				snprintf(err, errlen, "BIRD control socket %s: %s", path, strerror(errno));
 				goto fail;
 			}
