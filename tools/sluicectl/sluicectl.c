@@ -322,6 +322,19 @@ static void print_lag(const json_t *reply)
 		       have, want);
 }
 
+/* A listing's rows (taken: freed here), or `none` when it has none, then
+ * the reply's replication lag. */
+static void print_listing(json_t *rows, const struct column *cols, size_t ncols, const char *none,
+			  const json_t *reply)
+{
+	if (json_array_size(rows) == 0)
+		printf("%s\n", none);
+	else
+		print_table(rows, cols, ncols);
+	json_decref(rows);
+	print_lag(reply);
+}
+
 static void print_vips(const json_t *reply)
 {
 	static const struct column cols[] = {
@@ -341,12 +354,7 @@ static void print_vips(const json_t *reply)
 						      "unhealthy", (json_int_t)count(dips, "health", "unhealthy"),
 						      "serving", (json_int_t)count_serving(dips)));
 	}
-	if (json_array_size(rows) == 0)
-		printf("no VIPs\n");
-	else
-		print_table(rows, cols, sizeof(cols) / sizeof(cols[0]));
-	json_decref(rows);
-	print_lag(reply);
+	print_listing(rows, cols, sizeof(cols) / sizeof(cols[0]), "no VIPs", reply);
 }
 
 static void print_dips(const json_t *dips)
@@ -471,12 +479,7 @@ static void print_pops(const json_t *reply)
 						      "state", json_object_get(p, "state"), "unicast",
 						      joined(json_object_get(p, "unicast")), "anycast",
 						      joined(json_object_get(p, "anycast"))));
-	if (json_array_size(rows) == 0)
-		printf("no PoPs\n");
-	else
-		print_table(rows, cols, sizeof(cols) / sizeof(cols[0]));
-	json_decref(rows);
-	print_lag(reply);
+	print_listing(rows, cols, sizeof(cols) / sizeof(cols[0]), "no PoPs", reply);
 }
 
 static void print_ok(const json_t *reply)
